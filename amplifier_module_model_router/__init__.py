@@ -1,19 +1,24 @@
 """amplifier-bundle-model-router: the right model for every delegated agent.
 
-The kernel finds this module by its entry point ``model-router``; ``mount`` lives in
-:mod:`.module` so this file stays an index.
+The kernel finds this module by its entry point ``model-router``. The real ``mount`` lives in
+:mod:`.module`; importing it lazily keeps ``import amplifier_module_model_router.loader`` (the
+CLI, tests, other tools) free of the kernel and the session machinery.
 """
 
 from __future__ import annotations
 
-from .errors import BundleError
+from typing import Any
+
+from .errors import BundleError, RoutingError
 from .preferences import ProviderPreference
 
-__all__ = ["BundleError", "ProviderPreference", "mount"]
+__all__ = ["BundleError", "ProviderPreference", "RoutingError", "mount"]
 
 __amplifier_module_type__ = "hook"
 
 
-async def mount(coordinator, config=None):  # pragma: no cover - replaced by the integration issue
-    """Mount the router (placeholder until the session integration lands)."""
-    return None
+async def mount(coordinator: Any, config: dict[str, Any] | None = None):
+    """Mount module ``model-router`` (see :func:`.module.mount`)."""
+    from .module import mount as mount_router
+
+    return await mount_router(coordinator, config)

@@ -58,3 +58,18 @@ class BundleError(ValueError):
             field=field,
             line=self.line,
         )
+
+
+class RoutingError(RuntimeError):
+    """Strict mode: no candidate of an agent's chain resolved, so the spawn is refused.
+
+    The message names the agent and every candidate with the reason it was skipped.
+    """
+
+    def __init__(self, agent: str, tier: str | None, skipped: list[tuple[str, str]]) -> None:
+        self.agent = agent
+        self.tier = tier
+        self.skipped = skipped
+        where = f"agent '{agent}'" + (f" (tier {tier})" if tier else "")
+        detail = "; ".join(f"{cand}: {reason}" for cand, reason in skipped) or "empty chain"
+        super().__init__(f"model-router (strict): no model resolved for {where}: {detail}")

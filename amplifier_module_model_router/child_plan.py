@@ -1,0 +1,119 @@
+"""Build a child session's mount plan: the parent's plan, the agent's overlay, the chosen model.
+
+Pure dict work, no kernel. Mirrors what app-cli's spawner does so a session built by our own
+spawner behaves like one built by the CLI: the chosen provider is promoted to ``priority: 0``
+(strictly first; the standard loops pick the lowest priority) with ``default_model`` set.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .preferences import PROTECTED_CONFIG_KEYS
+
+_MODULE_LISTS = ("providers", "tools", "hooks")
+_AGENT_ONLY_KEYS = frozenset(
+    {"name", "description", "model_tier", "model_role", "provider_preferences", "meta",
+     "instruction", "system", "agents"}
+)
+
+
+def _merge_module_lists(base: list[Any], overlay: list[Any]) -> list[Any]:
+    """Merge by module id (and instance id): the overlay's entry updates the base's."""
+    merged = [copy.deepcopy(entry) for entry in base]
+
+    def ident(entry: Any) -> tuple[Any, Any]:
+        if not isinstance(entry, Mapping):
+            return (id(entry), None)
+        return (entry.get("module"), entry.get("instance_id") or entry.get("id"))
+
+    index = {ident(entry): i for i, entry in enumerate(merged)}
+    for entry in overlay:
+        key = ident(entry)
+        if key in index and isinstance(entry, Mapping):
+            target = merged[index[key]]
+            config = {**(target.get("config") or {}), **(entry.get("config") or {})}
+            target.update(copy.deepcopy(dict(entry)))
+            target["config"] = config
+        else:
+            index[key] = len(merged)
+            merged.append(copy.deepcopy(entry))
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            base[key] = _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Parent plan + agent overlay: module lists merge by id, ``session`` deep-merges."""
+    plan = copy.deepcopy(dict(parent_plan))
+    for key, value in agent_cfg.items():
+        if key in _AGENT_ONLY_KEYS:
+            continue
+        if key in _MODULE_LISTS and isinstance(value, list):
+            plan[key] = _merge_module_lists(list(plan.get(key) or []), value)
+        elif isinstance(value, Mapping) and isinstance(plan.get(key), dict):
+            plan[key] = _deep_merge(plan[key], value)
+        else:
+            plan[key] = copy.deepcopy(value)
+    return plan
+
+
+def find_provider_entry(providers: Sequence[Mapping[str, Any]], mount_name: str) -> int | None:
+    """Index of the plan entry that mounted ``mount_name``: instance id first, then module."""
+    for i, entry in enumerate(providers):
+        if mount_name in (entry.get("instance_id"), entry.get("id")):
+            return i
+    for i, entry in enumerate(providers):
+        if entry.get("instance_id") or entry.get("id"):
+            continue
+        module = str(entry.get("module") or "")
+        if mount_name in (module, module.removeprefix("provider-")):
+            return i
+    for i, entry in enumerate(providers):
+        name = (entry.get("config") or {}).get("name")
+        if name == mount_name:
+            return i
+    return None
+
+
+def promote_provider(
+    plan: dict[str, Any], mount_name: str, model: str, pref_config: Mapping[str, Any] | None = None
+) -> bool:
+    """Make ``mount_name`` the child's provider with ``model``; False when it is not in the plan.
+
+    Preference config is merged first and may never touch credentials or endpoints; the
+    promotion (``priority: 0``, ``default_model``) is applied last so it always wins. Every other
+    provider is pushed to priority >= 1 so the chosen one is strictly first.
+    """
+    providers = [dict(entry) for entry in plan.get("providers") or []]
+    target = find_provider_entry(providers, mount_name)
+    if target is None:
+        return False
+    for i, entry in enumerate(providers):
+        config = dict(entry.get("config") or {})
+        if i == target:
+            for key, value in (pref_config or {}).items():
+                if key.lower() not in PROTECTED_CONFIG_KEYS:
+                    config[key] = copy.deepcopy(value)
+            config["priority"] = 0
+            config["default_model"] = model
+        else:
+            try:
+                priority = float(config.get("priority", 100))
+            except (TypeError, ValueError):
+                priority = 100.0
+            if priority <= 0:
+                config["priority"] = 1
+        entry["config"] = config
+        providers[i] = entry
+    plan["providers"] = providers
+    return True

@@ -1,0 +1,49 @@
+"""Hand a resolved chain from the spawner to the child session it is about to create.
+
+Errors do not cross the session boundary intact, so failover must live inside the child; but
+the child is created by whoever spawns it (our spawner, or app-cli's). The spawner files the
+route under the child's session id, and the child's own model-router instance (children
+inherit the parent's hooks) picks it up while mounting. Process-wide, bounded by the number of
+spawns in flight: every entry is discarded when its spawn returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Handoffs:
+    """sub_session_id -> the spawn's route, while that spawn is running."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Any] = {}
+        self._answers: dict[str, dict[str, str]] = {}
+
+    def put(self, sub_session_id: str, route: Any) -> None:
+        self._routes[sub_session_id] = route
+
+    def get(self, sub_session_id: str | None) -> Any | None:
+        return self._routes.get(sub_session_id) if sub_session_id else None
+
+    def discard(self, sub_session_id: str) -> None:
+        self._routes.pop(sub_session_id, None)
+        self._answers.pop(sub_session_id, None)
+
+    def record_answer(self, sub_session_id: str, provider: str, model: str) -> None:
+        """Who actually answered in that child (failover may have moved it along the chain)."""
+        if sub_session_id in self._routes:
+            self._answers[sub_session_id] = {"provider": provider, "model": model}
+
+    def answer(self, sub_session_id: str) -> dict[str, str]:
+        return dict(self._answers.get(sub_session_id, {}))
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+
+_SHARED = Handoffs()
+
+
+def shared_handoffs() -> Handoffs:
+    """The process-wide registry: spawner and child router must see the same one."""
+    return _SHARED

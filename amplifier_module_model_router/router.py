@@ -1,0 +1,198 @@
+"""One mounted router: turns a spawn request into a resolved, announced route.
+
+Owns the per-mount state (config, tier chooser) and the process-shared pieces (catalog cache,
+cooldowns) so a parent session and all its children resolve against one catalog per provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import events
+from .catalog import CatalogCache
+from .config import RouterConfig
+from .errors import RoutingError
+from .handoff import shared_handoffs
+from .providers import ProviderEntry, entries_from
+from .resolver import Candidate, Resolution, resolve
+from .routing import SOURCE_INHERIT, RouteRequest, decide_route
+
+logger = logging.getLogger(__name__)
+
+_CACHES: dict[tuple[float, float, float], CatalogCache] = {}
+
+
+def cache_for(config: RouterConfig) -> CatalogCache:
+    """The process-wide catalog cache for these timings (children mount the same config)."""
+    key = (config.cache_ttl, config.lookup_timeout, config.failure_cooldown)
+    cache = _CACHES.get(key)
+    if cache is None:
+        cache = _CACHES[key] = CatalogCache(
+            ttl=config.cache_ttl, timeout=config.lookup_timeout, cooldown=config.failure_cooldown
+        )
+    return cache
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    """The decision for one spawn: what was asked, what resolved, and the event sent."""
+
+    request: RouteRequest
+    resolution: Resolution | None
+    payload: dict[str, Any]
+
+    @property
+    def chain(self) -> tuple[Candidate, ...]:
+        return self.resolution.chain() if self.resolution and self.resolution.chosen else ()
+
+
+def session_entries(coordinator: Any) -> tuple[ProviderEntry, ...]:
+    """The providers a session has mounted, with their plan entries (module, instance, priority)."""
+    providers = coordinator.get("providers") or {}
+    plan = (coordinator.config or {}).get("providers") or []
+    return entries_from(providers, plan)
+
+
+def current_model(coordinator: Any) -> tuple[str | None, str | None]:
+    """The (provider, model) a session's loop would use: lowest priority wins, as in the loops."""
+    entries = session_entries(coordinator)
+    if not entries:
+        return None, None
+    chosen = min(entries, key=lambda e: e.priority)
+    model = getattr(chosen.provider, "default_model", None)
+    if not model:
+        for plan_entry in (coordinator.config or {}).get("providers") or []:
+            if plan_entry.get("instance_id") == chosen.name or str(plan_entry.get("module", "")).removeprefix(
+                "provider-"
+            ) == chosen.name:
+                model = (plan_entry.get("config") or {}).get("default_model")
+                break
+    return chosen.name, model
+
+
+class Router:
+    """Routing for one mount: decide, resolve, announce."""
+
+    def __init__(self, config: RouterConfig, *, choose_tier=None, cooldowns=None) -> None:
+        self.config = config
+        self.tiers = dict(config.tiers)
+        self.choose_tier = choose_tier
+        self.cache = cache_for(config)
+        self.cooldowns = cooldowns
+        self.handoffs = shared_handoffs()
+
+    def decide(
+        self, agent: str, agent_configs: Mapping[str, Any], call_preferences: Sequence[Any] | None
+    ) -> RouteRequest:
+        from .agent_tiers import lookup_agent
+
+        found = lookup_agent(agent_configs, agent) if agent != "self" else None
+        return decide_route(
+            agent, found[1] if found else None, call_preferences, self.tiers, self.choose_tier
+        )
+
+    async def route(
+        self,
+        coordinator: Any,
+        request: RouteRequest,
+        *,
+        sub_session_id: str | None = None,
+    ) -> RouteOutcome:
+        """Resolve ``request`` against ``coordinator``'s providers and emit ``model_router:resolved``.
+
+        Strict mode raises :class:`RoutingError` when a chain resolves to nothing; otherwise the
+        child inherits the parent's model and the event says so.
+        """
+        started = time.perf_counter()
+        resolution: Resolution | None = None
+        reason = None
+        if request.source == SOURCE_INHERIT:
+            provider, model = current_model(coordinator)
+            outcome = "inherit"
+            fallbacks: list[dict[str, Any]] = []
+            skipped: list[dict[str, Any]] = []
+            from_cache = True
+        else:
+            resolution = await resolve(
+                request.preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
+            )
+            skipped = [
+                {"provider": t.preference.provider, "model": t.preference.model, "reason": t.reason}
+                for t in resolution.skipped
+            ]
+            from_cache = resolution.from_cache
+            if resolution.chosen is not None:
+                outcome = "routed"
+                provider, model = resolution.chosen.provider, resolution.chosen.model
+                fallbacks = [{"provider": c.provider, "model": c.model} for c in resolution.fallbacks]
+            else:
+                if self.config.strict:
+                    raise RoutingError(
+                        request.agent,
+                        request.tier,
+                        [(str(t.preference), t.reason) for t in resolution.trace],
+                    )
+                outcome = "unresolved"
+                provider, model = current_model(coordinator)
+                fallbacks = []
+                reason = "no candidate resolved; inheriting the parent's model"
+                logger.warning(
+                    "model-router: no model resolved for agent %r (%s); inheriting %s/%s",
+                    request.agent,
+                    "; ".join(f"{s['provider']}/{s['model']}: {s['reason']}" for s in skipped),
+                    provider,
+                    model,
+                )
+        payload = events.resolved_payload(
+            agent=request.agent,
+            tier=request.tier,
+            source=request.source,
+            requested=[p.to_dict() for p in request.preferences],
+            outcome=outcome,
+            provider=provider,
+            model=model,
+            fallbacks=fallbacks,
+            skipped=skipped,
+            from_cache=from_cache,
+            resolution_ms=(time.perf_counter() - started) * 1000,
+            sub_session_id=sub_session_id,
+            reason=reason,
+        )
+        await coordinator.hooks.emit(events.RESOLVED, payload)
+        return RouteOutcome(request, resolution, payload)
+
+    async def ensure_failover(self, child_coordinator: Any, sub_session_id: str, outcome: RouteOutcome) -> None:
+        """Make sure a child with a fallback chain runs behind the failover provider.
+
+        The child's own model-router instance normally mounted it already (see
+        :meth:`adopt_handoff`); this covers children whose plan dropped our hook.
+        """
+        from .failover_mount import mount_failover
+
+        if self.config.failover and len(outcome.chain) > 1:
+            await mount_failover(child_coordinator, outcome, self)
+
+    async def adopt_handoff(self, coordinator: Any) -> bool:
+        """Called at mount: when this session is a routed child, mount its failover provider."""
+        from .failover_mount import mount_failover
+
+        outcome = self.handoffs.get(getattr(coordinator, "session_id", None))
+        if outcome is None or not self.config.failover or len(outcome.chain) < 2:
+            return False
+        return await mount_failover(coordinator, outcome, self)
+
+    def answered_by(self, sub_session_id: str, outcome: RouteOutcome) -> dict[str, Any]:
+        """Routing metadata for a spawn result: the model that answered, else the one chosen."""
+        info = {
+            "agent": outcome.request.agent,
+            "tier": outcome.request.tier,
+            "source": outcome.request.source,
+            "provider": outcome.payload.get("provider"),
+            "model": outcome.payload.get("model"),
+        }
+        info.update(self.handoffs.answer(sub_session_id))
+        return info

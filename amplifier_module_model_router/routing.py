@@ -1,0 +1,72 @@
+"""Decide what a spawn asks for: the caller's preferences, the agent's tier, or inheritance.
+
+Precedence (what users rely on): preferences passed in the delegate call always win; otherwise
+the agent's tier chain (or its own frontmatter list when it has no tier); ``self`` and agents
+with neither inherit the parent's model. tool-delegate forwards an agent's configured list as
+``provider_preferences`` too, so a call list equal to the agent's own counts as "agent".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .agent_tiers import declared_tier
+from .errors import BundleError
+from .preferences import ProviderPreference
+
+SOURCE_CALL = "call"
+SOURCE_AGENT = "agent"
+SOURCE_INHERIT = "inherit"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """What one spawn asks the resolver for."""
+
+    agent: str
+    tier: str | None
+    source: str
+    preferences: tuple[ProviderPreference, ...]
+
+
+def as_preferences(items: Sequence[Any] | None) -> tuple[ProviderPreference, ...]:
+    """Normalise dicts or foreign preference objects; invalid entries raise BundleError."""
+    if not items:
+        return ()
+    out = []
+    for index, item in enumerate(items):
+        try:
+            out.append(ProviderPreference.from_dict(item))
+        except BundleError as err:
+            raise BundleError(err.reason, field=f"provider_preferences[{index}]"
+                              + (f".{err.field}" if err.field else "")) from None
+    return tuple(out)
+
+
+def _same_chain(a: Sequence[ProviderPreference], b: Sequence[ProviderPreference]) -> bool:
+    return [(p.provider, p.model) for p in a] == [(p.provider, p.model) for p in b]
+
+
+def decide_route(
+    agent: str,
+    agent_cfg: Mapping[str, Any] | None,
+    call_preferences: Sequence[Any] | None,
+    tiers: Mapping[str, Sequence[ProviderPreference]],
+    choose_tier: Callable[[str, str | None], str | None] | None = None,
+) -> RouteRequest:
+    """Pick the source of this spawn's chain; never touches providers."""
+    cfg = agent_cfg or {}
+    declared = declared_tier(cfg) if agent != "self" else None
+    tier = choose_tier(agent, declared) if choose_tier and agent != "self" else declared
+    if tier is not None and tier not in tiers:
+        tier = None
+    own = tuple(tiers[tier]) if tier else as_preferences(cfg.get("provider_preferences"))
+    configured = as_preferences(cfg.get("provider_preferences"))
+    called = as_preferences(call_preferences)
+    if called and not (_same_chain(called, configured) or _same_chain(called, own)):
+        return RouteRequest(agent, tier, SOURCE_CALL, called)
+    if own:
+        return RouteRequest(agent, tier, SOURCE_AGENT, own)
+    return RouteRequest(agent, None, SOURCE_INHERIT, ())
