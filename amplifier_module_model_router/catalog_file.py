@@ -1,0 +1,311 @@
+"""Model catalog snapshot files: the embedded ``data/catalog.yaml`` and ``--catalog FILE``.
+
+A snapshot is what providers' ``list_models()`` returned on a given date, with limits and list
+prices, so routing can be checked (and costed) without API keys. The file format is documented at
+the top of ``data/catalog.yaml``. Loading validates everything up front: a bad file is one
+:class:`BundleError` naming the file and the field (``providers.openai.models[3].pricing.input``),
+never a half-loaded catalog. Knows nothing of the kernel; the offline provider turns these
+records into ``amplifier_core`` ``ModelInfo``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date as _date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from .errors import BundleError
+from .globs import is_glob
+
+__all__ = [
+    "EMBEDDED_CATALOG",
+    "CatalogModel",
+    "CatalogPricing",
+    "CatalogSnapshot",
+    "load_catalog",
+    "parse_catalog",
+    "parse_models",
+]
+
+EMBEDDED_CATALOG = "amplifier_module_model_router/data/catalog.yaml"
+"""How the embedded snapshot is named in errors and reports."""
+
+_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-([0-2]\d|3[01]))?$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_TOP_KEYS = frozenset({"date", "currency", "providers"})
+_PROVIDER_KEYS = frozenset({"default_model", "models"})
+_MODEL_KEYS = frozenset(
+    {"id", "display_name", "context_window", "max_output_tokens", "capabilities", "pricing",
+     "alias_of"}
+)
+# File key -> field name shared with amplifier_core's Pricing, so conversion is one call.
+_PRICE_KEYS = {
+    "input": "input_per_million",
+    "output": "output_per_million",
+    "cached_input": "cache_read_per_million",
+    "cache_write": "cache_write_per_million",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPricing:
+    """List price per million tokens; field names match ``amplifier_core.models.Pricing``."""
+
+    input_per_million: float
+    output_per_million: float
+    cache_read_per_million: float | None = None
+    cache_write_per_million: float | None = None
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogModel:
+    """One model id as a provider lists it (ModelInfo-shaped; ``pricing`` None = unknown)."""
+
+    id: str
+    display_name: str
+    context_window: int
+    max_output_tokens: int
+    capabilities: tuple[str, ...] = ()
+    pricing: CatalogPricing | None = None
+    alias_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSnapshot:
+    """A dated catalog: provider name -> its models, in the file's order."""
+
+    date: str
+    providers: Mapping[str, tuple[CatalogModel, ...]]
+    default_models: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+    """The file it came from; None for the embedded snapshot."""
+
+    def models(self, provider: str) -> tuple[CatalogModel, ...]:
+        """The provider's models; empty when the snapshot does not list it."""
+        return self.providers.get(provider, ())
+
+    def model(self, provider: str, model_id: str) -> CatalogModel | None:
+        """The record for an exact id (case-insensitive, as provider APIs treat ids)."""
+        wanted = model_id.lower()
+        return next((m for m in self.models(provider) if m.id.lower() == wanted), None)
+
+    def default_model(self, provider: str) -> str | None:
+        """The provider's default model, else its first listed model, else None."""
+        if provider in self.default_models:
+            return self.default_models[provider]
+        models = self.models(provider)
+        return models[0].id if models else None
+
+    @property
+    def label(self) -> str:
+        """Where the snapshot came from, for messages."""
+        return self.source or EMBEDDED_CATALOG
+
+
+def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
+    """Load and validate a snapshot file; ``None`` loads the embedded one.
+
+    Cached by path, modification time and size: offline providers call this once per mounted
+    session, and a delegation tree mounts many.
+    """
+    if path is None:
+        return _load_embedded()
+    file = str(path)
+    try:
+        stat = Path(path).stat()
+    except OSError as err:
+        raise BundleError(f"cannot read catalog: {err.strerror or err}", file=file) from None
+    return _load_file(file, str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1)
+def _load_embedded() -> CatalogSnapshot:
+    text = resources.files(__package__).joinpath("data/catalog.yaml").read_text("utf-8")
+    return parse_catalog(_parse_yaml(text, EMBEDDED_CATALOG), file=EMBEDDED_CATALOG, source=None)
+
+
+@lru_cache(maxsize=32)
+def _load_file(file: str, resolved: str, mtime_ns: int, size: int) -> CatalogSnapshot:
+    try:
+        text = Path(resolved).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BundleError(f"cannot read catalog: {err}", file=file) from None
+    return parse_catalog(_parse_yaml(text, file), file=file, source=file)
+
+
+def _parse_yaml(text: str, file: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise BundleError(
+            f"invalid YAML: {problem}", file=file, line=mark.line + 1 if mark else None
+        ) from None
+
+
+def parse_catalog(data: Any, *, file: str, source: str | None = None) -> CatalogSnapshot:
+    """Validate a loaded document into a :class:`CatalogSnapshot` (errors name ``file``)."""
+    if not isinstance(data, Mapping):
+        raise BundleError(f"a catalog must be a mapping, got {_kind(data)}", file=file)
+    _reject_unknown(data, _TOP_KEYS, file=file, field=None)
+    snapshot_date = _parse_date(data.get("date"), file)
+    currency = data.get("currency", "USD")
+    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        raise BundleError("must be a 3-letter ISO 4217 code like USD", file=file, field="currency")
+    providers_raw = data.get("providers")
+    if not isinstance(providers_raw, Mapping) or not providers_raw:
+        raise BundleError("must map provider names to their models", file=file, field="providers")
+    providers: dict[str, tuple[CatalogModel, ...]] = {}
+    defaults: dict[str, str] = {}
+    for name, section in providers_raw.items():
+        where = f"providers.{name}"
+        if not isinstance(name, str) or not name.strip():
+            raise BundleError("provider names must be non-empty strings", file=file, field="providers")
+        if not isinstance(section, Mapping):
+            raise BundleError(f"expected a mapping, got {_kind(section)}", file=file, field=where)
+        _reject_unknown(section, _PROVIDER_KEYS, file=file, field=where)
+        models = parse_models(section.get("models"), file=file, field=f"{where}.models",
+                              currency=currency)
+        providers[name] = models
+        default = section.get("default_model")
+        if default is not None:
+            ids = {m.id for m in models}
+            if not isinstance(default, str) or default not in ids:
+                raise BundleError(
+                    f"{default!r} is not one of this provider's models", file=file,
+                    field=f"{where}.default_model",
+                )
+            defaults[name] = default
+    return CatalogSnapshot(
+        date=snapshot_date,
+        providers=MappingProxyType(providers),
+        default_models=MappingProxyType(defaults),
+        source=source,
+    )
+
+
+def parse_models(
+    items: Any, *, file: str | None, field: str, currency: str = "USD"
+) -> tuple[CatalogModel, ...]:
+    """Validate one provider's model list (also used for inline catalogs in provider config)."""
+    if not isinstance(items, list) or not items:
+        raise BundleError("must be a non-empty list of models", file=file, field=field)
+    models: list[CatalogModel] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        where = f"{field}[{index}]"
+        model = _parse_model(item, file=file, field=where, currency=currency)
+        if model.id.lower() in seen:
+            raise BundleError(f"duplicate model id {model.id!r}", file=file, field=f"{where}.id")
+        seen.add(model.id.lower())
+        models.append(model)
+    for index, model in enumerate(models):
+        if model.alias_of is not None and model.alias_of.lower() not in seen:
+            raise BundleError(
+                f"alias of {model.alias_of!r}, which this provider does not list",
+                file=file, field=f"{field}[{index}].alias_of",
+            )
+    return tuple(models)
+
+
+def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> CatalogModel:
+    if not isinstance(item, Mapping):
+        raise BundleError(f"expected a mapping, got {_kind(item)}", file=file, field=field)
+    _reject_unknown(item, _MODEL_KEYS, file=file, field=field)
+    model_id = item.get("id")
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise BundleError("missing model id", file=file, field=f"{field}.id")
+    if is_glob(model_id) or any(ch.isspace() for ch in model_id):
+        raise BundleError(
+            f"{model_id!r} is not a model id (no wildcards or spaces)", file=file, field=f"{field}.id"
+        )
+    display = item.get("display_name", model_id)
+    if not isinstance(display, str) or not display.strip():
+        raise BundleError("must be a non-empty string", file=file, field=f"{field}.display_name")
+    context = _positive_int(item.get("context_window"), file, f"{field}.context_window")
+    max_out = _positive_int(item.get("max_output_tokens"), file, f"{field}.max_output_tokens")
+    if max_out > context:
+        raise BundleError(
+            f"{max_out} exceeds the context window ({context})", file=file,
+            field=f"{field}.max_output_tokens",
+        )
+    capabilities = item.get("capabilities", [])
+    if not isinstance(capabilities, list) or not all(
+        isinstance(c, str) and c.strip() for c in capabilities
+    ):
+        raise BundleError("must be a list of strings", file=file, field=f"{field}.capabilities")
+    alias_of = item.get("alias_of")
+    if alias_of is not None and (not isinstance(alias_of, str) or not alias_of.strip()):
+        raise BundleError("must be a model id", file=file, field=f"{field}.alias_of")
+    pricing = _parse_pricing(item.get("pricing"), file, f"{field}.pricing", currency)
+    return CatalogModel(
+        id=model_id.strip(),
+        display_name=display.strip(),
+        context_window=context,
+        max_output_tokens=max_out,
+        capabilities=tuple(capabilities),
+        pricing=pricing,
+        alias_of=alias_of.strip() if alias_of else None,
+    )
+
+
+def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> CatalogPricing | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise BundleError(f"expected a mapping, got {_kind(raw)}", file=file, field=field)
+    _reject_unknown(raw, frozenset(_PRICE_KEYS), file=file, field=field)
+    values: dict[str, float] = {}
+    for key, target in _PRICE_KEYS.items():
+        value = raw.get(key)
+        if value is None:
+            if key in ("input", "output"):
+                raise BundleError(f"missing '{key}' (per million tokens)", file=file, field=field)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise BundleError(
+                f"must be a non-negative number, got {value!r}", file=file, field=f"{field}.{key}"
+            )
+        values[target] = float(value)
+    return CatalogPricing(currency=currency, **values)
+
+
+def _parse_date(value: Any, file: str) -> str:
+    if isinstance(value, _date):
+        return value.isoformat()
+    if not isinstance(value, str) or not _DATE.match(value.strip()):
+        raise BundleError(
+            f"must be a date like '2026-11' or '2026-11-01', got {value!r}", file=file, field="date"
+        )
+    return value.strip()
+
+
+def _positive_int(value: Any, file: str | None, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BundleError(f"must be a positive integer, got {value!r}", file=file, field=field)
+    return value
+
+
+def _reject_unknown(data: Mapping[Any, Any], allowed: frozenset[str], *, file: str | None,
+                    field: str | None) -> None:
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        raise BundleError(
+            f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(allowed))}",
+            file=file, field=field,
+        )
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
