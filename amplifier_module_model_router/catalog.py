@@ -1,0 +1,299 @@
+"""Per-provider model catalogs, fetched once and shared by a session and all its children.
+
+Every spawn needs a catalog to turn a glob into a model; ``list_models()`` is an HTTP call. The
+cache makes it one call per provider per TTL: concurrent lookups share one in-flight call
+(single-flight), a failed or hung provider is remembered for a cooldown (one call per cooldown,
+not one per spawn), and lookups time out. Keys come from :func:`.providers.catalog_key`, so the
+fresh provider instances of a child session hit the parent's entry.
+
+Knows nothing of the kernel: models may be ``amplifier_core.models.ModelInfo`` objects (duck
+typed), dicts or plain strings; junk is dropped and reported, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from .providers import ProviderEntry, catalog_key
+from .versions import SortedCatalog
+
+__all__ = ["CatalogCache", "CatalogLookup", "ModelRecord", "parse_models", "shared_cache"]
+
+_MAX_JUNK_REPORTED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """One catalog entry, whatever shape the provider returned it in (``raw`` keeps it)."""
+
+    id: str
+    context_window: int | None
+    input_per_mtok: float | None
+    output_per_mtok: float | None
+    raw: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLookup:
+    """The answer to "what does this provider serve?".
+
+    ``error`` set means the lookup failed (``timed_out`` says whether it hung); empty ``models``
+    without an error means the provider does not support discovery. ``expires_at`` is on the
+    cache's clock; ``serial`` changes whenever the cache stores a new answer for ``key``.
+    """
+
+    models: tuple[ModelRecord, ...]
+    sorted: SortedCatalog
+    from_cache: bool
+    error: str | None
+    junk: tuple[str, ...]
+    key: str = ""
+    timed_out: bool = False
+    expires_at: float = math.inf
+    serial: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _get(item: Any, name: str) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(name)
+    try:
+        return getattr(item, name, None)
+    except Exception:
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _price(pricing: Any, *names: str) -> float | None:
+    for name in names:
+        value = _get(pricing, name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
+
+
+def _describe(item: Any) -> str:
+    text = repr(item)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_models(items: Any) -> tuple[tuple[ModelRecord, ...], tuple[str, ...]]:
+    """``(records, junk notes)`` from whatever ``list_models()`` returned; never raises."""
+    if items is None:
+        return (), ("list_models() returned None",)
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        return (), (f"list_models() returned {type(items).__name__}, not a list",)
+    records: list[ModelRecord] = []
+    junk: list[str] = []
+    seen: set[str] = set()
+    try:
+        for item in items:
+            model_id = item if isinstance(item, str) else _get(item, "id")
+            if not isinstance(model_id, str) or not model_id.strip():
+                junk.append(f"entry without a string id: {_describe(item)}")
+                continue
+            model_id = model_id.strip()
+            if model_id in seen:
+                junk.append(f"duplicate id {model_id!r}")
+                continue
+            seen.add(model_id)
+            if isinstance(item, str):
+                records.append(ModelRecord(model_id, None, None, None, item))
+                continue
+            pricing = _get(item, "pricing")
+            records.append(
+                ModelRecord(
+                    id=model_id,
+                    context_window=_int_or_none(_get(item, "context_window")),
+                    input_per_mtok=_price(pricing, "input_per_million", "input_per_mtok", "input")
+                    if pricing is not None
+                    else _price(item, "input_per_mtok", "input_per_million"),
+                    output_per_mtok=_price(pricing, "output_per_million", "output_per_mtok", "output")
+                    if pricing is not None
+                    else _price(item, "output_per_mtok", "output_per_million"),
+                    raw=item,
+                )
+            )
+    except Exception as exc:  # a lazy iterable that blows up half way: keep what we have
+        junk.append(f"iteration stopped: {type(exc).__name__}: {exc}")
+    if len(junk) > _MAX_JUNK_REPORTED:
+        junk = junk[:_MAX_JUNK_REPORTED] + [f"... and {len(junk) - _MAX_JUNK_REPORTED} more"]
+    return tuple(records), tuple(junk)
+
+
+def _error_text(exc: BaseException) -> str:
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+@dataclass(slots=True)
+class _Flight:
+    """One in-flight ``list_models()`` call, shared by every concurrent lookup of its key."""
+
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+
+
+class CatalogCache:
+    """Catalogs keyed by :func:`.providers.catalog_key`, with TTL, single-flight and cooldown.
+
+    ``memo`` is scratch space for results derived from the current catalogs (the resolver
+    keeps its per-chain answers there); the cache empties it whenever any catalog changes.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float = 600,
+        timeout: float = 10,
+        cooldown: float = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.timeout = timeout
+        self.cooldown = cooldown
+        self.clock = clock
+        self.memo: dict[Any, Any] = {}
+        self.generation = 0
+        self._slots: dict[str, CatalogLookup] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._epochs: dict[str, int] = {}
+        self._calls: dict[str, int] = {}
+        self._serials = itertools.count(1)
+        self.calls: Mapping[str, int] = MappingProxyType(self._calls)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def peek(self, entry: ProviderEntry) -> CatalogLookup | None:
+        """The cached, unexpired answer for ``entry`` without any I/O, else None."""
+        return self.peek_key(catalog_key(entry))
+
+    def peek_key(self, key: str) -> CatalogLookup | None:
+        slot = self._slots.get(key)
+        if slot is not None and self.clock() < slot.expires_at:
+            return slot
+        return None
+
+    def is_current(self, lookup: CatalogLookup) -> bool:
+        """True while ``lookup`` is still the cache's unexpired answer for its key."""
+        slot = self._slots.get(lookup.key)
+        return slot is not None and slot.serial == lookup.serial and self.clock() < slot.expires_at
+
+    async def lookup(self, entry: ProviderEntry) -> CatalogLookup:
+        """The catalog of ``entry``'s provider: cached, joined in flight, or fetched now.
+
+        Never raises (except cancellation of the caller); failures come back as ``error``.
+        """
+        key = catalog_key(entry)
+        cached = self.peek_key(key)
+        if cached is not None:
+            return cached
+        loop = asyncio.get_running_loop()
+        flight = self._flights.get(key)
+        if flight is None or flight.loop is not loop or flight.future.done():
+            # A flight from another (maybe closed) event loop cannot be awaited here.
+            task = loop.create_task(self._fetch(key, entry, self._epochs.get(key, 0)))
+            flight = self._flights[key] = _Flight(task, loop)
+        # shield: a cancelled spawn must not cancel the call other spawns are waiting on.
+        return await asyncio.shield(flight.future)
+
+    async def prefetch(self, entries: Iterable[ProviderEntry]) -> None:
+        """Fetch every distinct catalog among ``entries`` in parallel."""
+        unique = {catalog_key(e): e for e in entries if isinstance(e, ProviderEntry)}
+        if unique:
+            await asyncio.gather(*(self.lookup(e) for e in unique.values()))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def invalidate(self, key: str | None = None) -> None:
+        """Forget one catalog (or all): the next lookup calls ``list_models()`` again.
+
+        A call already in flight still answers its waiters but is not stored.
+        """
+        keys = list(self._slots) + list(self._flights) if key is None else [key]
+        for k in keys:
+            self._slots.pop(k, None)
+            self._flights.pop(k, None)
+            self._epochs[k] = self._epochs.get(k, 0) + 1
+        self._changed()
+
+    def _changed(self) -> None:
+        self.generation += 1
+        self.memo.clear()
+
+    async def _fetch(self, key: str, entry: ProviderEntry, epoch: int) -> CatalogLookup:
+        self._calls[key] = self._calls.get(key, 0) + 1
+        try:
+            lookup = await self._call(key, entry)
+        finally:
+            flight = self._flights.get(key)
+            if flight is not None and flight.future is asyncio.current_task():
+                del self._flights[key]
+        expires = self.clock() + (self.ttl if lookup.error is None else self.cooldown)
+        lookup = replace(lookup, expires_at=expires, serial=next(self._serials))
+        if self._epochs.get(key, 0) == epoch:  # not invalidated while in flight
+            self._slots[key] = replace(lookup, from_cache=True)
+            self._changed()
+        return lookup
+
+    async def _call(self, key: str, entry: ProviderEntry) -> CatalogLookup:
+        list_models = getattr(entry.provider, "list_models", None)
+        if not callable(list_models):
+            return _lookup(key, (), None, ("provider has no list_models(): discovery unsupported",))
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = list_models()
+                if inspect.isawaitable(result):
+                    result = await result
+        except TimeoutError:
+            return _lookup(key, (), f"timed out after {self.timeout:g}s", (), timed_out=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return _lookup(key, (), _error_text(exc), ())
+        records, junk = parse_models(result)
+        return _lookup(key, records, None, junk)
+
+
+def _lookup(
+    key: str,
+    records: tuple[ModelRecord, ...],
+    error: str | None,
+    junk: tuple[str, ...],
+    *,
+    timed_out: bool = False,
+) -> CatalogLookup:
+    return CatalogLookup(
+        models=records,
+        sorted=SortedCatalog(r.id for r in records),
+        from_cache=False,
+        error=error,
+        junk=junk,
+        key=key,
+        timed_out=timed_out,
+    )
+
+
+_SHARED: CatalogCache | None = None
+
+
+def shared_cache() -> CatalogCache:
+    """The process-wide cache: a parent session and its children resolve against one catalog."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = CatalogCache()
+    return _SHARED

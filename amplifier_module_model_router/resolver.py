@@ -1,0 +1,365 @@
+"""The fallback chain: ordered preferences in, a concrete provider and model out.
+
+Walks an agent's preferences in order against the session's providers and their cached
+catalogs. Every candidate ends up in the trace as ``chosen``, ``fallback`` or ``skipped`` with
+a reason a person can act on; nothing resolvable is a result (``chosen is None``), never an
+exception and never a raw glob. Knows providers only through :class:`.catalog.CatalogCache`.
+
+Order of work: match every preference to a mounted provider, fetch the catalogs they need
+concurrently (a hung provider costs one timeout, not one per candidate), resolve each glob to
+the newest concrete model (:mod:`.versions`), then apply cooldowns. The catalog part depends
+only on the chain, the providers and the catalogs, so it is memoised in ``cache.memo`` until
+any catalog changes or expires: a warm resolution is a dict lookup plus the cooldown check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from .catalog import CatalogCache, CatalogLookup
+from .errors import BundleError
+from .globs import is_glob
+from .preferences import ProviderPreference
+from .providers import ProviderEntry, match_provider
+
+__all__ = [
+    "CHOSEN",
+    "FALLBACK",
+    "SKIPPED",
+    "Candidate",
+    "CooldownView",
+    "Resolution",
+    "TraceEntry",
+    "resolve",
+]
+
+CHOSEN = "chosen"
+FALLBACK = "fallback"
+SKIPPED = "skipped"
+_MEMO_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A resolved candidate: mount name + concrete model, and the preference it came from."""
+
+    provider: str
+    model: str
+    preference: ProviderPreference
+    entry: ProviderEntry
+
+    def to_preference(self) -> ProviderPreference:
+        """The concrete preference to hand a spawner: no glob left, original config kept."""
+        return ProviderPreference(self.provider, self.model, dict(self.preference.config))
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """What happened to one preference, in chain order."""
+
+    index: int
+    preference: ProviderPreference
+    outcome: str  # CHOSEN | FALLBACK | SKIPPED
+    reason: str
+    provider: str | None
+    model: str | None
+    matched: int
+    from_cache: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The chosen candidate, the resolved fallbacks in order, and the full trace."""
+
+    chosen: Candidate | None
+    fallbacks: tuple[Candidate, ...]
+    trace: tuple[TraceEntry, ...]
+    from_cache: bool
+    elapsed_ms: float
+
+    @property
+    def skipped(self) -> tuple[TraceEntry, ...]:
+        return tuple(t for t in self.trace if t.outcome == SKIPPED)
+
+    def chain(self) -> tuple[Candidate, ...]:
+        """Chosen first, then the fallbacks: the order to fail over in."""
+        return (self.chosen, *self.fallbacks) if self.chosen is not None else ()
+
+
+class CooldownView(Protocol):
+    """Read-only view of recent provider failures (the failover layer owns the writes)."""
+
+    def remaining(self, provider: str, model: str) -> float:
+        """Seconds until ``(provider mount name, model)`` is usable again; 0 when free."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One preference after the catalog phase: resolved (``candidate``) or skipped (``reason``)."""
+
+    index: int
+    preference: ProviderPreference
+    candidate: Candidate | None
+    reason: str
+    matched: int
+    from_cache: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The memoised catalog phase of one chain, plus its cooldown-free answer."""
+
+    steps: tuple[_Step, ...]
+    expires_at: float
+    chosen: Candidate | None
+    fallbacks: tuple[Candidate, ...]
+    trace: tuple[TraceEntry, ...]  # as seen from the cache (every from_cache True)
+
+
+# -- the catalog phase -------------------------------------------------------------------------
+
+
+def _normalize(preferences: Any) -> tuple[list[ProviderPreference], dict[int, str], bool]:
+    """Our preferences, invalid ones as placeholders with their error; flag: all were ours."""
+    prefs: list[ProviderPreference] = []
+    invalid: dict[int, str] = {}
+    ours = True
+    try:
+        items = list(preferences or ())
+    except TypeError:
+        items = []
+    for index, item in enumerate(items):
+        if isinstance(item, ProviderPreference):
+            prefs.append(item)
+            continue
+        ours = False
+        try:
+            prefs.append(ProviderPreference.from_dict(item))
+        except BundleError as err:
+            invalid[index] = f"invalid preference: {err}"
+            provider = _get(item, "provider")
+            model = _get(item, "model")
+            prefs.append(ProviderPreference(str(provider or "?"), str(model or "?"), {}))
+    return prefs, invalid, ours
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _resolve_step(
+    index: int, pref: ProviderPreference, entry: ProviderEntry | None, lookup: CatalogLookup | None
+) -> _Step:
+    def skip(reason: str, matched: int = 0) -> _Step:
+        return _Step(index, pref, None, reason, matched, lookup.from_cache if lookup else True)
+
+    if entry is None or lookup is None:
+        return skip(f"provider {pref.provider!r} is not mounted")
+    if lookup.error is not None:
+        if lookup.timed_out:
+            return skip(f"catalog lookup of {entry.name!r} {lookup.error}")
+        return skip(f"catalog lookup of {entry.name!r} failed: {lookup.error}")
+    catalog = lookup.sorted
+    if is_glob(pref.model):
+        if not len(catalog):
+            return skip(
+                f"{entry.name!r} lists no models (discovery unsupported): "
+                f"glob {pref.model!r} cannot be resolved"
+            )
+        try:
+            model, matched = catalog.pick(pref.model)
+        except BundleError as err:
+            return skip(f"invalid glob: {err}")
+        if model is None:
+            return skip(f"no model matches {pref.model!r} among {len(catalog)} in {entry.name!r}")
+        reason = f"{pref.model} -> {model} (newest of {matched} match{'es' if matched != 1 else ''})"
+    elif not len(catalog):
+        model, matched = pref.model, 0
+        reason = f"{model} used as-is: {entry.name!r} lists no models (discovery unsupported)"
+    else:
+        model = catalog.find(pref.model)
+        if model is None:
+            return skip(f"{pref.model!r} is not among the {len(catalog)} models of {entry.name!r}")
+        matched, reason = 1, f"{model} is listed by {entry.name!r}"
+    candidate = Candidate(provider=entry.name, model=model, preference=pref, entry=entry)
+    return _Step(index, pref, candidate, reason, matched, lookup.from_cache)
+
+
+async def _catalog_phase(
+    prefs: list[ProviderPreference],
+    invalid: dict[int, str],
+    entries: Sequence[ProviderEntry],
+    cache: CatalogCache,
+) -> tuple[tuple[_Step, ...], tuple[CatalogLookup, ...]]:
+    matched = [None if i in invalid else match_provider(p.provider, entries) for i, p in enumerate(prefs)]
+    needed = {e.key: e for e in matched if e is not None}
+    lookups: dict[str, CatalogLookup] = {}
+    missing = []
+    for key, entry in needed.items():
+        cached = cache.peek_key(key)
+        if cached is None:
+            missing.append(entry)
+        else:
+            lookups[key] = cached
+    if missing:  # concurrently: a hung provider costs one timeout in total
+        for entry, lookup in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
+            lookups[entry.key] = lookup
+    steps: list[_Step] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, (pref, entry) in enumerate(zip(prefs, matched)):
+        if index in invalid:
+            steps.append(_Step(index, pref, None, invalid[index], 0, True))
+            continue
+        try:
+            step = _resolve_step(index, pref, entry, lookups.get(entry.key) if entry else None)
+        except Exception as exc:  # never let one odd candidate sink the chain
+            step = _Step(index, pref, None, f"internal error: {type(exc).__name__}: {exc}", 0, True)
+        if step.candidate is not None:
+            same = (step.candidate.provider, step.candidate.model.lower())
+            if same in seen:
+                step = replace(step, candidate=None, reason=f"same provider and model as [{seen[same]}]")
+            else:
+                seen[same] = index
+        steps.append(step)
+    return tuple(steps), tuple(lookups.values())
+
+
+# -- the cooldown phase and assembly -----------------------------------------------------------
+
+
+def _assemble(
+    steps: tuple[_Step, ...],
+    cooldowns: CooldownView | None,
+    all_cached: bool,
+) -> tuple[Candidate | None, tuple[Candidate, ...], tuple[TraceEntry, ...]]:
+    resolved = [s for s in steps if s.candidate is not None]
+    waits: dict[int, float] = {}
+    if cooldowns is not None:
+        for step in resolved:
+            wait = _remaining(cooldowns, step.candidate)
+            if wait > 0:
+                waits[step.index] = wait
+    free = [s for s in resolved if s.index not in waits]
+    notes: dict[int, str] = {}
+    if free:
+        chain = free
+        for index, wait in waits.items():
+            notes[index] = f"cooling down ({wait:.1f}s left)"
+    else:  # everything is cooling: the one that frees first beats nothing at all
+        chain = sorted(resolved, key=lambda s: (waits[s.index], s.index))
+        for step in chain:
+            notes[step.index] = f"all candidates cooling down; frees in {waits[step.index]:.1f}s"
+    order = {step.index: position for position, step in enumerate(chain)}
+    trace = []
+    for step in steps:
+        position = order.get(step.index)
+        if position is None:
+            outcome, reason = SKIPPED, notes.get(step.index, step.reason)
+        else:
+            outcome = CHOSEN if position == 0 else FALLBACK
+            reason = step.reason if step.index not in notes else f"{step.reason}; {notes[step.index]}"
+        candidate = step.candidate
+        trace.append(
+            TraceEntry(
+                index=step.index,
+                preference=step.preference,
+                outcome=outcome,
+                reason=reason,
+                provider=candidate.provider if candidate else None,
+                model=candidate.model if candidate else None,
+                matched=step.matched,
+                from_cache=True if all_cached else step.from_cache,
+            )
+        )
+    candidates = tuple(s.candidate for s in chain)
+    return (candidates[0] if candidates else None), candidates[1:], tuple(trace)
+
+
+def _remaining(cooldowns: CooldownView, candidate: Candidate) -> float:
+    try:
+        wait = float(cooldowns.remaining(candidate.provider, candidate.model))
+    except Exception:  # a broken cooldown view must not block routing
+        return 0.0
+    return wait if wait > 0 else 0.0
+
+
+def _answer(
+    plan: _Plan, cooldowns: CooldownView | None, started: float
+) -> Resolution:
+    """A memoised plan as a Resolution; cooldowns are re-read every time (they are time-bound)."""
+    chosen, fallbacks, trace = plan.chosen, plan.fallbacks, plan.trace
+    if cooldowns is not None and chosen is not None:
+        for candidate in (chosen, *fallbacks):
+            if _remaining(cooldowns, candidate) > 0:
+                chosen, fallbacks, trace = _assemble(plan.steps, cooldowns, True)
+                break
+    return Resolution(chosen, fallbacks, trace, True, (time.perf_counter() - started) * 1000)
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+
+async def resolve(
+    preferences: Sequence[ProviderPreference],
+    entries: Sequence[ProviderEntry],
+    cache: CatalogCache,
+    *,
+    cooldowns: CooldownView | None = None,
+) -> Resolution:
+    """Resolve an ordered chain of preferences to a concrete provider and model.
+
+    ``preferences`` may also hold foundation-style preference objects or dicts; an invalid one
+    is skipped with its error. Never raises (except when the caller is cancelled).
+    """
+    started = time.perf_counter()
+    memo = cache.memo
+    identity = (id(preferences), id(entries))
+    hit = memo.get(identity)
+    if hit is not None and hit[0] is preferences and hit[1] is entries:
+        if cache.clock() < hit[2].expires_at:
+            return _answer(hit[2], cooldowns, started)
+
+    prefs, invalid, ours = _normalize(preferences)
+    usable = tuple(e for e in (entries or ()) if isinstance(e, ProviderEntry))
+    content_key: tuple | None = None
+    if ours and not invalid:
+        try:
+            content_key = (tuple(prefs), usable)
+            hash(content_key)
+        except TypeError:  # an unhashable provider object: no memo, still resolved
+            content_key = None
+    if content_key is not None:
+        plan = memo.get(content_key)
+        if (
+            plan is not None
+            and cache.clock() < plan.expires_at
+            and all(a.config == s.preference.config for a, s in zip(prefs, plan.steps))
+        ):
+            _remember(memo, identity, preferences, entries, plan)
+            return _answer(plan, cooldowns, started)
+
+    steps, used = await _catalog_phase(prefs, invalid, usable, cache)
+    all_cached = all(lookup.from_cache for lookup in used)
+    chosen, fallbacks, trace = _assemble(steps, cooldowns, all_cached)
+    resolution = Resolution(chosen, fallbacks, trace, all_cached, (time.perf_counter() - started) * 1000)
+
+    if content_key is not None and all(cache.is_current(lookup) for lookup in used):
+        expires = min((lookup.expires_at for lookup in used), default=float("inf"))
+        c_chosen, c_fallbacks, c_trace = _assemble(steps, None, True)
+        plan = _Plan(steps, expires, c_chosen, c_fallbacks, c_trace)
+        _remember(memo, identity, preferences, entries, plan)
+        memo[content_key] = plan
+    return resolution
+
+
+def _remember(memo: dict, identity: tuple[int, int], preferences: Any, entries: Any, plan: _Plan) -> None:
+    """Identity shortcut for immutable inputs (tuples); holding them keeps their ids unique."""
+    if type(preferences) is tuple and type(entries) is tuple:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[identity] = (preferences, entries, plan)
