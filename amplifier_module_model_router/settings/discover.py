@@ -1,0 +1,137 @@
+"""Find and read the settings layers: org file, user, project, local, mount plan.
+
+Paths follow Amplifier's conventions: user settings in the Amplifier home
+(``$AMPLIFIER_HOME``, else ``~/.amplifier``, as amplifier-foundation's ``get_amplifier_home``),
+project settings in ``.amplifier/`` of the working folder, with ``settings.local.yaml`` (the
+gitignored, per-machine file) above ``settings.yaml``. Only the ``model_router:`` section of
+those shared files is ours; the org file is ours alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import BundleError
+from ..yamlsafe import load_yaml, read_text
+from .names import BUNDLE_NAMESPACE
+from .schema import SettingsLayer, parse_layer
+
+ORG_ENV = "AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS"
+HOME_ENV = "AMPLIFIER_HOME"
+SECTION = "model_router"
+MOUNT_SOURCE = "mount plan"
+
+
+def amplifier_home(*, env: Mapping[str, str], home: Path | None) -> Path | None:
+    """``$AMPLIFIER_HOME`` when set (``~`` expanded), else ``<home>/.amplifier``."""
+    configured = env.get(HOME_ENV, "").strip()
+    if configured:
+        return _expand(configured, home)
+    return home / ".amplifier" if home is not None else None
+
+
+def settings_paths(
+    *, cwd: Path, env: Mapping[str, str], home: Path | None
+) -> list[tuple[str, Path, str | None, bool]]:
+    """``(layer, path, section, required)`` for every file layer, weakest first."""
+    paths: list[tuple[str, Path, str | None, bool]] = []
+    org = env.get(ORG_ENV, "").strip()
+    if org:
+        org_path = _expand(org, home)
+        paths.append(("org", org_path if org_path.is_absolute() else cwd / org_path, None, True))
+    user_home = amplifier_home(env=env, home=home)
+    if user_home is not None:
+        if not user_home.is_absolute():
+            user_home = cwd / user_home
+        paths.append(("user", user_home / "settings.yaml", SECTION, False))
+    project = cwd / ".amplifier"
+    paths.append(("project", project / "settings.yaml", SECTION, False))
+    paths.append(("local", project / "settings.local.yaml", SECTION, False))
+    return paths
+
+
+def discover_layers(
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    mount_config: Mapping[str, Any] | None = None,
+    namespace: str = BUNDLE_NAMESPACE,
+) -> list[SettingsLayer]:
+    """Read and validate every layer that exists, weakest first.
+
+    Missing user/project/local files are simply absent layers; a missing org file is an
+    error (someone named it). Any bad file raises :class:`BundleError` naming file, key and
+    line, before anything is applied. ``mount_config`` holds the settings keys of the
+    module's mount-plan config; a ``tiers`` key there is ignored, because in a mount plan
+    ``tiers`` are the bundle's own tiers (pass them to ``effective_routing`` as
+    ``bundle_tiers``), not an override of the layers above them.
+    """
+    cwd = cwd if cwd is not None else Path.cwd()
+    env = os.environ if env is None else env
+    if home is None:
+        try:
+            home = Path.home()
+        except RuntimeError:  # no HOME and no passwd entry: no user layer unless AMPLIFIER_HOME
+            home = None
+    layers: list[SettingsLayer] = []
+    read: set[Path] = set()
+    for name, path, section, required in settings_paths(cwd=cwd, env=env, home=home):
+        resolved = path.resolve()
+        if resolved in read:  # working in the home folder: project file == user file
+            continue
+        if not required and not path.exists():
+            continue
+        read.add(resolved)
+        layer = _file_layer(name, path, section)
+        if layer is not None:
+            parse_layer(layer, namespace=namespace)
+            layers.append(layer)
+    if mount_config:
+        values: Any = mount_config
+        if isinstance(mount_config, Mapping):
+            values = {key: value for key, value in mount_config.items() if key != "tiers"}
+        if values:
+            layer = SettingsLayer("mount", MOUNT_SOURCE, values, section="config")
+            parse_layer(layer, namespace=namespace)
+            layers.append(layer)
+    return layers
+
+
+def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | None:
+    """One file's layer, or None when it says nothing for us."""
+    source = str(path)
+    if section is None and not path.exists():
+        raise BundleError(f"file not found (named by ${ORG_ENV})", file=source)
+    text = read_text(path)
+    doc = load_yaml(text, source=source, section=section)
+    values = doc.data
+    if section is not None and values is None and "model-router" in text:
+        _refuse_misspelt_section(text, source)
+    if section is None and isinstance(values, Mapping) and set(values) == {SECTION}:
+        section, values = SECTION, values[SECTION]  # the org file may reuse the same snippet
+    if values is None or (isinstance(values, Mapping) and not values):
+        return None
+    return SettingsLayer(name, source, values, lines=doc.lines, section=section)
+
+
+def _refuse_misspelt_section(text: str, source: str) -> None:
+    """``model-router:`` in a shared file would otherwise be ignored without a word."""
+    misspelt = load_yaml(text, source=source, section="model-router")
+    if misspelt.data is not None:
+        line = misspelt.lines.get("model-router")
+        raise BundleError(
+            f"the section is spelt '{SECTION}' (underscore)", file=source, field="model-router", line=line
+        )
+
+
+def _expand(value: str, home: Path | None) -> Path:
+    """``~`` against the given home (tests pass their own), never the process's."""
+    if value == "~" or value.startswith(("~/", "~\\")):
+        if home is None:
+            return Path(value).expanduser()
+        return home / value[2:] if len(value) > 1 else home
+    return Path(value)

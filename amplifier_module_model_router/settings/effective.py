@@ -1,0 +1,269 @@
+"""Apply the layers to the bundle's tiers: one immutable answer, with where each part came from.
+
+Rules (the README states them for users):
+- Layers apply weakest first: bundle < org < user < project < local < mount.
+- ``tiers`` and ``agents`` / ``agent_patterns`` merge per name (a later layer wins per tier or
+  agent); ``provider_order``, ``disabled_providers``, ``default_tier`` and ``strict`` are
+  replaced whole by a later layer that sets them.
+- ``provider_order`` reorders the chains from the layers below it (a stable sort by
+  provider: listed ones in list order, the rest after them in their own order); a tier written
+  in the same or a later layer keeps the order written there.
+- ``disabled_providers`` (the last layer's list) drops providers from every final chain.
+- Everything is checked before the result exists: nothing is applied half-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import BundleError
+from ..globs import glob_matches
+from ..preferences import ProviderPreference, parse_preferences
+from .names import (
+    BUNDLE_NAMESPACE,
+    INHERIT,
+    RESERVED_TIER_NAMES,
+    bare_agent,
+    fold_agent,
+    pattern_specificity,
+    provider_key,
+)
+from .schema import LayerSettings, SettingsLayer, parse_layer
+
+BUNDLE = "bundle"
+DEFAULT = "default"
+SELF = "self"
+
+
+@dataclass(frozen=True)
+class EffectiveRouting:
+    """The routing every layer agreed on. Immutable: a new layer set means a new object.
+
+    ``agent_tiers`` and ``patterns`` map to ``None`` for ``inherit``. ``patterns`` is in
+    match order (most literal characters first, then later layer, then written order).
+    ``provenance`` maps ``tiers.<t>``, ``agents.<a>``, ``agent_patterns.<p>``,
+    ``provider_order``, ``disabled_providers``, ``default_tier`` and ``strict`` to the layer
+    that decided them (``user (/home/me/.amplifier/settings.yaml)``); a tier's entry lists
+    every step that shaped its chain.
+    """
+
+    tiers: Mapping[str, tuple[ProviderPreference, ...]]
+    agent_tiers: Mapping[str, str | None]
+    patterns: tuple[tuple[str, str | None], ...]
+    default_tier: str | None
+    strict: bool
+    provenance: Mapping[str, str]
+    provider_order: tuple[str, ...] = ()
+    disabled_providers: tuple[str, ...] = ()
+    namespace: str = field(default=BUNDLE_NAMESPACE, compare=False)
+
+    def tier_for(self, agent: str, declared_tier: str | None) -> tuple[str | None, str]:
+        """``(tier or None to inherit, what decided it)`` for one agent.
+
+        Order: an ``agents`` entry for the name (exact, then a plain entry for a namespaced
+        agent) > the tier the agent declares > ``self`` inherits > the most specific matching
+        ``agent_patterns`` entry > ``default_tier`` > inherit.
+        """
+        name = fold_agent(agent, self.namespace)
+        for key in (name, bare_agent(name)):
+            if key in self.agent_tiers:
+                return self.agent_tiers[key], f"{self.provenance[f'agents.{key}']}: agents.{key}"
+        if declared_tier:
+            return declared_tier, f"{BUNDLE}: the agent's model_tier"
+        if name == SELF:
+            return None, "self-delegation inherits the parent's model unless agents.self is set"
+        for pattern, tier in self.patterns:
+            if glob_matches(pattern, agent) or glob_matches(pattern, name):
+                where = f"agent_patterns.{pattern}"
+                return tier, f"{self.provenance[where]}: {where}"
+        if "default_tier" in self.provenance:
+            return self.default_tier, f"{self.provenance['default_tier']}: default_tier"
+        return None, "no tier: inherits the parent's model"
+
+    def chain_for(self, tier: str) -> tuple[ProviderPreference, ...]:
+        """The effective fallback chain of ``tier``; unknown tiers raise :class:`BundleError`."""
+        try:
+            return self.tiers[tier]
+        except KeyError:
+            known = ", ".join(sorted(self.tiers)) or "none"
+            raise BundleError(f"unknown tier {tier!r}; known: {known}") from None
+
+    def effective_values(self) -> list[tuple[str, Any, str]]:
+        """``(key, value, source)`` for every effective setting, for ``settings`` output."""
+        source = self.provenance.get
+        rows: list[tuple[str, Any, str]] = [
+            ("provider_order", list(self.provider_order), source("provider_order", DEFAULT)),
+            ("disabled_providers", list(self.disabled_providers), source("disabled_providers", DEFAULT)),
+            ("default_tier", self.default_tier or INHERIT, source("default_tier", DEFAULT)),
+            ("strict", self.strict, source("strict", DEFAULT)),
+        ]
+        rows += [(f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()]
+        rows += [(f"agents.{a}", t or INHERIT, source(f"agents.{a}", "")) for a, t in self.agent_tiers.items()]
+        rows += [(f"agent_patterns.{p}", t or INHERIT, source(f"agent_patterns.{p}", "")) for p, t in self.patterns]
+        return rows
+
+
+def effective_routing(
+    bundle_tiers: Mapping[str, Sequence[ProviderPreference]],
+    layers: Sequence[SettingsLayer],
+    *,
+    namespace: str = BUNDLE_NAMESPACE,
+) -> EffectiveRouting:
+    """Apply ``layers`` (weakest first) to the bundle's tiers; all-or-nothing.
+
+    Raises :class:`BundleError` naming the layer's file and key for a bad layer, ``base`` in
+    a tier no layer below defines, a tier no layer defines named by ``agents``,
+    ``agent_patterns`` or ``default_tier``, or ``disabled_providers`` emptying a tier.
+    """
+    parsed = [(layer, parse_layer(layer, namespace=namespace)) for layer in layers]
+    state = _State(bundle_tiers)
+    for index, (layer, settings) in enumerate(parsed):
+        state.apply(index, layer, settings)
+    state.drop_disabled()
+    for layer, settings in parsed:
+        _check_tier_names(layer, settings, state.chains)
+    patterns = sorted(state.patterns.values(), key=lambda p: (-pattern_specificity(p[0]), -p[2], p[3]))
+    return EffectiveRouting(
+        tiers=MappingProxyType({name: tuple(chain) for name, chain in state.chains.items()}),
+        agent_tiers=MappingProxyType(dict(state.agents)),
+        patterns=tuple((pattern, tier) for pattern, tier, _, _ in patterns),
+        default_tier=state.default_tier,
+        strict=state.strict,
+        provenance=MappingProxyType(state.provenance()),
+        provider_order=state.order,
+        disabled_providers=state.disabled,
+        namespace=namespace,
+    )
+
+
+class _State:
+    """The fold over layers; private and short-lived, so mutable."""
+
+    def __init__(self, bundle_tiers: Mapping[str, Sequence[ProviderPreference]]) -> None:
+        self.chains: dict[str, list[ProviderPreference]] = {}
+        self.history: dict[str, list[str]] = {}
+        for name, chain in bundle_tiers.items():
+            if name in RESERVED_TIER_NAMES:
+                raise BundleError(f"'{name}' is a reserved word, not a tier name", field=f"tiers.{name}")
+            try:
+                self.chains[name] = _dedupe(parse_preferences(chain))
+            except BundleError as err:
+                raise err.located(field_prefix=f"tiers.{name}") from None
+            self.history[name] = [BUNDLE]
+        self.agents: dict[str, str | None] = {}
+        self.patterns: dict[str, tuple[str, str | None, int, int]] = {}
+        self.sources: dict[str, str] = {}
+        self.order: tuple[str, ...] = ()
+        self.disabled: tuple[str, ...] = ()
+        self.disabled_by: SettingsLayer | None = None
+        self.default_tier: str | None = None
+        self.strict = False
+
+    def apply(self, index: int, layer: SettingsLayer, settings: LayerSettings) -> None:
+        label = layer.label
+        if settings.provider_order is not None:  # before this layer's tiers: those keep their order
+            self.order = settings.provider_order
+            self.sources["provider_order"] = label
+            self._reorder(label)
+        for name, items in settings.tiers.items():
+            self._redefine(layer, name, items)
+        if settings.disabled_providers is not None:
+            self.disabled = settings.disabled_providers
+            self.disabled_by = layer
+            self.sources["disabled_providers"] = label
+        for name, entry in settings.agents.items():
+            self.agents[name] = _tier_or_none(entry.tier)
+            self.sources[f"agents.{name}"] = label
+        for position, entry in enumerate(settings.agent_patterns):
+            self.patterns[entry.key] = (entry.key, _tier_or_none(entry.tier), index, position)
+            self.sources[f"agent_patterns.{entry.key}"] = label
+        if settings.default_tier is not None:
+            self.default_tier = _tier_or_none(settings.default_tier)
+            self.sources["default_tier"] = label
+        if settings.strict is not None:
+            self.strict = settings.strict
+            self.sources["strict"] = label
+
+    def _redefine(self, layer: SettingsLayer, name: str, items: tuple[ProviderPreference | None, ...]) -> None:
+        below = self.chains.get(name)
+        if None in items and below is None:
+            raise layer.error(
+                f"'base' stands for the chain of tier '{name}' in the layers below, but none defines it",
+                f"tiers.{name}",
+            )
+        chain: list[ProviderPreference] = []
+        for item in items:
+            if item is None:
+                chain.extend(below or ())
+            else:
+                chain.append(item)
+        self.chains[name] = _dedupe(chain)
+        if None in items:
+            self.history[name].append(f"extended by {layer.label}")
+        else:
+            self.history[name] = [layer.label]
+
+    def _reorder(self, label: str) -> None:
+        rank = {provider_key(p): i for i, p in enumerate(self.order)}
+        last = len(rank)
+        for name, chain in self.chains.items():
+            ordered = sorted(chain, key=lambda pref: rank.get(provider_key(pref.provider), last))
+            if ordered != chain:
+                self.chains[name] = ordered
+                self.history[name].append(f"reordered by {label}")
+
+    def drop_disabled(self) -> None:
+        layer = self.disabled_by
+        if layer is None or not self.disabled:
+            return
+        off = {provider_key(p) for p in self.disabled}
+        for name, chain in self.chains.items():
+            kept = [pref for pref in chain if provider_key(pref.provider) not in off]
+            if len(kept) == len(chain):
+                continue
+            if not kept:
+                raise layer.error(
+                    f"disables every provider of tier '{name}'; redefine the tier (tiers.{name}) "
+                    "or keep one of its providers",
+                    "disabled_providers",
+                )
+            dropped = sorted({pref.provider for pref in chain} - {pref.provider for pref in kept})
+            self.chains[name] = kept
+            self.history[name].append(f"{', '.join(dropped)} disabled by {layer.label}")
+
+    def provenance(self) -> dict[str, str]:
+        out = dict(self.sources)
+        out.update({f"tiers.{name}": "; ".join(steps) for name, steps in self.history.items()})
+        return out
+
+
+def _check_tier_names(layer: SettingsLayer, settings: LayerSettings, chains: Mapping[str, Any]) -> None:
+    """Every tier a layer names must exist once all layers are applied (even if overridden)."""
+    named = [(f"agents.{e.key}", e.tier) for e in settings.agents.values()]
+    named += [(f"agent_patterns.{e.key}", e.tier) for e in settings.agent_patterns]
+    if settings.default_tier is not None:
+        named.append(("default_tier", settings.default_tier))
+    for key, tier in named:
+        if tier != INHERIT and tier not in chains:
+            known = ", ".join(sorted(chains)) or "none"
+            raise layer.error(f"unknown tier {tier!r}; known: {known} (or '{INHERIT}')", key)
+
+
+def _tier_or_none(tier: str) -> str | None:
+    return None if tier == INHERIT else tier
+
+
+def _dedupe(chain: Any) -> list[ProviderPreference]:
+    """Keep the first of equal candidates (same provider and model): ``base`` may repeat one."""
+    seen: set[tuple[str, str]] = set()
+    out: list[ProviderPreference] = []
+    for pref in chain:
+        key = (provider_key(pref.provider), pref.model.lower())
+        if key not in seen:
+            seen.add(key)
+            out.append(pref)
+    return out
+
