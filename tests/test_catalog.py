@@ -1,0 +1,238 @@
+"""CatalogCache: parsing junk, TTL, single-flight, cooldown, timeout, keys shared by children."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from amplifier_core.models import ModelInfo, Pricing
+
+from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, ProviderUnavailableError
+from amplifier_module_model_router.catalog import CatalogCache, parse_models, shared_cache
+from amplifier_module_model_router.providers import ProviderEntry, catalog_key
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def entry(provider, name="anthropic", **kw) -> ProviderEntry:
+    return ProviderEntry(name=name, provider=provider, **kw)
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+def test_parse_model_info_objects_dicts_and_strings():
+    info = ModelInfo(
+        id="claude-opus-4-8", display_name="Opus", context_window=200_000, max_output_tokens=32_000,
+        pricing=Pricing(input_per_million=15.0, output_per_million=75.0),
+    )
+    records, junk = parse_models(
+        [info, {"id": "gpt-5.5", "context_window": 400_000, "pricing": {"input_per_million": 1.25,
+                                                                       "output_per_million": 10}},
+         "gemini-3-pro-preview"]
+    )
+    assert junk == ()
+    assert [r.id for r in records] == ["claude-opus-4-8", "gpt-5.5", "gemini-3-pro-preview"]
+    opus, gpt, gemini = records
+    assert (opus.context_window, opus.input_per_mtok, opus.output_per_mtok) == (200_000, 15.0, 75.0)
+    assert opus.raw is info
+    assert (gpt.context_window, gpt.input_per_mtok, gpt.output_per_mtok) == (400_000, 1.25, 10.0)
+    assert (gemini.context_window, gemini.input_per_mtok) == (None, None)
+
+
+def test_parse_ignores_and_reports_junk():
+    no_id = SimpleNamespace(name="nameless")
+    records, junk = parse_models(
+        [None, 42, "claude-opus-4-8", "claude-opus-4-8", no_id, {"id": None}, {"id": ""},
+         SimpleNamespace(id=7), {"id": "gpt-5", "context_window": "big", "pricing": "cheap"}]
+    )
+    assert [r.id for r in records] == ["claude-opus-4-8", "gpt-5"]
+    assert records[1].context_window is None and records[1].input_per_mtok is None
+    assert len(junk) == 7
+    assert any("duplicate id 'claude-opus-4-8'" in note for note in junk)
+
+
+@pytest.mark.parametrize("returned", [None, 42, "claude-opus-4-8", {"id": "x"}])
+def test_parse_non_list_results(returned):
+    records, junk = parse_models(returned)
+    assert records == () and len(junk) == 1
+
+
+def test_parse_survives_an_iterable_that_raises_half_way():
+    def items():
+        yield "claude-opus-4-8"
+        raise RuntimeError("stream broke")
+
+    records, junk = parse_models(items())
+    assert [r.id for r in records] == ["claude-opus-4-8"]
+    assert "stream broke" in junk[0]
+
+
+# -- lookups -----------------------------------------------------------------------------------
+
+
+async def test_lookup_caches_for_ttl_then_refetches():
+    clock = FakeClock()
+    cache = CatalogCache(ttl=600, clock=clock)
+    provider = FakeProvider(ANTHROPIC)
+    first = await cache.lookup(entry(provider))
+    assert not first.from_cache and first.ok
+    assert [m.id for m in first.models] == ANTHROPIC
+    second = await cache.lookup(entry(provider))
+    assert second.from_cache and second.sorted is first.sorted
+    assert provider.calls == 1
+    clock.now += 601
+    assert cache.peek(entry(provider)) is None
+    third = await cache.lookup(entry(provider))
+    assert not third.from_cache and provider.calls == 2
+    assert cache.calls[catalog_key(entry(provider))] == 2
+
+
+async def test_concurrent_lookups_share_one_call():
+    gate = asyncio.Event()
+    provider = FakeProvider(ANTHROPIC, gate=gate)
+    cache = CatalogCache()
+    tasks = [asyncio.create_task(cache.lookup(entry(provider))) for _ in range(100)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert provider.calls == 1
+    assert all(r.ok and len(r.models) == len(ANTHROPIC) for r in results)
+
+
+async def test_failure_is_remembered_for_the_cooldown():
+    clock = FakeClock()
+    cache = CatalogCache(cooldown=60, clock=clock)
+    provider = FakeProvider(fail=ProviderUnavailableError("copilot unreachable"))
+    for _ in range(20):
+        result = await cache.lookup(entry(provider, "github-copilot"))
+        assert result.error == "ProviderUnavailableError: copilot unreachable"
+        assert result.models == ()
+    assert provider.calls == 1
+    clock.now += 61
+    provider.fail = None
+    provider.models = ["claude-sonnet-4.6"]
+    recovered = await cache.lookup(entry(provider, "github-copilot"))
+    assert recovered.ok and recovered.sorted.ids == ("claude-sonnet-4.6",)
+    assert provider.calls == 2
+
+
+async def test_hanging_provider_times_out_once_for_all_waiters():
+    cache = CatalogCache(timeout=0.05, cooldown=60)
+    provider = FakeProvider(hang=True)
+    results = await asyncio.gather(*(cache.lookup(entry(provider)) for _ in range(10)))
+    assert all(r.timed_out and "timed out" in r.error for r in results)
+    again = await cache.lookup(entry(provider))
+    assert again.timed_out and again.from_cache
+    assert provider.calls == 1
+
+
+async def test_provider_without_list_models_means_discovery_unsupported():
+    cache = CatalogCache()
+    result = await cache.lookup(entry(SimpleNamespace(name="local"), "local"))
+    assert result.ok and result.models == () and result.junk
+
+
+async def test_sync_list_models_and_junk_results_never_crash():
+    cache = CatalogCache()
+    sync = SimpleNamespace(list_models=lambda: ["gpt-5.5", None, "gpt-5.5"])
+    result = await cache.lookup(entry(sync, "openai"))
+    assert [m.id for m in result.models] == ["gpt-5.5"] and len(result.junk) == 2
+    none = await cache.lookup(entry(FakeProvider(None), "none"))
+    assert none.ok and none.models == () and none.junk
+
+
+async def test_cancelled_waiter_does_not_cancel_the_shared_call():
+    gate = asyncio.Event()
+    provider = FakeProvider(ANTHROPIC, gate=gate)
+    cache = CatalogCache()
+    impatient = asyncio.create_task(cache.lookup(entry(provider)))
+    patient = asyncio.create_task(cache.lookup(entry(provider)))
+    await asyncio.sleep(0)
+    impatient.cancel()
+    gate.set()
+    result = await patient
+    assert result.ok and provider.calls == 1
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+
+
+async def test_invalidate_one_and_all():
+    cache = CatalogCache()
+    anthropic, openai = FakeProvider(ANTHROPIC), FakeProvider(["gpt-5.5"])
+    a, o = entry(anthropic), entry(openai, "openai")
+    await cache.prefetch([a, o])
+    cache.invalidate(catalog_key(a))
+    await cache.prefetch([a, o])
+    assert (anthropic.calls, openai.calls) == (2, 1)
+    cache.invalidate()
+    await cache.prefetch([a, o])
+    assert (anthropic.calls, openai.calls) == (3, 2)
+
+
+async def test_invalidate_during_a_call_does_not_store_the_stale_answer():
+    gate = asyncio.Event()
+    provider = FakeProvider(["claude-opus-4-7"], gate=gate)
+    cache = CatalogCache()
+    pending = asyncio.create_task(cache.lookup(entry(provider)))
+    await asyncio.sleep(0)
+    cache.invalidate()
+    gate.set()
+    assert (await pending).ok
+    assert cache.peek(entry(provider)) is None
+
+
+async def test_prefetch_runs_lookups_in_parallel():
+    """Each provider waits until the other has started: sequential prefetch would time out."""
+    started_a, started_b = asyncio.Event(), asyncio.Event()
+
+    class Waits(FakeProvider):
+        def __init__(self, mine, other, models):
+            super().__init__(models)
+            self.mine, self.other = mine, other
+
+        async def list_models(self):
+            self.mine.set()
+            await self.other.wait()
+            return await super().list_models()
+
+    a = Waits(started_a, started_b, ANTHROPIC)
+    b = Waits(started_b, started_a, ["gpt-5.5"])
+    cache = CatalogCache(timeout=5)
+    await asyncio.wait_for(cache.prefetch([entry(a), entry(b, "openai"), entry(a)]), 5)
+    assert cache.peek(entry(a)).ok and cache.peek(entry(b, "openai")).ok
+    assert (a.calls, b.calls) == (1, 1)
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+async def test_fresh_provider_instances_in_a_child_share_the_catalog():
+    cache = CatalogCache()
+    parent, child = FakeProvider(ANTHROPIC), FakeProvider(ANTHROPIC)
+    await cache.lookup(entry(parent, module_id="provider-anthropic"))
+    result = await cache.lookup(entry(child))
+    assert result.from_cache and child.calls == 0
+
+
+def test_catalog_key_separates_endpoints_and_provider_classes_and_hides_credentials():
+    default = entry(FakeProvider(), "openai")
+    proxied = entry(FakeProvider(base_url="https://user:s3cret@proxy.example.com/v1/?key=abc"), "openai")
+    same_proxy = entry(FakeProvider(base_url="https://proxy.example.com/v1"), "openai")
+    other_class = entry(OtherProvider(), "openai")
+    assert len({catalog_key(default), catalog_key(proxied), catalog_key(other_class)}) == 3
+    assert catalog_key(proxied) == catalog_key(same_proxy)
+    assert "s3cret" not in catalog_key(proxied) and "abc" not in catalog_key(proxied)
+    explicit = entry(FakeProvider(), "ollama", endpoint="localhost:11434")
+    assert catalog_key(explicit).endswith("@localhost:11434")
+
+
+def test_shared_cache_is_process_wide():
+    assert shared_cache() is shared_cache()
