@@ -1,0 +1,176 @@
+"""Build the mount plan of an offline session: the dict ``AmplifierSession(config)`` takes.
+
+One call gives the offline loop and context, one offline provider per name (each with its
+catalog section, default model and faults), the ``delegate`` tool, the caller's hooks and
+agents. The session's own provider is priority 1 and the others follow in the order given, so
+priority 0 (and below) stays free for a spawner to promote a child's chosen provider.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..catalog_file import CatalogModel, CatalogSnapshot, load_catalog
+from ..errors import BundleError
+
+__all__ = [
+    "CONTEXT_MODULE",
+    "DEFAULT_PROVIDERS",
+    "DELEGATE_MODULE",
+    "LOOP_MODULE",
+    "PROVIDER_MODULE",
+    "offline_mount_plan",
+]
+
+LOOP_MODULE = "model-router-loop"
+CONTEXT_MODULE = "model-router-context"
+PROVIDER_MODULE = "provider-model-router-sim"
+DELEGATE_MODULE = "tool-model-router-delegate"
+DEFAULT_PROVIDERS = ("anthropic", "openai", "gemini", "github-copilot")
+
+FAILING = {"mode": "raise", "error": "ProviderUnavailableError",
+           "message": "model catalog unavailable (simulated outage)"}
+FLAKY = {"type": "RateLimitError", "from_call": 1, "retry_after": 30.0,
+         "message": "rate limited (simulated 429)"}
+
+
+def offline_mount_plan(
+    agents: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    providers: Sequence[str] = DEFAULT_PROVIDERS,
+    session_model: str | None = None,
+    down: Iterable[str] = (),
+    failing: Iterable[str] = (),
+    flaky: Iterable[str] = (),
+    catalog: CatalogSnapshot | str | Path | None = None,
+    hooks: Sequence[Mapping[str, Any]] = (),
+    provider_config: Mapping[str, Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The session config for an offline run.
+
+    - ``providers``: names to mount, in priority order; each must be a section of the catalog.
+    - ``session_model``: ``"provider/model"`` the session itself runs on (that provider gets
+      priority 1 and that default model); default: the first mounted provider's catalog default.
+    - ``down``: not mounted. ``failing``: ``list_models()`` raises ProviderUnavailableError.
+      ``flaky``: every ``complete()`` raises RateLimitError (retry_after 30 s).
+    - ``catalog``: a snapshot or a snapshot file (default: the embedded one).
+    - ``hooks``: mount-plan hook entries, passed through (e.g. the model-router module).
+    - ``provider_config``: extra config per provider name (faults, ``report_cost``...), merged
+      over what the helper sets.
+    - ``extra``: deep-merged over the finished plan (e.g. ``{"session": {"metadata": ...}}``).
+
+    Unknown provider names, a session model the catalog lacks, or a session provider that is
+    down raise :class:`BundleError`; nothing is half-built.
+    """
+    snapshot = catalog if isinstance(catalog, CatalogSnapshot) else load_catalog(catalog)
+    names = list(dict.fromkeys(providers))
+    _check_names(names, snapshot, "providers", known=snapshot.providers)
+    down_set, failing_set, flaky_set = set(down), set(failing), set(flaky)
+    for field, chosen in (("down", down_set), ("failing", failing_set), ("flaky", flaky_set),
+                          ("provider_config", set(provider_config or {}))):
+        _check_names(sorted(chosen), snapshot, field, known=names)
+    mounted = [n for n in names if n not in down_set]
+    if not mounted:
+        raise BundleError("every provider is down; nothing would answer", field="down")
+    session_provider, session_default = _session_model(session_model, mounted, down_set, snapshot)
+    order = [session_provider] + [n for n in mounted if n != session_provider]
+    entries = []
+    for priority, name in enumerate(order, start=1):
+        config: dict[str, Any] = {
+            "name": name,
+            "priority": priority,
+            "default_model": session_default if name == session_provider else snapshot.default_model(name),
+        }
+        config |= _catalog_ref(snapshot, name)
+        if name in failing_set:
+            config["list_models"] = dict(FAILING)
+        if name in flaky_set:
+            config["complete_error"] = dict(FLAKY)
+        config.update(copy.deepcopy(dict((provider_config or {}).get(name, {}))))
+        entries.append({"module": PROVIDER_MODULE, "instance_id": name, "id": name, "config": config})
+    plan: dict[str, Any] = {
+        "session": {
+            "orchestrator": {"module": LOOP_MODULE, "config": {}},
+            "context": {"module": CONTEXT_MODULE, "config": {}},
+        },
+        "providers": entries,
+        "tools": [{"module": DELEGATE_MODULE, "config": {}}],
+        "hooks": [copy.deepcopy(dict(h)) for h in hooks],
+        "agents": copy.deepcopy({k: dict(v) for k, v in (agents or {}).items()}),
+    }
+    return _deep_merge(plan, extra or {})
+
+
+def _catalog_ref(snapshot: CatalogSnapshot, name: str) -> dict[str, Any]:
+    """How a provider finds its catalog: a file path, nothing (embedded), or inline models."""
+    if snapshot.source is not None:
+        return {"catalog_file": snapshot.source}
+    if snapshot is load_catalog():
+        return {}
+    return {"models": [_model_dict(m) for m in snapshot.models(name)]}
+
+
+def _model_dict(model: CatalogModel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": model.id, "display_name": model.display_name,
+        "context_window": model.context_window, "max_output_tokens": model.max_output_tokens,
+        "capabilities": list(model.capabilities),
+    }
+    if model.alias_of:
+        out["alias_of"] = model.alias_of
+    if model.pricing is not None:
+        p = model.pricing
+        prices = {"input": p.input_per_million, "output": p.output_per_million,
+                  "cached_input": p.cache_read_per_million, "cache_write": p.cache_write_per_million}
+        out["pricing"] = {k: v for k, v in prices.items() if v is not None}
+    return out
+
+
+def _session_model(
+    spec: str | None, mounted: list[str], down: set[str], snapshot: CatalogSnapshot
+) -> tuple[str, str]:
+    if spec is None:
+        first = mounted[0]
+        return first, snapshot.default_model(first) or ""
+    provider, sep, model = spec.partition("/")
+    if not sep or not provider or not model:
+        raise BundleError(f"expected PROVIDER/MODEL, got {spec!r}", field="session_model")
+    if provider in down:
+        raise BundleError(f"provider {provider!r} is down", field="session_model")
+    if provider not in mounted:
+        raise BundleError(
+            f"provider {provider!r} is not mounted; mounted: {', '.join(mounted)}",
+            field="session_model",
+        )
+    record = snapshot.model(provider, model)
+    if record is None:
+        raise BundleError(
+            f"catalog {snapshot.label} ({snapshot.date}) has no {provider} model {model!r}",
+            field="session_model",
+        )
+    return provider, record.id
+
+
+def _check_names(
+    names: Iterable[str], snapshot: CatalogSnapshot, field: str, *, known: Iterable[str]
+) -> None:
+    allowed = list(known)
+    for name in names:
+        if name not in allowed:
+            raise BundleError(
+                f"unknown provider {name!r}; known: {', '.join(allowed)}",
+                file=snapshot.label if field == "providers" else None, field=field,
+            )
+
+
+def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base

@@ -1,0 +1,262 @@
+"""The offline provider's module config: its catalog, its defaults, and the faults it plays.
+
+Everything a test or ``verify`` wants a provider to do is config, so it survives the trip into
+child sessions (spawners copy the parent's provider entries into the child's mount plan).
+
+Keys (all optional except ``name``)::
+
+    name: anthropic                 # the provider's name (ProviderInfo.id, recorder, errors)
+    priority: 100                   # selection priority, lower wins (loops read .priority)
+    default_model: claude-sonnet-4-6  # else the catalog section's default
+    catalog_file: path/to/file.yaml # a snapshot file; default: the embedded snapshot
+    catalog_section: anthropic      # which provider section of it to serve (default: name)
+    models: [{id: ..., context_window: ..., max_output_tokens: ..., pricing: {...}}]
+                                    # inline catalog instead of a file (same fields)
+    strict_models: true             # complete() with a model not in the catalog -> NotFoundError
+    latency: 0.0                    # seconds each complete() takes
+    report_cost: false              # put Usage.cost_usd (from catalog pricing) on responses
+    thinking: false                 # sign answers with a thinking block + response id, and
+                                    # reject history holding another vendor's (InvalidRequestError)
+    list_models:
+      mode: ok                      # ok | strings | empty | junk | raise | hang
+      error: ProviderUnavailableError  # for mode raise: any amplifier_core.llm_errors type
+      message: "..."
+      delay: 0.0                    # seconds before answering (any mode)
+      hang_seconds: 3600            # for mode hang (cancellable)
+    complete_error:                 # complete() raises, e.g. a 429 from the first call
+      type: RateLimitError          # any amplifier_core.llm_errors type
+      from_call: 1                  # 1-based call number (per provider instance) it starts at
+      times: null                   # how many calls fail; null = every call from then on
+      models: []                    # only for these model globs (empty = every model)
+      retry_after: null
+      retryable: null               # null = the error type's default
+      status_code: null             # null = the usual code for the type (429, 503, ...)
+      message: "..."
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from amplifier_core import llm_errors
+
+from ..catalog_file import CatalogModel, load_catalog, parse_models
+from ..errors import BundleError
+from ..globs import check_glob, glob_matches
+
+__all__ = ["CompleteFault", "ListModelsBehaviour", "SimProviderConfig", "llm_error_type"]
+
+LIST_MODES = ("ok", "strings", "empty", "junk", "raise", "hang")
+_KEYS = frozenset(
+    {"name", "priority", "default_model", "catalog_file", "catalog_section", "models",
+     "strict_models", "latency", "report_cost", "thinking", "list_models", "complete_error"}
+)
+_LIST_KEYS = frozenset({"mode", "error", "message", "delay", "hang_seconds"})
+_FAULT_KEYS = frozenset(
+    {"type", "from_call", "times", "models", "retry_after", "retryable", "status_code", "message"}
+)
+_USUAL_STATUS = {
+    "RateLimitError": 429, "QuotaExceededError": 429, "ProviderUnavailableError": 503,
+    "NetworkError": None, "LLMTimeoutError": 408, "AuthenticationError": 401,
+    "AccessDeniedError": 403, "NotFoundError": 404, "ContextLengthError": 413,
+    "InvalidRequestError": 400, "ContentFilterError": 400,
+}
+
+
+def llm_error_type(name: Any, *, field: str) -> type[llm_errors.LLMError]:
+    """The ``amplifier_core.llm_errors`` class called ``name``."""
+    found = getattr(llm_errors, name, None) if isinstance(name, str) else None
+    if not (isinstance(found, type) and issubclass(found, llm_errors.LLMError)):
+        raise BundleError(f"{name!r} is not an amplifier_core.llm_errors error type", field=field)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ListModelsBehaviour:
+    """How ``list_models()`` answers."""
+
+    mode: str = "ok"
+    error: type[llm_errors.LLMError] = llm_errors.ProviderUnavailableError
+    message: str = "model catalog unavailable"
+    delay: float = 0.0
+    hang_seconds: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteFault:
+    """An error ``complete()`` raises instead of answering."""
+
+    error: type[llm_errors.LLMError]
+    from_call: int = 1
+    times: int | None = None
+    models: tuple[str, ...] = ()
+    retry_after: float | None = None
+    retryable: bool | None = None
+    status_code: int | None = None
+    message: str | None = None
+
+    def applies(self, call_index: int, model: str, failures_so_far: int) -> bool:
+        """Whether call number ``call_index`` (1-based) for ``model`` fails."""
+        if call_index < self.from_call:
+            return False
+        if self.times is not None and failures_so_far >= self.times:
+            return False
+        return not self.models or any(glob_matches(p, model) for p in self.models)
+
+    def build(self, provider: str, model: str) -> llm_errors.LLMError:
+        """The exception, filled the way real providers fill theirs."""
+        name = self.error.__name__
+        status = self.status_code if self.status_code is not None else _USUAL_STATUS.get(name)
+        kwargs: dict[str, Any] = {"provider": provider, "model": model, "status_code": status}
+        accepted = inspect.signature(self.error.__init__).parameters
+        if self.retry_after is not None and "retry_after" in accepted:
+            kwargs["retry_after"] = self.retry_after
+        if self.retryable is not None:
+            kwargs["retryable"] = self.retryable
+        message = self.message or f"{provider}/{model}: simulated {name}"
+        return self.error(message, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class SimProviderConfig:
+    """Validated provider config (see the module docstring for the keys)."""
+
+    name: str
+    priority: float
+    default_model: str
+    models: tuple[CatalogModel, ...]
+    catalog_label: str
+    strict_models: bool = True
+    latency: float = 0.0
+    report_cost: bool = False
+    thinking: bool = False
+    list_models: ListModelsBehaviour = ListModelsBehaviour()
+    complete_error: CompleteFault | None = None
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> SimProviderConfig:
+        """Validate; raises :class:`BundleError` naming the key."""
+        unknown = sorted(str(k) for k in config if k not in _KEYS)
+        if unknown:
+            raise BundleError(f"unknown key(s) {', '.join(map(repr, unknown))}")
+        name = config.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise BundleError("missing provider 'name'", field="name")
+        models, label, default = _catalog(config, name)
+        default_model = config.get("default_model", default)
+        if not isinstance(default_model, str) or not default_model.strip():
+            raise BundleError("needs a model id (no catalog default)", field="default_model")
+        fault = config.get("complete_error")
+        return cls(
+            name=name,
+            priority=_number(config.get("priority", 100), "priority", allow_negative=True),
+            default_model=default_model,
+            models=models,
+            catalog_label=label,
+            strict_models=_flag(config, "strict_models", True),
+            latency=_number(config.get("latency", 0.0), "latency"),
+            report_cost=_flag(config, "report_cost", False),
+            thinking=_flag(config, "thinking", False),
+            list_models=_list_behaviour(config.get("list_models")),
+            complete_error=_fault(fault) if fault is not None else None,
+        )
+
+
+def _catalog(config: Mapping[str, Any], name: str) -> tuple[tuple[CatalogModel, ...], str, str | None]:
+    if config.get("models") is not None:
+        models = parse_models(config["models"], file=None, field="models")
+        return models, "inline models", models[0].id
+    section = config.get("catalog_section", name)
+    snapshot = load_catalog(config.get("catalog_file"))
+    models = snapshot.models(section)
+    if not models:
+        raise BundleError(
+            f"catalog {snapshot.label} lists no provider {section!r}; it has "
+            f"{', '.join(snapshot.providers)}",
+            field="catalog_section",
+        )
+    return models, snapshot.label, snapshot.default_model(section)
+
+
+def _list_behaviour(raw: Any) -> ListModelsBehaviour:
+    if raw is None:
+        return ListModelsBehaviour()
+    if isinstance(raw, str):
+        raw = {"mode": raw}
+    if not isinstance(raw, Mapping):
+        raise BundleError("must be a mapping or a mode name", field="list_models")
+    _reject(raw, _LIST_KEYS, "list_models")
+    mode = raw.get("mode", "ok")
+    if mode not in LIST_MODES:
+        raise BundleError(f"must be one of {', '.join(LIST_MODES)}", field="list_models.mode")
+    values: dict[str, Any] = {
+        "mode": mode,
+        "delay": _number(raw.get("delay", 0.0), "list_models.delay"),
+        "hang_seconds": _number(raw.get("hang_seconds", 3600.0), "list_models.hang_seconds"),
+    }
+    if "error" in raw:
+        values["error"] = llm_error_type(raw["error"], field="list_models.error")
+    if "message" in raw:
+        values["message"] = str(raw["message"])
+    return ListModelsBehaviour(**values)
+
+
+def _fault(raw: Any) -> CompleteFault:
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if not isinstance(raw, Mapping):
+        raise BundleError("must be a mapping or an error type name", field="complete_error")
+    _reject(raw, _FAULT_KEYS, "complete_error")
+    from_call = raw.get("from_call", 1)
+    if isinstance(from_call, bool) or not isinstance(from_call, int) or from_call < 1:
+        raise BundleError("must be a call number >= 1", field="complete_error.from_call")
+    times = raw.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise BundleError("must be a count >= 1 or null", field="complete_error.times")
+    models = raw.get("models") or []
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise BundleError("must be a list of model globs", field="complete_error.models")
+    for pattern in models:
+        check_glob(pattern)
+    retry_after = raw.get("retry_after")
+    status = raw.get("status_code")
+    retryable = raw.get("retryable")
+    if retryable is not None and not isinstance(retryable, bool):
+        raise BundleError("must be true, false or null", field="complete_error.retryable")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise BundleError("must be an HTTP status code", field="complete_error.status_code")
+    return CompleteFault(
+        error=llm_error_type(raw.get("type", "RateLimitError"), field="complete_error.type"),
+        from_call=from_call,
+        times=times,
+        models=tuple(models),
+        retry_after=None if retry_after is None else _number(retry_after, "complete_error.retry_after"),
+        retryable=retryable,
+        status_code=status,
+        message=None if raw.get("message") is None else str(raw["message"]),
+    )
+
+
+def _number(value: Any, field: str, *, allow_negative: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BundleError(f"must be a number, got {value!r}", field=field)
+    if value < 0 and not allow_negative:
+        raise BundleError(f"must not be negative, got {value!r}", field=field)
+    return value
+
+
+def _flag(config: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = config.get(key, default)
+    if not isinstance(value, bool):
+        raise BundleError(f"must be true or false, got {value!r}", field=key)
+    return value
+
+
+def _reject(raw: Mapping[str, Any], allowed: frozenset[str], field: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise BundleError(f"unknown key(s) {', '.join(map(repr, unknown))}", field=field)
