@@ -10,8 +10,15 @@ every model of that provider. ``remaining()`` answers the larger of the two, so 
 need to know which scope applied. ``remaining`` is also the ``CooldownView`` protocol the
 resolver consumes.
 
-The registry stays bounded: expired entries are dropped when met, swept when the table grows
-past ``max_entries``, and if it is still full the entries closest to expiry are evicted first.
+When a cooldown ends, one caller probes first: :meth:`CooldownRegistry.claim` hands the first
+caller a short lease during which everyone else still sees the candidate as resting, so
+siblings in flight together send one call to a provider that may still be limited, not one
+each. The probe's outcome either re-cools the candidate (:meth:`cool`) or clears it
+(:meth:`settle`); a lease that is neither simply runs out.
+
+The registry stays bounded: entries whose cooldown ended long ago are swept, the table is
+swept when it grows past ``max_entries``, and if it is still full the entries closest to
+their end are evicted first.
 """
 
 from __future__ import annotations
@@ -33,9 +40,7 @@ __all__ = [
 T = TypeVar("T")
 Clock = Callable[[], float]
 CandidateKey = tuple[str, str | None]
-
-_PROVIDER_SCOPE = "provider"
-_MODEL_SCOPE = "model"
+Key = tuple[str, str | None]
 
 
 class CooldownView(Protocol):
@@ -46,21 +51,38 @@ class CooldownView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Cooldown:
-    """One active cooldown, as reported by :meth:`CooldownRegistry.active`."""
+    """One active cooldown (or probe lease), as reported by :meth:`CooldownRegistry.active`."""
 
     provider: str
     model: str | None
     remaining: float
     reason: str
+    probing: bool = False
 
     @property
     def scope(self) -> str:
-        return _PROVIDER_SCOPE if self.model is None else _MODEL_SCOPE
+        return "provider" if self.model is None else "model"
 
 
-def _key(provider: str, model: str | None) -> tuple[str, str | None]:
+@dataclass(slots=True)
+class _Entry:
+    until: float
+    provider: str
+    model: str | None
+    reason: str
+    lease_until: float = 0.0
+
+    def blocks_until(self) -> float:
+        return max(self.until, self.lease_until)
+
+
+def _key(provider: str, model: str | None) -> Key:
     """Case-insensitive key: mount names and model ids are matched case-insensitively elsewhere."""
     return (provider.casefold(), model.casefold() if model is not None else None)
+
+
+def _keys(provider: str, model: str | None) -> tuple[Key, ...]:
+    return (_key(provider, None),) if model is None else (_key(provider, None), _key(provider, model))
 
 
 def _identity(candidate: object) -> CandidateKey:
@@ -73,16 +95,27 @@ class CooldownRegistry:
 
     Thread-safe and clock-injectable (tests pass a fake ``clock``; the default is
     ``time.monotonic`` so wall-clock jumps never shorten or extend a cooldown).
+    ``probe_lease_s`` bounds how long one probe holds others off after a cooldown ends: a
+    limited provider answers 429 quickly, so a probe still running after the lease has
+    evidently been accepted. Ended entries are kept ``keep_ended_s`` for that first probe.
     """
 
-    def __init__(self, *, clock: Clock = time.monotonic, max_entries: int = 1024) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        max_entries: int = 1024,
+        probe_lease_s: float = 10.0,
+        keep_ended_s: float = 600.0,
+    ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._clock = clock
         self._max_entries = max_entries
+        self._lease_s = probe_lease_s
+        self._keep_ended_s = keep_ended_s
         self._lock = threading.Lock()
-        # key -> (until, display provider, display model, reason)
-        self._entries: dict[tuple[str, str | None], tuple[float, str, str | None, str]] = {}
+        self._entries: dict[Key, _Entry] = {}
 
     # -- writing -------------------------------------------------------------------------
 
@@ -99,13 +132,36 @@ class CooldownRegistry:
         with self._lock:
             now = self._clock()
             current = self._entries.get(key)
-            current_left = max(0.0, current[0] - now) if current else 0.0
+            current_left = max(0.0, current.until - now) if current else 0.0
             if math.isnan(seconds) or seconds <= 0 or seconds <= current_left:
                 return current_left
-            self._entries[key] = (now + seconds, provider, model, reason)
+            self._entries[key] = _Entry(now + seconds, provider, model, reason)
             if len(self._entries) > self._max_entries:
                 self._shrink(now)
             return seconds
+
+    def claim(self, provider: str, model: str | None = None) -> bool:
+        """May the caller use this candidate now? Takes the probe lease when a cooldown ended.
+
+        False while it is cooling or another caller's probe lease runs; True otherwise.
+        """
+        with self._lock:
+            now = self._clock()
+            entries = [e for e in (self._entries.get(k) for k in _keys(provider, model)) if e is not None]
+            if any(e.blocks_until() > now for e in entries):
+                return False
+            for entry in entries:
+                entry.lease_until = now + self._lease_s
+            return True
+
+    def settle(self, provider: str, model: str | None = None) -> None:
+        """The candidate answered: forget its ended cooldowns (a fresh one set meanwhile stays)."""
+        with self._lock:
+            now = self._clock()
+            for key in _keys(provider, model):
+                entry = self._entries.get(key)
+                if entry is not None and entry.until <= now:
+                    del self._entries[key]
 
     def clear(self, provider: str | None = None, model: str | None = None) -> None:
         """Forget cooldowns: all of them, one provider's entries, or one (provider, model)."""
@@ -125,19 +181,22 @@ class CooldownRegistry:
     def remaining(self, provider: str, model: str | None = None) -> float:
         """Seconds until ``provider``/``model`` is usable again; ``0.0`` means free now.
 
-        The larger of the provider-level and the model-level cooldown.
+        The larger of the provider-level and the model-level cooldown (or probe lease).
         """
         with self._lock:
             now = self._clock()
-            left = self._left(_key(provider, None), now)
-            if model is not None:
-                left = max(left, self._left(_key(provider, model), now))
+            left = 0.0
+            for key in _keys(provider, model):
+                entry = self._entries.get(key)
+                if entry is not None:
+                    left = max(left, entry.blocks_until() - now)
             return left
 
     def first_free(self, candidates: Iterable[T], key: Callable[[T], CandidateKey] = _identity) -> T | None:
         """The first candidate (in the given order) that is not cooling, else ``None``.
 
         ``key`` maps a candidate to ``(provider, model)``; by default candidates are such pairs.
+        Read-only: use :meth:`claim` when the caller is about to call the candidate.
         """
         for candidate in candidates:
             provider, model = key(candidate)
@@ -157,12 +216,15 @@ class CooldownRegistry:
         return best
 
     def active(self) -> list[Cooldown]:
-        """Every cooldown still running, soonest to end first (for ``explain`` and events)."""
+        """Every cooldown or probe lease still running, soonest to end first (for ``explain``)."""
         with self._lock:
             now = self._clock()
             self._sweep(now)
-            items = sorted(self._entries.values(), key=lambda entry: entry[0])
-            return [Cooldown(p, m, until - now, reason) for until, p, m, reason in items]
+            running = sorted((e for e in self._entries.values() if e.blocks_until() > now), key=_Entry.blocks_until)
+            return [
+                Cooldown(e.provider, e.model, e.blocks_until() - now, e.reason, probing=e.until <= now)
+                for e in running
+            ]
 
     def __len__(self) -> int:
         with self._lock:
@@ -170,25 +232,16 @@ class CooldownRegistry:
 
     # -- housekeeping (lock held) ---------------------------------------------------------
 
-    def _left(self, key: tuple[str, str | None], now: float) -> float:
-        entry = self._entries.get(key)
-        if entry is None:
-            return 0.0
-        left = entry[0] - now
-        if left <= 0:
-            del self._entries[key]
-            return 0.0
-        return left
-
-    def _sweep(self, now: float) -> None:
-        for key in [k for k, entry in self._entries.items() if entry[0] <= now]:
+    def _sweep(self, now: float, keep_ended_s: float | None = None) -> None:
+        horizon = now - (self._keep_ended_s if keep_ended_s is None else keep_ended_s)
+        for key in [k for k, e in self._entries.items() if e.blocks_until() <= horizon]:
             del self._entries[key]
 
     def _shrink(self, now: float) -> None:
-        self._sweep(now)
+        self._sweep(now, keep_ended_s=0.0)
         overflow = len(self._entries) - self._max_entries
         if overflow > 0:
-            soonest = sorted(self._entries, key=lambda k: self._entries[k][0])[:overflow]
+            soonest = sorted(self._entries, key=lambda k: self._entries[k].blocks_until())[:overflow]
             for key in soonest:
                 del self._entries[key]
 

@@ -140,13 +140,12 @@ class FailoverProvider:
         """Call the first healthy candidate; fail over per the error policy (module doc)."""
         order = self._order(kwargs.get("model") or request.model)
         tried: set[int] = set()
-        forced = False
+        forced_used = False
         last_error: Exception | None = None
-        index = self._next(order, tried, allow_forced=True)
+        index, forced = self._next(order, tried, allow_forced=True)
         while index is not None:
             tried.add(index)
-            if self.registry.remaining(self._candidates[index].name, self._candidates[index].model):
-                forced = True
+            forced_used = forced_used or forced
             try:
                 response = await self._call(index, request, kwargs)
             except Exception as error:
@@ -155,11 +154,12 @@ class FailoverProvider:
                     raise
                 last_error = error
                 cooldown = self._cool(index, decision, error)
-                following = self._next(order, tried, allow_forced=not forced)
+                following, forced = self._next(order, tried, allow_forced=not forced_used)
                 if following is not None:
                     await self._announce(index, following, error, decision, cooldown)
                 index = following
                 continue
+            self.registry.settle(*self._key(index))
             return self._stamp(index, response)
         assert last_error is not None  # the first pick is never None: the chain is not empty
         raise last_error
@@ -184,14 +184,16 @@ class FailoverProvider:
             logger.debug("model-router: requested model %r is not in the chain; ignoring it", preferred)
         return first + [i for i in indexes if i not in first]
 
-    def _next(self, order: list[int], tried: set[int], *, allow_forced: bool) -> int | None:
-        """The next free candidate; if all left are cooling, the one freeing first (once)."""
+    def _next(self, order: list[int], tried: set[int], *, allow_forced: bool) -> tuple[int | None, bool]:
+        """``(index, forced)``: the next candidate the registry lets us use; if every one left
+        is cooling, the one freeing first (``forced``, at most once per call)."""
         left = [i for i in order if i not in tried]
-        key = self._key
-        free = self.registry.first_free(left, key=key)
-        if free is not None or not allow_forced:
-            return free
-        return self.registry.soonest_free(left, key=key)
+        for index in left:
+            if self.registry.claim(*self._key(index)):
+                return index, False
+        if not allow_forced:
+            return None, False
+        return self.registry.soonest_free(left, key=self._key), True
 
     def _key(self, index: int) -> tuple[str, str | None]:
         cand = self._candidates[index]

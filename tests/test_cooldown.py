@@ -38,7 +38,6 @@ def test_free_until_cooled_and_free_again_after_expiry(registry, clock):
     assert registry.remaining("anthropic", "claude-sonnet-5") == pytest.approx(0.5)
     clock.advance(0.5)
     assert registry.remaining("anthropic", "claude-sonnet-5") == 0.0
-    assert len(registry) == 0, "an expired entry met by remaining() is dropped"
 
 
 def test_model_cooldown_leaves_the_providers_other_models_free(registry):
@@ -105,14 +104,57 @@ def test_registry_stays_bounded_and_evicts_the_soonest_to_expire(clock):
     assert registry.remaining("keeper") > 0, "the longest cooldown survives eviction"
 
 
-def test_expired_entries_are_swept(registry, clock):
+def test_ended_entries_are_swept_after_the_probe_window(clock):
+    registry = CooldownRegistry(clock=clock, keep_ended_s=60)
     for i in range(20):
         registry.cool("p", f"m{i}", seconds=5)
     registry.cool("q", seconds=500)
     clock.advance(6)
     active = registry.active()
     assert [(c.provider, c.model, c.scope) for c in active] == [("q", None, "provider")]
+    clock.advance(60)
+    registry.active()
     assert len(registry) == 1
+
+
+def test_one_probe_after_a_cooldown_ends_then_the_others_wait_for_its_outcome(clock):
+    registry = CooldownRegistry(clock=clock, probe_lease_s=10)
+    registry.cool("anthropic", "claude-sonnet-5", seconds=30, reason="rate_limit")
+    assert registry.claim("anthropic", "claude-sonnet-5") is False, "still cooling"
+    clock.advance(30)
+    assert registry.claim("anthropic", "claude-sonnet-5") is True, "the first caller probes"
+    assert registry.claim("anthropic", "claude-sonnet-5") is False, "siblings wait for the probe"
+    assert registry.remaining("anthropic", "claude-sonnet-5") == pytest.approx(10)
+    (lease,) = registry.active()
+    assert lease.probing and lease.reason == "rate_limit"
+    assert registry.claim("anthropic", "claude-haiku-4-5") is True, "other models are not held"
+
+    registry.cool("anthropic", "claude-sonnet-5", seconds=30)  # the probe got another 429
+    assert registry.remaining("anthropic", "claude-sonnet-5") == pytest.approx(30)
+    clock.advance(30)
+    assert registry.claim("anthropic", "claude-sonnet-5") is True
+    registry.settle("anthropic", "claude-sonnet-5")  # the probe answered
+    assert registry.claim("anthropic", "claude-sonnet-5") is True
+    assert registry.claim("anthropic", "claude-sonnet-5") is True, "healthy again: no lease"
+    assert len(registry) == 0
+
+
+def test_a_probe_lease_runs_out_on_its_own(clock):
+    registry = CooldownRegistry(clock=clock, probe_lease_s=10)
+    registry.cool("openai", seconds=5)
+    clock.advance(5)
+    assert registry.claim("openai", "gpt-5.5") is True
+    clock.advance(10)
+    assert registry.claim("openai", "gpt-5.5") is True
+
+
+def test_settle_keeps_a_cooldown_set_meanwhile(registry, clock):
+    registry.cool("openai", "gpt-5.5", seconds=5)
+    clock.advance(5)
+    assert registry.claim("openai", "gpt-5.5")
+    registry.cool("openai", seconds=60)  # a sibling saw the provider go down
+    registry.settle("openai", "gpt-5.5")
+    assert registry.remaining("openai", "gpt-5.5") == pytest.approx(60)
 
 
 def test_active_reports_reason_and_time_left_soonest_first(registry, clock):

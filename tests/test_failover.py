@@ -161,6 +161,35 @@ async def test_cooldown_ends_and_the_first_candidate_is_used_again(registry, clo
     assert response.metadata[ROUTER_METADATA_KEY]["provider"] == "anthropic"
 
 
+async def test_siblings_in_flight_when_a_cooldown_ends_send_one_probe_not_one_each(registry, clock):
+    class StillLimited(ScriptedProvider):
+        async def complete(self, request: ChatRequest, **kwargs: Any) -> ChatResponse:
+            self.calls.append((request, kwargs))
+            await asyncio.sleep(0)  # in flight while the siblings pick their candidate
+            raise le.RateLimitError("429", retry_after=30)
+
+    limited = StillLimited("anthropic")
+    registry.cool("anthropic", "claude-sonnet-5", seconds=30)
+    clock.now += 30
+    siblings = [chain((limited, "claude-sonnet-5"), (ScriptedProvider("openai"), "gpt-5.5"), registry=registry)
+                for _ in range(10)]
+    answers = await asyncio.gather(*(s.complete(ask()) for s in siblings))
+    assert len(limited.calls) == 1
+    assert {a.metadata[ROUTER_METADATA_KEY]["provider"] for a in answers} == {"openai"}
+    assert registry.remaining("anthropic", "claude-sonnet-5") == 30, "the probe's 429 re-armed the cooldown"
+
+
+async def test_a_successful_probe_reopens_the_candidate_for_everyone(registry, clock):
+    recovered = ScriptedProvider("anthropic")
+    registry.cool("anthropic", "claude-sonnet-5", seconds=30)
+    clock.now += 30
+    provider = chain((recovered, "claude-sonnet-5"), (ScriptedProvider("openai"), "gpt-5.5"), registry=registry)
+    for _ in range(3):
+        answer = await provider.complete(ask())
+        assert answer.metadata[ROUTER_METADATA_KEY]["provider"] == "anthropic"
+    assert len(registry) == 0
+
+
 @pytest.mark.parametrize(
     "error",
     [
