@@ -486,3 +486,77 @@ def test_lower_internal_retries_lowers_keeps_lower_values_and_copies():
     assert lower_internal_retries({"max_retries": "many"})["max_retries"] == 1
     assert lower_internal_retries(None)["max_retries"] == 1
     assert "fallback_on_overload" not in lower_internal_retries({})
+
+
+# -- a real AmplifierSession (offline harness, loop-basic's shape) -------------------------
+
+
+class CountingTool:
+    """A tool the loop runs; counts executions so a repeated tool call would show."""
+
+    name = "record_step"
+    description = "Record one step of work."
+    input_schema = {"type": "object", "properties": {}}
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def execute(self, input: dict[str, Any]) -> Any:
+        from amplifier_core.models import ToolResult
+
+        self.runs += 1
+        return ToolResult(success=True, output=f"step {self.runs} recorded")
+
+
+async def test_real_session_429_mid_run_ends_on_the_second_candidate(registry):
+    from amplifier_core import AmplifierSession
+    from amplifier_core.models import HookResult
+
+    from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
+
+    plan = offline_mount_plan(
+        providers=("anthropic", "openai"),
+        provider_config={
+            # Answers the first call (a tool call), then 429s: the failure lands mid-run.
+            "anthropic": {"thinking": True, "complete_error": {"type": "RateLimitError", "from_call": 2,
+                                                               "retry_after": 45.0}},
+            # Signs its own answers and rejects history holding another vendor's state.
+            "openai": {"thinking": True},
+        },
+    )
+    session = AmplifierSession(plan)
+    failovers: list[dict[str, Any]] = []
+
+    async def on_failover(event: str, data: dict[str, Any]) -> HookResult:
+        failovers.append(data)
+        return HookResult()
+
+    try:
+        await session.initialize()
+        coordinator = session.coordinator
+        providers = coordinator.get("providers")
+        candidates = [FailoverCandidate(name, providers[name], providers[name].default_model)
+                      for name in ("anthropic", "openai")]
+        tool = CountingTool()
+        await coordinator.mount("tools", tool, name=tool.name)
+        coordinator.hooks.register(FAILOVER, on_failover, name="test-failover-observer")
+        failover = FailoverProvider(candidates, registry=registry, emit=coordinator.hooks.emit, agent="self")
+        await coordinator.mount("providers", failover, name="model-router")
+
+        RECORDER.clear()
+        answer = await session.execute("CALL record_step {}")
+
+        calls = RECORDER.completions(session_id=coordinator.session_id)
+        assert [(c.provider, c.error) for c in calls] == [
+            ("anthropic", None), ("anthropic", "RateLimitError"), ("openai", None)
+        ]
+        assert calls[-1].model == candidates[1].model and calls[-1].model_source == "kwargs"
+        assert calls[-1].foreign_state == (), "anthropic's thinking and response id were cleaned"
+        assert answer, "the run finished with the second candidate's text"
+        assert tool.runs == 1, "the tool call was executed once"
+        assert len(failovers) == 1
+        assert failovers[0]["from"]["provider"] == "anthropic" and failovers[0]["to"]["provider"] == "openai"
+        assert failovers[0]["cooldown_s"] == 45.0
+        assert failover.answered == ("openai", candidates[1].model)
+    finally:
+        await session.cleanup()
