@@ -101,7 +101,9 @@ def label(layer: str, source: str) -> str:
 KEY_CASES = {
     "provider_order": (
         {"provider_order": ["gemini", "openai"]},
-        lambda r: chain(r, "fast") == ["google/gemini-*-flash", "openai/gpt-5*-mini", "anthropic/claude-haiku-*"],
+        lambda r: (
+            chain(r, "fast") == ["google/gemini-*-flash", "openai/gpt-5*-mini", "anthropic/claude-haiku-*"]
+        ),
         "provider_order",
     ),
     "disabled_providers": (
@@ -116,13 +118,17 @@ KEY_CASES = {
     ),
     "tiers (base)": (
         {"tiers": {"strong": [{"provider": "ollama", "model": "qwen3*"}, "base"]}},
-        lambda r: chain(r, "strong")
-        == ["ollama/qwen3*", "anthropic/claude-opus-*", "openai/gpt-5*", "google/gemini-*-pro"],
+        lambda r: (
+            chain(r, "strong")
+            == ["ollama/qwen3*", "anthropic/claude-opus-*", "openai/gpt-5*", "google/gemini-*-pro"]
+        ),
         "tiers.strong",
     ),
     "tiers (new tier)": (
         {"tiers": {"budget": [{"provider": "ollama", "model": "llama3*"}]}},
-        lambda r: chain(r, "budget") == ["ollama/llama3*"] and chain(r, "fast")[0] == "anthropic/claude-haiku-*",
+        lambda r: (
+            chain(r, "budget") == ["ollama/llama3*"] and chain(r, "fast")[0] == "anthropic/claude-haiku-*"
+        ),
         "tiers.budget",
     ),
     "agents": (
@@ -132,14 +138,18 @@ KEY_CASES = {
     ),
     "agent_patterns": (
         {"agent_patterns": {"recipes:*": "strong"}},
-        lambda r: r.tier_for("recipes:recipe-author", None)[0] == "strong"
-        and r.tier_for("python-dev:coder", None)[0] is None,
+        lambda r: (
+            r.tier_for("recipes:recipe-author", None)[0] == "strong"
+            and r.tier_for("python-dev:coder", None)[0] is None
+        ),
         "agent_patterns.recipes:*",
     ),
     "default_tier": (
         {"default_tier": "fast"},
-        lambda r: r.tier_for("someone-elses-agent", None)[0] == "fast"
-        and r.tier_for("git-ops", "strong")[0] == "strong",
+        lambda r: (
+            r.tier_for("someone-elses-agent", None)[0] == "fast"
+            and r.tier_for("git-ops", "strong")[0] == "strong"
+        ),
         "default_tier",
     ),
     "strict": ({"strict": True}, lambda r: r.strict is True, "strict"),
@@ -149,7 +159,10 @@ KEY_CASES = {
 # In a mount plan, ``tiers`` are the bundle's own tiers (the weakest layer), so the mount layer
 # takes every key but ``tiers``: see test_tiers_in_the_mount_config_are_the_bundles_not_an_override.
 EVERY_KEY_IN_EVERY_LAYER = [
-    (case, layer) for case in KEY_CASES for layer in LAYERS if not (layer == "mount" and case.startswith("tiers"))
+    (case, layer)
+    for case in KEY_CASES
+    for layer in LAYERS
+    if not (layer == "mount" and case.startswith("tiers"))
 ]
 
 
@@ -236,8 +249,17 @@ def test_disabled_providers_are_replaced_not_added_up(setup: Setup) -> None:
 
 def test_disabled_providers_apply_to_tiers_from_later_layers(setup: Setup) -> None:
     setup.write("org", {"disabled_providers": ["openai"]})
-    setup.write("project", {"tiers": {"fast": [{"provider": "provider-openai", "model": "gpt-5-nano"},
-                                               {"provider": "anthropic", "model": "claude-haiku-*"}]}})
+    setup.write(
+        "project",
+        {
+            "tiers": {
+                "fast": [
+                    {"provider": "provider-openai", "model": "gpt-5-nano"},
+                    {"provider": "anthropic", "model": "claude-haiku-*"},
+                ]
+            }
+        },
+    )
     routing = setup.routing()
     assert chain(routing, "fast") == ["anthropic/claude-haiku-*"]
     assert "provider-openai disabled by org" in routing.provenance["tiers.fast"]
@@ -283,8 +305,17 @@ def test_provider_order_keeps_each_providers_candidates_in_order(setup: Setup) -
 
 def test_provider_order_reorders_only_chains_from_layers_below(setup: Setup) -> None:
     setup.write("org", {"provider_order": ["google"]})
-    setup.write("user", {"tiers": {"fast": [{"provider": "openai", "model": "gpt-5-nano"},
-                                            {"provider": "google", "model": "gemini-*-flash"}]}})
+    setup.write(
+        "user",
+        {
+            "tiers": {
+                "fast": [
+                    {"provider": "openai", "model": "gpt-5-nano"},
+                    {"provider": "google", "model": "gemini-*-flash"},
+                ]
+            }
+        },
+    )
     routing = setup.routing()
     assert chain(routing, "fast") == ["openai/gpt-5-nano", "google/gemini-*-flash"]
     assert chain(routing, "strong")[0] == "google/gemini-*-pro"
@@ -296,8 +327,12 @@ def test_provider_order_leaves_a_tier_written_in_its_own_layer_alone(setup: Setu
         "user",
         {
             "provider_order": ["openai"],
-            "tiers": {"fast": [{"provider": "anthropic", "model": "claude-haiku-*"},
-                               {"provider": "openai", "model": "gpt-5-nano"}]},
+            "tiers": {
+                "fast": [
+                    {"provider": "anthropic", "model": "claude-haiku-*"},
+                    {"provider": "openai", "model": "gpt-5-nano"},
+                ]
+            },
         },
     )
     routing = setup.routing()
@@ -309,7 +344,11 @@ def test_two_provider_orders_compose_later_first(setup: Setup) -> None:
     setup.write("org", {"provider_order": ["google", "openai"]})
     setup.write("user", {"provider_order": ["anthropic"]})
     routing = setup.routing()
-    assert chain(routing, "fast") == ["anthropic/claude-haiku-*", "google/gemini-*-flash", "openai/gpt-5*-mini"]
+    assert chain(routing, "fast") == [
+        "anthropic/claude-haiku-*",
+        "google/gemini-*-flash",
+        "openai/gpt-5*-mini",
+    ]
     assert routing.provider_order == ("anthropic",)
 
 
@@ -319,10 +358,20 @@ def test_two_provider_orders_compose_later_first(setup: Setup) -> None:
 @pytest.mark.parametrize(
     ("items", "expected"),
     [
-        (["base", {"provider": "ollama", "model": "q*"}], ["anthropic/claude-haiku-*", "openai/gpt-5*-mini",
-                                                           "google/gemini-*-flash", "ollama/q*"]),
-        ([{"provider": "ollama", "model": "q*"}, "base", {"provider": "azure", "model": "gpt-4o"}],
-         ["ollama/q*", "anthropic/claude-haiku-*", "openai/gpt-5*-mini", "google/gemini-*-flash", "azure/gpt-4o"]),
+        (
+            ["base", {"provider": "ollama", "model": "q*"}],
+            ["anthropic/claude-haiku-*", "openai/gpt-5*-mini", "google/gemini-*-flash", "ollama/q*"],
+        ),
+        (
+            [{"provider": "ollama", "model": "q*"}, "base", {"provider": "azure", "model": "gpt-4o"}],
+            [
+                "ollama/q*",
+                "anthropic/claude-haiku-*",
+                "openai/gpt-5*-mini",
+                "google/gemini-*-flash",
+                "azure/gpt-4o",
+            ],
+        ),
     ],
 )
 def test_base_is_spliced_in_where_it_is_written(setup: Setup, items: list, expected: list[str]) -> None:
@@ -334,7 +383,9 @@ def test_base_is_spliced_in_where_it_is_written(setup: Setup, items: list, expec
 
 def test_base_means_the_chain_from_the_layers_below_not_the_bundle(setup: Setup) -> None:
     org = setup.write("org", {"tiers": {"fast": [{"provider": "azure", "model": "gpt-4o-mini"}]}})
-    project = setup.write("project", {"tiers": {"fast": ["base", {"provider": "ollama", "model": "llama3*"}]}})
+    project = setup.write(
+        "project", {"tiers": {"fast": ["base", {"provider": "ollama", "model": "llama3*"}]}}
+    )
     routing = setup.routing()
     assert chain(routing, "fast") == ["azure/gpt-4o-mini", "ollama/llama3*"]
     assert routing.provenance["tiers.fast"] == f"{label('org', org)}; extended by {label('project', project)}"
@@ -342,7 +393,11 @@ def test_base_means_the_chain_from_the_layers_below_not_the_bundle(setup: Setup)
 
 def test_base_does_not_repeat_a_candidate_already_listed(setup: Setup) -> None:
     setup.write("user", {"tiers": {"fast": [{"provider": "openai", "model": "GPT-5*-mini"}, "base"]}})
-    assert chain(setup.routing(), "fast") == ["openai/GPT-5*-mini", "anthropic/claude-haiku-*", "google/gemini-*-flash"]
+    assert chain(setup.routing(), "fast") == [
+        "openai/GPT-5*-mini",
+        "anthropic/claude-haiku-*",
+        "google/gemini-*-flash",
+    ]
 
 
 def test_base_in_a_tier_nobody_below_defines_is_an_error(setup: Setup) -> None:
@@ -367,7 +422,10 @@ def test_most_specific_pattern_wins_whatever_the_layer(setup: Setup) -> None:
     org = setup.write("org", {"agent_patterns": {"recipes:*": "strong"}})
     user = setup.write("user", {"agent_patterns": {"*": "fast"}})
     routing = setup.routing()
-    assert routing.tier_for("recipes:recipe-author", None) == ("strong", f"{label('org', org)}: agent_patterns.recipes:*")
+    assert routing.tier_for("recipes:recipe-author", None) == (
+        "strong",
+        f"{label('org', org)}: agent_patterns.recipes:*",
+    )
     assert routing.tier_for("python-dev:coder", None) == ("fast", f"{label('user', user)}: agent_patterns.*")
     assert [p for p, _ in routing.patterns] == ["recipes:*", "*"]
 
@@ -376,7 +434,10 @@ def test_equally_specific_patterns_go_to_the_later_layer(setup: Setup) -> None:
     setup.write("org", {"agent_patterns": {"recipes:*": "strong"}})
     user = setup.write("user", {"agent_patterns": {"recipes:?*": "fast"}})  # 8 literals each
     routing = setup.routing()
-    assert routing.tier_for("recipes:author", None) == ("fast", f"{label('user', user)}: agent_patterns.recipes:?*")
+    assert routing.tier_for("recipes:author", None) == (
+        "fast",
+        f"{label('user', user)}: agent_patterns.recipes:?*",
+    )
 
 
 def test_equally_specific_patterns_in_one_layer_go_in_written_order(setup: Setup) -> None:
@@ -390,7 +451,10 @@ def test_same_pattern_in_a_later_layer_replaces_it(setup: Setup) -> None:
     setup.write("org", {"agent_patterns": {"recipes:*": "strong"}})
     user = setup.write("user", {"agent_patterns": {"recipes:*": "inherit"}, "default_tier": "fast"})
     routing = setup.routing()
-    assert routing.tier_for("recipes:author", None) == (None, f"{label('user', user)}: agent_patterns.recipes:*")
+    assert routing.tier_for("recipes:author", None) == (
+        None,
+        f"{label('user', user)}: agent_patterns.recipes:*",
+    )
     assert routing.tier_for("other:agent", None)[0] == "fast"
     assert len(routing.patterns) == 1
 
@@ -400,7 +464,10 @@ def test_patterns_never_override_a_declared_tier_or_an_explicit_agent(setup: Set
     setup.write("user", {"agent_patterns": {"*": "strong", "recipes:*": "strong"}})
     routing = setup.routing()
     assert routing.tier_for("git-ops", "fast")[0] == "fast"
-    assert routing.tier_for("recipes:special", None) == ("fast", f"{label('org', org)}: agents.recipes:special")
+    assert routing.tier_for("recipes:special", None) == (
+        "fast",
+        f"{label('org', org)}: agents.recipes:special",
+    )
 
 
 def test_patterns_match_case_insensitively(setup: Setup) -> None:
@@ -450,8 +517,10 @@ def test_one_agent_twice_in_a_layer_is_an_error(setup: Setup) -> None:
 
 
 def test_bad_yaml_names_file_and_line(setup: Setup) -> None:
-    source = setup.write("project", text="model_router:\n  agents:\n    git-ops: strong\n  tiers: [unclosed\n")
-    with pytest.raises(BundleError, match="invalid YAML") as err:
+    source = setup.write(
+        "project", text="model_router:\n  agents:\n    git-ops: strong\n  tiers: [unclosed\n"
+    )
+    with pytest.raises(BundleError, match="malformed YAML") as err:
         setup.layers()
     assert err.value.file == source and err.value.line is not None and err.value.line >= 4
     assert str(err.value).startswith(f"{source}:{err.value.line}: ")
@@ -480,7 +549,9 @@ def test_bad_yaml_names_file_and_line(setup: Setup) -> None:
         ({"provider_ordr": ["openai"]}, "provider_ordr", "did you mean 'provider_order'"),
     ],
 )
-def test_wrong_types_and_unknown_keys_name_file_and_key(setup: Setup, values: dict, field: str, reason: str) -> None:
+def test_wrong_types_and_unknown_keys_name_file_and_key(
+    setup: Setup, values: dict, field: str, reason: str
+) -> None:
     source = setup.write("user", values)
     with pytest.raises(BundleError, match=reason) as err:
         setup.layers()
@@ -567,10 +638,36 @@ def test_bad_mount_config_names_the_mount_plan(setup: Setup) -> None:
 
 def test_alias_bomb_in_a_settings_file_is_refused(setup: Setup) -> None:
     nine = lambda name: "[" + ", ".join([f"*{name}"] * 9) + "]"  # noqa: E731
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} {nine(f'a{i - 1}')}" for i in range(1, 10)]
-    text = "\n".join(lines) + "\nmodel_router:\n  tiers:\n    fast:\n      - {provider: openai, model: x, config: {bomb: *a9}}\n"
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} {nine(f'a{i - 1}')}" for i in range(1, 10)
+    ]
+    text = (
+        "\n".join(lines)
+        + "\nmodel_router:\n  tiers:\n    fast:\n      - {provider: openai, model: x, config: {bomb: *a9}}\n"
+    )
     setup.write("user", text=text)
-    with pytest.raises(BundleError, match="too many YAML nodes"):
+    with pytest.raises(BundleError, match="refused YAML") as err:
+        setup.layers()
+    assert err.value.file == str(setup.path("user"))
+
+
+def test_recursive_alias_in_a_settings_file_is_refused(setup: Setup) -> None:
+    setup.write("project", text="model_router:\n  tiers:\n    fast: &me [*me]\n")
+    with pytest.raises(BundleError, match="refused YAML"):
+        setup.layers()
+
+
+def test_oversized_settings_file_is_refused(setup: Setup) -> None:
+    setup.write("user", text="# " + "x" * 1_200_000 + "\nmodel_router:\n  strict: true\n")
+    with pytest.raises(BundleError, match="limit"):
+        setup.layers()
+
+
+def test_org_file_must_be_yaml(setup: Setup) -> None:
+    path = setup.home / "org.txt"
+    path.write_text("strict: true\n")
+    setup.env[ORG_ENV] = str(path)
+    with pytest.raises(BundleError, match=r"\.yaml or \.yml"):
         setup.layers()
 
 
@@ -584,8 +681,11 @@ def test_a_bad_layer_leaves_nothing_applied(setup: Setup) -> None:
     bundle_before = {t: tuple(c) for t, c in BUNDLE_TIERS.items()}
     setup.write(
         "project",
-        {"provider_order": ["google"], "tiers": {"fast": [{"provider": "ollama", "model": "q*"}]},
-         "agents": {"explorer": "no-such-tier"}},
+        {
+            "provider_order": ["google"],
+            "tiers": {"fast": [{"provider": "ollama", "model": "q*"}]},
+            "agents": {"explorer": "no-such-tier"},
+        },
     )
     with pytest.raises(BundleError, match="unknown tier"):
         setup.routing()
@@ -663,7 +763,9 @@ def test_relative_org_path_is_relative_to_the_working_folder(setup: Setup) -> No
 
 def test_tiers_in_the_mount_config_are_the_bundles_not_an_override(setup: Setup) -> None:
     setup.write("user", {"tiers": {"fast": [{"provider": "ollama", "model": "llama3*"}]}})
-    setup.write("mount", {"tiers": {"fast": [{"provider": "anthropic", "model": "claude-haiku-*"}]}, "strict": True})
+    setup.write(
+        "mount", {"tiers": {"fast": [{"provider": "anthropic", "model": "claude-haiku-*"}]}, "strict": True}
+    )
     routing = setup.routing()
     assert chain(routing, "fast") == ["ollama/llama3*"]
     assert routing.strict is True
@@ -678,7 +780,10 @@ def test_effective_values_list_every_setting_with_its_source(setup: Setup) -> No
     assert rows["strict"] == (False, "default")
     assert rows["default_tier"] == ("inherit", "default")
     assert rows["provider_order"] == ([], "default")
-    assert rows["tiers.fast"] == (["anthropic/claude-haiku-*", "openai/gpt-5*-mini", "google/gemini-*-flash"], "bundle")
+    assert rows["tiers.fast"] == (
+        ["anthropic/claude-haiku-*", "openai/gpt-5*-mini", "google/gemini-*-flash"],
+        "bundle",
+    )
     assert rows["agents.git-ops"] == ("strong", label("user", user))
     assert rows["agent_patterns.recipes:*"] == ("fast", label("user", user))
 

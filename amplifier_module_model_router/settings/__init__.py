@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .discover import HOME_ENV, ORG_ENV, SECTION, amplifier_home, discover_layers, settings_paths
 from .effective import EffectiveRouting, effective_routing
-from .names import BASE, INHERIT, provider_key
+from .names import BASE, INHERIT
 from .schema import KEYS, LAYER_NAMES, LayerSettings, SettingsLayer, parse_layer
 
 __all__ = [
@@ -26,6 +26,5 @@ __all__ = [
     "discover_layers",
     "effective_routing",
     "parse_layer",
-    "provider_key",
     "settings_paths",
 ]

@@ -5,6 +5,9 @@ Paths follow Amplifier's conventions: user settings in the Amplifier home
 project settings in ``.amplifier/`` of the working folder, with ``settings.local.yaml`` (the
 gitignored, per-machine file) above ``settings.yaml``. Only the ``model_router:`` section of
 those shared files is ours; the org file is ours alone.
+
+(app-cli's own settings code reads ``~/.amplifier/settings.yaml`` even when ``AMPLIFIER_HOME``
+is set; with it unset, which is the common case, both read the same file.)
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BundleError
-from ..yamlsafe import load_yaml, read_text
+from ..safe_yaml import read_document
+from .lines import key_lines
 from .names import BUNDLE_NAMESPACE
 from .schema import SettingsLayer, parse_layer
 
@@ -106,26 +110,23 @@ def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | N
     source = str(path)
     if section is None and not path.exists():
         raise BundleError(f"file not found (named by ${ORG_ENV})", file=source)
-    text = read_text(path)
-    doc = load_yaml(text, source=source, section=section)
-    values = doc.data
-    if section is not None and values is None and "model-router" in text:
-        _refuse_misspelt_section(text, source)
-    if section is None and isinstance(values, Mapping) and set(values) == {SECTION}:
-        section, values = SECTION, values[SECTION]  # the org file may reuse the same snippet
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise BundleError("expected a .yaml or .yml file", file=source)
+    data, _ = read_document(path, display=source)  # bounded: size, aliases, depth, duplicates
+    if section is None and set(data) == {SECTION}:
+        section = SECTION  # the org file may reuse the same snippet as settings.yaml
+    if section is not None and SECTION not in data and "model-router" in data:
+        raise BundleError(
+            f"the section is spelt '{SECTION}' (underscore)",
+            file=source,
+            field="model-router",
+            line=key_lines(path.read_text(encoding="utf-8-sig")).get("model-router"),
+        )
+    values = data.get(section) if section is not None else data
     if values is None or (isinstance(values, Mapping) and not values):
         return None
-    return SettingsLayer(name, source, values, lines=doc.lines, section=section)
-
-
-def _refuse_misspelt_section(text: str, source: str) -> None:
-    """``model-router:`` in a shared file would otherwise be ignored without a word."""
-    misspelt = load_yaml(text, source=source, section="model-router")
-    if misspelt.data is not None:
-        line = misspelt.lines.get("model-router")
-        raise BundleError(
-            f"the section is spelt '{SECTION}' (underscore)", file=source, field="model-router", line=line
-        )
+    lines = key_lines(path.read_text(encoding="utf-8-sig"))
+    return SettingsLayer(name, source, values, lines=lines, section=section)
 
 
 def _expand(value: str, home: Path | None) -> Path:

@@ -100,9 +100,15 @@ class EffectiveRouting:
             ("default_tier", self.default_tier or INHERIT, source("default_tier", DEFAULT)),
             ("strict", self.strict, source("strict", DEFAULT)),
         ]
-        rows += [(f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()]
-        rows += [(f"agents.{a}", t or INHERIT, source(f"agents.{a}", "")) for a, t in self.agent_tiers.items()]
-        rows += [(f"agent_patterns.{p}", t or INHERIT, source(f"agent_patterns.{p}", "")) for p, t in self.patterns]
+        rows += [
+            (f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()
+        ]
+        rows += [
+            (f"agents.{a}", t or INHERIT, source(f"agents.{a}", "")) for a, t in self.agent_tiers.items()
+        ]
+        rows += [
+            (f"agent_patterns.{p}", t or INHERIT, source(f"agent_patterns.{p}", "")) for p, t in self.patterns
+        ]
         return rows
 
 
@@ -187,7 +193,9 @@ class _State:
             self.strict = settings.strict
             self.sources["strict"] = label
 
-    def _redefine(self, layer: SettingsLayer, name: str, items: tuple[ProviderPreference | None, ...]) -> None:
+    def _redefine(
+        self, layer: SettingsLayer, name: str, items: tuple[ProviderPreference | None, ...]
+    ) -> None:
         below = self.chains.get(name)
         if None in items and below is None:
             raise layer.error(
@@ -266,4 +274,3 @@ def _dedupe(chain: Any) -> list[ProviderPreference]:
             seen.add(key)
             out.append(pref)
     return out
-

@@ -5,6 +5,8 @@ Kept apart so the rules are stated once and tested once.
 
 from __future__ import annotations
 
+from ..providers import _canonical
+
 BASE = "base"
 """In a tier list: the chain that tier has in the layers below, spliced in at that position."""
 
@@ -16,8 +18,6 @@ RESERVED_TIER_NAMES = frozenset({BASE, INHERIT})
 BUNDLE_NAMESPACE = "model-router"
 """Our bundle's namespace: ``model-router:git-ops`` and ``git-ops`` are the same agent."""
 
-_PROVIDER_ALIASES = {"gemini": "google"}
-
 
 def provider_key(name: str) -> str:
     """Compare providers the way the resolver matches them: case-insensitive, with or
@@ -26,10 +26,7 @@ def provider_key(name: str) -> str:
     Instance ids (``anthropic-2``) are compared as written: without the mounted providers
     a settings file cannot know which module an instance belongs to.
     """
-    key = name.strip().lower()
-    if key.startswith("provider-"):
-        key = key[len("provider-") :]
-    return _PROVIDER_ALIASES.get(key, key)
+    return _canonical(name)  # the resolver's own rule, so settings and resolution agree
 
 
 def fold_agent(name: str, namespace: str = BUNDLE_NAMESPACE) -> str:

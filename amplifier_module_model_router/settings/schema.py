@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import BundleError
 from ..globs import check_glob, is_glob
 from ..preferences import ProviderPreference
-from ..yamlsafe import line_of
+from .lines import line_of
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
 
 LAYER_NAMES = ("bundle", "org", "user", "project", "local", "mount")
@@ -160,9 +160,7 @@ def _tiers(layer: SettingsLayer) -> dict[str, tuple[ProviderPreference | None, .
         if name in RESERVED_TIER_NAMES:
             raise layer.error(f"'{name}' is a reserved word, not a tier name", where)
         if not isinstance(chain, list) or not chain:
-            raise layer.error(
-                "must be a non-empty list of preferences (and optionally 'base')", where
-            )
+            raise layer.error("must be a non-empty list of preferences (and optionally 'base')", where)
         items: list[ProviderPreference | None] = []
         for index, item in enumerate(chain):
             if item == BASE:
