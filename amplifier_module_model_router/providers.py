@@ -11,12 +11,15 @@ plan's ``providers`` list as plain data.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["DEFAULT_PRIORITY", "ProviderEntry", "catalog_key", "entries_from", "match_provider"]
+__all__ = [
+    "DEFAULT_PRIORITY", "ProviderEntry", "catalog_key", "entries_from", "match_provider", "plan_index",
+]
 
 DEFAULT_PRIORITY = 100.0
 _PREFIX = "provider-"
@@ -27,6 +30,7 @@ _ALIASES: dict[str, str] = {"google": "gemini"}
 _ENDPOINT_ATTRS = ("base_url", "host", "azure_endpoint", "endpoint", "api_base")
 
 
+@lru_cache(maxsize=512)
 def _canonical(name: str) -> str:
     """``Provider-Google`` -> ``gemini``: case, ``provider-`` prefix and aliases folded."""
     folded = name.strip().lower().removeprefix(_PREFIX)
@@ -57,20 +61,20 @@ def _clean_endpoint(value: Any) -> str | None:
 
 
 def _endpoint_of(provider: Any, config: Mapping[str, Any] | None) -> str | None:
-    for source in (provider, getattr(provider, "config", None), config):
-        for attr in _ENDPOINT_ATTRS:
-            try:
-                if isinstance(source, Mapping):
-                    value = source.get(attr)
-                elif source is provider:
-                    value = getattr(source, attr, None)
-                else:
-                    continue
-            except Exception:  # a property that raises must not break routing
-                continue
-            endpoint = _clean_endpoint(value)
-            if endpoint:
-                return endpoint
+    """The endpoint a provider talks to: its own attributes, its ``config``, else the plan's."""
+    for attr in _ENDPOINT_ATTRS:
+        try:
+            value = getattr(provider, attr, None)
+        except Exception:  # a property that raises must not break routing
+            continue
+        if value is not None and (endpoint := _clean_endpoint(value)):
+            return endpoint
+    for source in (getattr(provider, "config", None), config):
+        if isinstance(source, Mapping):
+            for attr in _ENDPOINT_ATTRS:
+                value = source.get(attr)
+                if value is not None and (endpoint := _clean_endpoint(value)):
+                    return endpoint
     return None
 
 
@@ -89,16 +93,23 @@ class ProviderEntry:
     priority: float = DEFAULT_PRIORITY
     endpoint: str | None = None
     key: str = field(init=False, repr=False, compare=False)
+    names: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Canonical names this entry answers to (mount name, module id, instance id)."""
+    signature: tuple = field(init=False, repr=False, compare=False)
+    """Everything resolution depends on, as plain hashable values (cheap memo keys)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _compute_key(self))
-
-
-def _compute_key(entry: ProviderEntry) -> str:
-    cls = type(entry.provider)
-    endpoint = _clean_endpoint(entry.endpoint) or _endpoint_of(entry.provider, None)
-    base = f"{entry.name}:{cls.__module__}.{cls.__qualname__}"
-    return f"{base}@{endpoint}" if endpoint else base
+        endpoint = _clean_endpoint(self.endpoint) if self.endpoint is not None else None
+        if endpoint is None:
+            endpoint = _endpoint_of(self.provider, None)
+        cls = type(self.provider)
+        base = f"{self.name}:{cls.__module__}.{cls.__qualname__}"
+        object.__setattr__(self, "key", f"{base}@{endpoint}" if endpoint else base)
+        names = {_canonical(n) for n in (self.name, self.module_id, self.instance_id) if isinstance(n, str)}
+        object.__setattr__(self, "names", frozenset(names))
+        object.__setattr__(
+            self, "signature", (self.key, id(self.provider), self.module_id, self.instance_id, self.priority)
+        )
 
 
 def catalog_key(entry: ProviderEntry) -> str:
@@ -112,23 +123,42 @@ def catalog_key(entry: ProviderEntry) -> str:
     return entry.key
 
 
-def _spec_for(name: str, specs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The mount-plan entry that mounted ``name``: instance id, then module, then config name."""
-    valid = [s for s in specs if isinstance(s, Mapping)]
-    for spec in valid:
-        if name in (spec.get("instance_id"), spec.get("id")):
-            return spec
-    for spec in valid:
-        if spec.get("instance_id") or spec.get("id"):
+def _plan_finder(specs: Sequence[Any]) -> Callable[[str], int | None]:
+    """A lookup from mount name to the index of the plan entry that mounted it.
+
+    Order: explicit instance id (``instance_id`` or legacy ``id``); then an entry without one
+    whose module is the name (``provider-`` prefix and ``google``/``gemini`` folded); then an
+    entry whose ``config.name`` is the name. Built once per plan so entries_from stays O(n).
+    """
+    by_instance: dict[str, int] = {}
+    by_module: dict[str, int] = {}
+    by_config_name: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, Mapping):
             continue
-        module = spec.get("module")
-        if isinstance(module, str) and _canonical(module) == _canonical(name):
-            return spec
-    for spec in valid:
+        instance = spec.get("instance_id") or spec.get("id")
+        if isinstance(instance, str):
+            by_instance.setdefault(instance, index)
+        elif isinstance(module := spec.get("module"), str):
+            by_module.setdefault(_canonical(module), index)
         config = spec.get("config")
-        if isinstance(config, Mapping) and config.get("name") == name:
-            return spec
-    return None
+        if isinstance(config, Mapping) and isinstance(config.get("name"), str):
+            by_config_name.setdefault(config["name"], index)
+
+    def find(name: str) -> int | None:
+        found = by_instance.get(name)
+        if found is None:
+            found = by_module.get(_canonical(name))
+        return by_config_name.get(name) if found is None else found
+
+    return find
+
+
+def plan_index(mount_name: str, plan_providers: Sequence[Any]) -> int | None:
+    """Index of the mount-plan ``providers`` entry that mounted ``mount_name``, else None."""
+    if not isinstance(plan_providers, Sequence) or isinstance(plan_providers, (str, bytes)):
+        return None
+    return _plan_finder(plan_providers)(mount_name)
 
 
 def entries_from(
@@ -142,11 +172,13 @@ def entries_from(
     if not isinstance(providers, Mapping):
         return ()
     specs = plan_providers if isinstance(plan_providers, Sequence) else ()
+    find = _plan_finder(specs)
     entries: list[ProviderEntry] = []
     for name, provider in providers.items():
         if not isinstance(name, str) or not name or provider is None:
             continue
-        spec = _spec_for(name, specs) or {}
+        index = find(name)
+        spec = specs[index] if index is not None else {}
         config = spec.get("config") if isinstance(spec.get("config"), Mapping) else {}
         module = spec.get("module") if isinstance(spec.get("module"), str) else None
         instance = spec.get("instance_id") or spec.get("id")
@@ -160,7 +192,7 @@ def entries_from(
                 module_id=module,
                 instance_id=instance if isinstance(instance, str) else None,
                 priority=DEFAULT_PRIORITY if priority is None else priority,
-                endpoint=_endpoint_of(provider, config),
+                endpoint=_endpoint_of(provider, config) if config else None,
             )
         )
     return tuple(entries)
@@ -183,9 +215,6 @@ def match_provider(requested: str, entries: Sequence[ProviderEntry]) -> Provider
     wanted = _canonical(raw)
     best: ProviderEntry | None = None
     for entry in entries:
-        if _canonical(entry.name) == wanted or (
-            entry.module_id is not None and _canonical(entry.module_id) == wanted
-        ) or (entry.instance_id is not None and _canonical(entry.instance_id) == wanted):
-            if best is None or entry.priority < best.priority:
-                best = entry
+        if wanted in entry.names and (best is None or entry.priority < best.priority):
+            best = entry
     return best

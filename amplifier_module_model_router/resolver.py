@@ -115,6 +115,7 @@ class _Plan:
     """The memoised catalog phase of one chain, plus its cooldown-free answer."""
 
     steps: tuple[_Step, ...]
+    entries: tuple[ProviderEntry, ...]  # held so the provider ids in the memo key stay unique
     expires_at: float
     chosen: Candidate | None
     fallbacks: tuple[Candidate, ...]
@@ -328,12 +329,10 @@ async def resolve(
     usable = tuple(e for e in (entries or ()) if isinstance(e, ProviderEntry))
     content_key: tuple | None = None
     if ours and not invalid:
-        try:
-            content_key = (tuple(prefs), usable)
-            hash(content_key)
-        except TypeError:  # an unhashable provider object: no memo, still resolved
-            content_key = None
-    if content_key is not None:
+        content_key = (
+            tuple([(p.provider, p.model) for p in prefs]),
+            tuple([e.signature for e in usable]),
+        )
         plan = memo.get(content_key)
         if (
             plan is not None
@@ -350,8 +349,10 @@ async def resolve(
 
     if content_key is not None and all(cache.is_current(lookup) for lookup in used):
         expires = min((lookup.expires_at for lookup in used), default=float("inf"))
-        c_chosen, c_fallbacks, c_trace = _assemble(steps, None, True)
-        plan = _Plan(steps, expires, c_chosen, c_fallbacks, c_trace)
+        if all_cached and cooldowns is None:
+            plan = _Plan(steps, usable, expires, chosen, fallbacks, trace)
+        else:
+            plan = _Plan(steps, usable, expires, *_assemble(steps, None, True))
         _remember(memo, identity, preferences, entries, plan)
         memo[content_key] = plan
     return resolution

@@ -11,7 +11,7 @@ from _catalog_fakes import ANTHROPIC, COPILOT, GEMINI, OPENAI, FakeProvider, Pro
 from amplifier_module_model_router.catalog import CatalogCache
 from amplifier_module_model_router.globs import is_glob
 from amplifier_module_model_router.preferences import ProviderPreference, parse_preferences
-from amplifier_module_model_router.providers import ProviderEntry, entries_from, match_provider
+from amplifier_module_model_router.providers import ProviderEntry, entries_from, match_provider, plan_index
 from amplifier_module_model_router.resolver import CHOSEN, FALLBACK, SKIPPED, resolve
 
 
@@ -80,6 +80,23 @@ def test_match_provider_rules():
     assert name("google") == "gemini" and name("provider-google") == "gemini" and name("GEMINI") == "gemini"
     assert name("github-copilot") == "github-copilot" and name("provider-github-copilot") == "github-copilot"
     assert name("openai") is None and name("") is None
+
+
+def test_plan_index_finds_the_entry_that_mounted_a_name():
+    plan = [
+        {"module": "provider-anthropic"},
+        {"module": "provider-anthropic", "instance_id": "anthropic-cheap"},
+        {"module": "provider-gemini"},
+        {"module": "provider-openai", "id": "openai-legacy"},
+        {"module": "provider-custom", "instance_id": "x", "config": {"name": "custom"}},
+        None,
+    ]
+    assert plan_index("anthropic", plan) == 0
+    assert plan_index("anthropic-cheap", plan) == 1
+    assert plan_index("google", plan) == 2 and plan_index("gemini", plan) == 2
+    assert plan_index("openai-legacy", plan) == 3
+    assert plan_index("custom", plan) == 4
+    assert plan_index("azure", plan) is None and plan_index("anthropic", None) is None
 
 
 def test_match_provider_without_plan_uses_mount_names():
