@@ -154,13 +154,17 @@ class CooldownRegistry:
                 entry.lease_until = now + self._lease_s
             return True
 
-    def settle(self, provider: str, model: str | None = None) -> None:
-        """The candidate answered: forget its ended cooldowns (a fresh one set meanwhile stays)."""
+    def settle(self, provider: str, model: str | None = None, *, proven: bool = False) -> None:
+        """The candidate answered: forget its ended cooldowns (a fresh one set meanwhile stays).
+
+        ``proven=True`` when the caller called it *while* it was cooling (every candidate was):
+        the answer beats the timer, so its provider- and model-level cooldowns are dropped.
+        """
         with self._lock:
             now = self._clock()
             for key in _keys(provider, model):
                 entry = self._entries.get(key)
-                if entry is not None and entry.until <= now:
+                if entry is not None and (proven or entry.until <= now):
                     del self._entries[key]
 
     def clear(self, provider: str | None = None, model: str | None = None) -> None:

@@ -159,7 +159,7 @@ class FailoverProvider:
                     await self._announce(index, following, error, decision, cooldown)
                 index = following
                 continue
-            self.registry.settle(*self._key(index))
+            self.registry.settle(*self._key(index), proven=forced)
             return self._stamp(index, response)
         assert last_error is not None  # the first pick is never None: the chain is not empty
         raise last_error

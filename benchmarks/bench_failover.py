@@ -154,7 +154,8 @@ async def main() -> None:
     direct, wrapped, same, switch = await overhead()
     print(f"complete() median: direct {direct:.1f} us, through FailoverProvider {wrapped:.1f} us "
           f"(+{wrapped - direct:.1f} us per model call)")
-    print(f"history check, 200 messages: same vendor {same:.0f} us (no copy), vendor switch {switch:.0f} us (cleaned copy)")
+    print(f"history check, 200 messages: same vendor {same:.0f} us (no copy), "
+          f"vendor switch {switch:.0f} us (cleaned copy)")
 
 
 if __name__ == "__main__":

@@ -155,6 +155,8 @@ def test_settle_keeps_a_cooldown_set_meanwhile(registry, clock):
     registry.cool("openai", seconds=60)  # a sibling saw the provider go down
     registry.settle("openai", "gpt-5.5")
     assert registry.remaining("openai", "gpt-5.5") == pytest.approx(60)
+    registry.settle("openai", "gpt-5.5", proven=True)  # it answered while cooling
+    assert registry.remaining("openai", "gpt-5.5") == 0.0
 
 
 def test_active_reports_reason_and_time_left_soonest_first(registry, clock):

@@ -116,7 +116,8 @@ async def test_429_on_first_candidate_second_answers_with_one_failover_event(reg
     assert payload["agent"] == "git-ops"
     assert payload["from"] == {"provider": "anthropic", "model": "claude-sonnet-5"}
     assert payload["to"] == {"provider": "openai", "model": "gpt-5.5"}
-    assert (payload["error_type"], payload["cooldown_s"], payload["cooldown_scope"]) == ("RateLimitError", 12.0, "model")
+    assert (payload["error_type"], payload["cooldown_s"]) == ("RateLimitError", 12.0)
+    assert payload["cooldown_scope"] == "model"
     assert "slow down" in payload["error"]
     assert registry.remaining("anthropic", "claude-sonnet-5") == 12.0
     assert registry.remaining("anthropic", "claude-opus-5") == 0.0, "a rate limit cools the model only"
@@ -244,6 +245,8 @@ async def test_all_cooling_tries_the_one_that_frees_first(registry):
     response = await provider.complete(ask())
     assert response.metadata[ROUTER_METADATA_KEY]["provider"] == "openai"
     assert first.calls == [] and third.calls == []
+    assert registry.remaining("openai", "gpt-5.5") == 0.0, "an answer while cooling ends that cooldown"
+    assert registry.remaining("anthropic") == 300, "the others keep theirs"
 
 
 async def test_only_one_attempt_on_a_cooling_candidate_per_call(registry, events):
