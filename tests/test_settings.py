@@ -88,6 +88,14 @@ def setup(tmp_path: Path) -> Setup:
     return Setup(tmp_path)
 
 
+def tier(*items: str) -> list[Any]:
+    """A tier list as written in YAML, from ``"provider/model"`` strings and ``"base"``."""
+    return [
+        item if item == "base" else dict(zip(("provider", "model"), item.split("/", 1), strict=True))
+        for item in items
+    ]
+
+
 def chain(routing, tier: str) -> list[str]:
     return [str(pref) for pref in routing.chain_for(tier)]
 
@@ -112,12 +120,12 @@ KEY_CASES = {
         "disabled_providers",
     ),
     "tiers (replace)": (
-        {"tiers": {"fast": [{"provider": "ollama", "model": "llama3*"}]}},
+        {"tiers": {"fast": tier("ollama/llama3*")}},
         lambda r: chain(r, "fast") == ["ollama/llama3*"],
         "tiers.fast",
     ),
     "tiers (base)": (
-        {"tiers": {"strong": [{"provider": "ollama", "model": "qwen3*"}, "base"]}},
+        {"tiers": {"strong": tier("ollama/qwen3*", "base")}},
         lambda r: (
             chain(r, "strong")
             == ["ollama/qwen3*", "anthropic/claude-opus-*", "openai/gpt-5*", "google/gemini-*-pro"]
@@ -125,7 +133,7 @@ KEY_CASES = {
         "tiers.strong",
     ),
     "tiers (new tier)": (
-        {"tiers": {"budget": [{"provider": "ollama", "model": "llama3*"}]}},
+        {"tiers": {"budget": tier("ollama/llama3*")}},
         lambda r: (
             chain(r, "budget") == ["ollama/llama3*"] and chain(r, "fast")[0] == "anthropic/claude-haiku-*"
         ),
@@ -222,11 +230,11 @@ def test_local_settings_beat_project_settings(setup: Setup) -> None:
 def test_tiers_and_agents_merge_per_name(setup: Setup) -> None:
     org = setup.write(
         "org",
-        {"tiers": {"budget": [{"provider": "ollama", "model": "llama3*"}]}, "agents": {"git-ops": "budget"}},
+        {"tiers": {"budget": tier("ollama/llama3*")}, "agents": {"git-ops": "budget"}},
     )
     user = setup.write(
         "user",
-        {"tiers": {"fast": [{"provider": "openai", "model": "gpt-5-nano"}]}, "agents": {"explorer": "fast"}},
+        {"tiers": {"fast": tier("openai/gpt-5-nano")}, "agents": {"explorer": "fast"}},
     )
     routing = setup.routing()
     assert chain(routing, "budget") == ["ollama/llama3*"]
@@ -251,14 +259,7 @@ def test_disabled_providers_apply_to_tiers_from_later_layers(setup: Setup) -> No
     setup.write("org", {"disabled_providers": ["openai"]})
     setup.write(
         "project",
-        {
-            "tiers": {
-                "fast": [
-                    {"provider": "provider-openai", "model": "gpt-5-nano"},
-                    {"provider": "anthropic", "model": "claude-haiku-*"},
-                ]
-            }
-        },
+        {"tiers": {"fast": tier("provider-openai/gpt-5-nano", "anthropic/claude-haiku-*")}},
     )
     routing = setup.routing()
     assert chain(routing, "fast") == ["anthropic/claude-haiku-*"]
@@ -283,13 +284,13 @@ def test_provider_order_keeps_each_providers_candidates_in_order(setup: Setup) -
         "user",
         {
             "tiers": {
-                "mixed": [
-                    {"provider": "anthropic", "model": "claude-opus-*"},
-                    {"provider": "openai", "model": "gpt-5*"},
-                    {"provider": "anthropic", "model": "claude-sonnet-*"},
-                    {"provider": "ollama", "model": "qwen3*"},
-                    {"provider": "openai", "model": "o4*"},
-                ]
+                "mixed": tier(
+                    "anthropic/claude-opus-*",
+                    "openai/gpt-5*",
+                    "anthropic/claude-sonnet-*",
+                    "ollama/qwen3*",
+                    "openai/o4*",
+                )
             }
         },
     )
@@ -307,14 +308,7 @@ def test_provider_order_reorders_only_chains_from_layers_below(setup: Setup) -> 
     setup.write("org", {"provider_order": ["google"]})
     setup.write(
         "user",
-        {
-            "tiers": {
-                "fast": [
-                    {"provider": "openai", "model": "gpt-5-nano"},
-                    {"provider": "google", "model": "gemini-*-flash"},
-                ]
-            }
-        },
+        {"tiers": {"fast": tier("openai/gpt-5-nano", "google/gemini-*-flash")}},
     )
     routing = setup.routing()
     assert chain(routing, "fast") == ["openai/gpt-5-nano", "google/gemini-*-flash"]
@@ -327,12 +321,7 @@ def test_provider_order_leaves_a_tier_written_in_its_own_layer_alone(setup: Setu
         "user",
         {
             "provider_order": ["openai"],
-            "tiers": {
-                "fast": [
-                    {"provider": "anthropic", "model": "claude-haiku-*"},
-                    {"provider": "openai", "model": "gpt-5-nano"},
-                ]
-            },
+            "tiers": {"fast": tier("anthropic/claude-haiku-*", "openai/gpt-5-nano")},
         },
     )
     routing = setup.routing()
@@ -359,11 +348,11 @@ def test_two_provider_orders_compose_later_first(setup: Setup) -> None:
     ("items", "expected"),
     [
         (
-            ["base", {"provider": "ollama", "model": "q*"}],
+            tier("base", "ollama/q*"),
             ["anthropic/claude-haiku-*", "openai/gpt-5*-mini", "google/gemini-*-flash", "ollama/q*"],
         ),
         (
-            [{"provider": "ollama", "model": "q*"}, "base", {"provider": "azure", "model": "gpt-4o"}],
+            tier("ollama/q*", "base", "azure/gpt-4o"),
             [
                 "ollama/q*",
                 "anthropic/claude-haiku-*",
@@ -382,17 +371,15 @@ def test_base_is_spliced_in_where_it_is_written(setup: Setup, items: list, expec
 
 
 def test_base_means_the_chain_from_the_layers_below_not_the_bundle(setup: Setup) -> None:
-    org = setup.write("org", {"tiers": {"fast": [{"provider": "azure", "model": "gpt-4o-mini"}]}})
-    project = setup.write(
-        "project", {"tiers": {"fast": ["base", {"provider": "ollama", "model": "llama3*"}]}}
-    )
+    org = setup.write("org", {"tiers": {"fast": tier("azure/gpt-4o-mini")}})
+    project = setup.write("project", {"tiers": {"fast": tier("base", "ollama/llama3*")}})
     routing = setup.routing()
     assert chain(routing, "fast") == ["azure/gpt-4o-mini", "ollama/llama3*"]
     assert routing.provenance["tiers.fast"] == f"{label('org', org)}; extended by {label('project', project)}"
 
 
 def test_base_does_not_repeat_a_candidate_already_listed(setup: Setup) -> None:
-    setup.write("user", {"tiers": {"fast": [{"provider": "openai", "model": "GPT-5*-mini"}, "base"]}})
+    setup.write("user", {"tiers": {"fast": tier("openai/GPT-5*-mini", "base")}})
     assert chain(setup.routing(), "fast") == [
         "openai/GPT-5*-mini",
         "anthropic/claude-haiku-*",
@@ -401,7 +388,7 @@ def test_base_does_not_repeat_a_candidate_already_listed(setup: Setup) -> None:
 
 
 def test_base_in_a_tier_nobody_below_defines_is_an_error(setup: Setup) -> None:
-    source = setup.write("user", {"tiers": {"budget": ["base", {"provider": "ollama", "model": "q*"}]}})
+    source = setup.write("user", {"tiers": {"budget": tier("base", "ollama/q*")}})
     with pytest.raises(BundleError) as err:
         setup.routing()
     assert err.value.file == source and err.value.field == "model_router.tiers.budget"
@@ -409,7 +396,7 @@ def test_base_in_a_tier_nobody_below_defines_is_an_error(setup: Setup) -> None:
 
 
 def test_base_twice_is_an_error(setup: Setup) -> None:
-    setup.write("user", {"tiers": {"fast": ["base", {"provider": "ollama", "model": "q*"}, "base"]}})
+    setup.write("user", {"tiers": {"fast": tier("base", "ollama/q*", "base")}})
     with pytest.raises(BundleError, match="only once") as err:
         setup.layers()
     assert err.value.field == "model_router.tiers.fast[2]"
@@ -537,8 +524,8 @@ def test_bad_yaml_names_file_and_line(setup: Setup) -> None:
         ({"tiers": {"fast": []}}, "tiers.fast", "non-empty list"),
         ({"tiers": {"fast": ["bsae"]}}, "tiers.fast[0]", "or 'base'"),
         ({"tiers": {"fast": [{"provider": "openai"}]}}, "tiers.fast[0]", "missing 'model'"),
-        ({"tiers": {"fast": [{"provider": "openai", "model": "gpt-[5"}]}}, "tiers.fast[0]", "unclosed"),
-        ({"tiers": {"base": [{"provider": "openai", "model": "x"}]}}, "tiers.base", "reserved"),
+        ({"tiers": {"fast": tier("openai/gpt-[5")}}, "tiers.fast[0]", "unclosed"),
+        ({"tiers": {"base": tier("openai/x")}}, "tiers.base", "reserved"),
         ({"agents": ["git-ops"]}, "agents", "must be a mapping"),
         ({"agents": {"git-ops": 3}}, "agents.git-ops", "non-empty string"),
         ({"agents": {"recipes:*": "strong"}}, "agents.recipes:*", "agent_patterns"),
@@ -589,7 +576,7 @@ def test_unknown_tier_names_the_layer_file_and_key(setup: Setup, values: dict, f
 
 def test_a_tier_defined_by_a_later_layer_may_be_named_earlier(setup: Setup) -> None:
     setup.write("org", {"agents": {"git-ops": "budget"}})
-    setup.write("project", {"tiers": {"budget": [{"provider": "ollama", "model": "llama3*"}]}})
+    setup.write("project", {"tiers": {"budget": tier("ollama/llama3*")}})
     assert setup.routing().tier_for("git-ops", "fast")[0] == "budget"
 
 
@@ -602,7 +589,7 @@ def test_an_overridden_bad_value_is_still_an_error(setup: Setup) -> None:
 
 
 def test_disabling_every_provider_of_a_tier_is_an_error(setup: Setup) -> None:
-    setup.write("user", {"tiers": {"budget": [{"provider": "ollama", "model": "llama3*"}]}})
+    setup.write("user", {"tiers": {"budget": tier("ollama/llama3*")}})
     source = setup.write("project", {"disabled_providers": ["ollama"]})
     with pytest.raises(BundleError, match="every provider of tier 'budget'") as err:
         setup.routing()
@@ -683,7 +670,7 @@ def test_a_bad_layer_leaves_nothing_applied(setup: Setup) -> None:
         "project",
         {
             "provider_order": ["google"],
-            "tiers": {"fast": [{"provider": "ollama", "model": "q*"}]},
+            "tiers": {"fast": tier("ollama/q*")},
             "agents": {"explorer": "no-such-tier"},
         },
     )
@@ -762,10 +749,8 @@ def test_relative_org_path_is_relative_to_the_working_folder(setup: Setup) -> No
 
 
 def test_tiers_in_the_mount_config_are_the_bundles_not_an_override(setup: Setup) -> None:
-    setup.write("user", {"tiers": {"fast": [{"provider": "ollama", "model": "llama3*"}]}})
-    setup.write(
-        "mount", {"tiers": {"fast": [{"provider": "anthropic", "model": "claude-haiku-*"}]}, "strict": True}
-    )
+    setup.write("user", {"tiers": {"fast": tier("ollama/llama3*")}})
+    setup.write("mount", {"tiers": {"fast": tier("anthropic/claude-haiku-*")}, "strict": True})
     routing = setup.routing()
     assert chain(routing, "fast") == ["ollama/llama3*"]
     assert routing.strict is True
