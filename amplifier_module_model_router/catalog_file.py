@@ -44,8 +44,15 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _TOP_KEYS = frozenset({"date", "currency", "providers"})
 _PROVIDER_KEYS = frozenset({"default_model", "models"})
 _MODEL_KEYS = frozenset(
-    {"id", "display_name", "context_window", "max_output_tokens", "capabilities", "pricing",
-     "alias_of"}
+    {
+        "id",
+        "display_name",
+        "context_window",
+        "max_output_tokens",
+        "capabilities",
+        "pricing",
+        "alias_of",
+    }
 )
 # File key -> field name shared with amplifier_core's Pricing, so conversion is one call.
 _PRICE_KEYS = {
@@ -171,19 +178,23 @@ def parse_catalog(data: Any, *, file: str, source: str | None = None) -> Catalog
     for name, section in providers_raw.items():
         where = f"providers.{name}"
         if not isinstance(name, str) or not name.strip():
-            raise BundleError("provider names must be non-empty strings", file=file, field="providers")
+            raise BundleError(
+                "provider names must be non-empty strings", file=file, field="providers"
+            )
         if not isinstance(section, Mapping):
             raise BundleError(f"expected a mapping, got {_kind(section)}", file=file, field=where)
         _reject_unknown(section, _PROVIDER_KEYS, file=file, field=where)
-        models = parse_models(section.get("models"), file=file, field=f"{where}.models",
-                              currency=currency)
+        models = parse_models(
+            section.get("models"), file=file, field=f"{where}.models", currency=currency
+        )
         providers[name] = models
         default = section.get("default_model")
         if default is not None:
             ids = {m.id for m in models}
             if not isinstance(default, str) or default not in ids:
                 raise BundleError(
-                    f"{default!r} is not one of this provider's models", file=file,
+                    f"{default!r} is not one of this provider's models",
+                    file=file,
                     field=f"{where}.default_model",
                 )
             defaults[name] = default
@@ -214,7 +225,8 @@ def parse_models(
         if model.alias_of is not None and model.alias_of.lower() not in seen:
             raise BundleError(
                 f"alias of {model.alias_of!r}, which this provider does not list",
-                file=file, field=f"{field}[{index}].alias_of",
+                file=file,
+                field=f"{field}[{index}].alias_of",
             )
     return tuple(models)
 
@@ -228,7 +240,9 @@ def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> C
         raise BundleError("missing model id", file=file, field=f"{field}.id")
     if is_glob(model_id) or any(ch.isspace() for ch in model_id):
         raise BundleError(
-            f"{model_id!r} is not a model id (no wildcards or spaces)", file=file, field=f"{field}.id"
+            f"{model_id!r} is not a model id (no wildcards or spaces)",
+            file=file,
+            field=f"{field}.id",
         )
     display = item.get("display_name", model_id)
     if not isinstance(display, str) or not display.strip():
@@ -237,7 +251,8 @@ def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> C
     max_out = _positive_int(item.get("max_output_tokens"), file, f"{field}.max_output_tokens")
     if max_out > context:
         raise BundleError(
-            f"{max_out} exceeds the context window ({context})", file=file,
+            f"{max_out} exceeds the context window ({context})",
+            file=file,
             field=f"{field}.max_output_tokens",
         )
     capabilities = item.get("capabilities", [])
@@ -273,7 +288,12 @@ def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> Cat
             if key in ("input", "output"):
                 raise BundleError(f"missing '{key}' (per million tokens)", file=file, field=field)
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise BundleError(
                 f"must be a non-negative number, got {value!r}", file=file, field=f"{field}.{key}"
             )
@@ -297,13 +317,16 @@ def _positive_int(value: Any, file: str | None, field: str) -> int:
     return value
 
 
-def _reject_unknown(data: Mapping[Any, Any], allowed: frozenset[str], *, file: str | None,
-                    field: str | None) -> None:
+def _reject_unknown(
+    data: Mapping[Any, Any], allowed: frozenset[str], *, file: str | None, field: str | None
+) -> None:
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
         raise BundleError(
-            f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(allowed))}",
-            file=file, field=field,
+            f"unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+            file=file,
+            field=field,
         )
 
 

@@ -84,7 +84,9 @@ class DelegateTool:
             for name, cfg in sorted(agents.items())
         )
         return "Delegate a task to a specialised agent in its own sub-session.\n\n" + (
-            f"Available agents:\n{listing}" if listing else 'No agents registered; use agent="self".'
+            f"Available agents:\n{listing}"
+            if listing
+            else 'No agents registered; use agent="self".'
         )
 
     @property
@@ -134,11 +136,20 @@ class DelegateTool:
             return _failure(f"Agent '{agent}' not found. Available: {list(agents)}")
         role = str(input.get("model_role", "") or "").strip()
         try:
-            preferences = await self._preferences(agent, agents, input.get("provider_preferences"), role)
+            preferences = await self._preferences(
+                agent, agents, input.get("provider_preferences"), role
+            )
         except BundleError as err:
             return _failure(f"Invalid provider_preferences: {err}")
-        return await self._spawn(agent, instruction, agents, preferences, role, child_depth,
-                                 str(input.get("context_depth", "none")))
+        return await self._spawn(
+            agent,
+            instruction,
+            agents,
+            preferences,
+            role,
+            child_depth,
+            str(input.get("context_depth", "none")),
+        )
 
     async def _preferences(
         self, agent: str, agents: dict[str, Any], from_call: Any, role: str
@@ -154,12 +165,21 @@ class DelegateTool:
                     return list(resolved)
         own = (agents.get(agent) or {}).get("provider_preferences")
         if own:
-            return [_preference(p, f"agents.{agent}.provider_preferences[{i}]") for i, p in enumerate(own)]
+            return [
+                _preference(p, f"agents.{agent}.provider_preferences[{i}]")
+                for i, p in enumerate(own)
+            ]
         return None
 
     async def _spawn(
-        self, agent: str, instruction: str, agents: dict[str, Any], preferences: list[Any] | None,
-        role: str, child_depth: int, context_depth: str,
+        self,
+        agent: str,
+        instruction: str,
+        agents: dict[str, Any],
+        preferences: list[Any] | None,
+        role: str,
+        child_depth: int,
+        context_depth: str,
     ) -> ToolResult:
         hooks = self.coordinator.hooks
         parent_id = self.coordinator.session_id
@@ -167,15 +187,27 @@ class DelegateTool:
         spawn = self.coordinator.get_capability("session.spawn")
         if spawn is None:
             return _failure(
-                "Session spawning not available. App layer must register 'session.spawn' capability."
+                "Session spawning not available. "
+                "App layer must register 'session.spawn' capability."
             )
         requested = [p.to_dict() for p in preferences] if preferences else None
-        base = {"agent": agent, "sub_session_id": child_id, "parent_session_id": parent_id,
-                "tool_call_id": "", "parallel_group_id": None}
-        await hooks.emit("delegate:agent_spawned", {
-            **base, "context_depth": context_depth, "context_scope": "conversation",
-            "model_role": role or None, "provider_preferences": requested,
-        })
+        base = {
+            "agent": agent,
+            "sub_session_id": child_id,
+            "parent_session_id": parent_id,
+            "tool_call_id": "",
+            "parallel_group_id": None,
+        }
+        await hooks.emit(
+            "delegate:agent_spawned",
+            {
+                **base,
+                "context_depth": context_depth,
+                "context_scope": "conversation",
+                "model_role": role or None,
+                "provider_preferences": requested,
+            },
+        )
         parent = self.coordinator.session
         orchestrator = (parent.config.get("session") or {}).get("orchestrator")
         call = spawn(
@@ -186,7 +218,9 @@ class DelegateTool:
             sub_session_id=child_id,
             tool_inheritance={"exclude_tools": self.exclude_tools} if self.exclude_tools else {},
             hook_inheritance={"exclude_hooks": self.exclude_hooks} if self.exclude_hooks else {},
-            orchestrator_config=(orchestrator.get("config") or None) if isinstance(orchestrator, dict) else None,
+            orchestrator_config=(orchestrator.get("config") or None)
+            if isinstance(orchestrator, dict)
+            else None,
             provider_preferences=preferences,
             self_delegation_depth=child_depth,
             session_metadata={"agent_name": agent},
@@ -199,9 +233,10 @@ class DelegateTool:
                 result = await call
         except asyncio.CancelledError:
             raise
-        except Exception as err:  # noqa: BLE001 - every failure becomes the tool's answer
+        except Exception as err:  # every failure becomes the tool's answer
             message = (
-                f"Agent '{agent}' timed out after {self.timeout}s" if isinstance(err, TimeoutError)
+                f"Agent '{agent}' timed out after {self.timeout}s"
+                if isinstance(err, TimeoutError)
                 else f"Agent delegation failed ({type(err).__name__}): {err or '(no detail)'}"
             )
             await hooks.emit("delegate:error", {**base, "error": message})

@@ -101,9 +101,14 @@ class OfflineLoop:
                 return f"Operation denied: {gate.reason}"
             response = await self._complete(name, provider, context, tools, hooks)
             calls = provider.parse_tool_calls(response)
-            await hooks.emit(PROVIDER_RESPONSE, {
-                "provider": name, "usage": response.usage, "tool_calls": bool(calls),
-            })
+            await hooks.emit(
+                PROVIDER_RESPONSE,
+                {
+                    "provider": name,
+                    "usage": response.usage,
+                    "tool_calls": bool(calls),
+                },
+            )
             if calls:
                 await context.add_message(_assistant_message(response, calls))
                 group = str(uuid.uuid4())
@@ -121,9 +126,14 @@ class OfflineLoop:
             status = "success" if final else "incomplete"
             break
         await hooks.emit(PROMPT_COMPLETE, {"response_preview": final[:200], "length": len(final)})
-        await hooks.emit(ORCHESTRATOR_COMPLETE, {
-            "orchestrator": ORCHESTRATOR_NAME, "turn_count": iteration, "status": status,
-        })
+        await hooks.emit(
+            ORCHESTRATOR_COMPLETE,
+            {
+                "orchestrator": ORCHESTRATOR_NAME,
+                "turn_count": iteration,
+                "status": status,
+            },
+        )
         return final
 
     async def _complete(
@@ -131,8 +141,11 @@ class OfflineLoop:
     ) -> ChatResponse:
         messages = await context.get_messages_for_request(provider=provider)
         specs = [
-            ToolSpec(name=t.name, description=t.description,
-                     parameters=getattr(t, "input_schema", None) or {})
+            ToolSpec(
+                name=t.name,
+                description=t.description,
+                parameters=getattr(t, "input_schema", None) or {},
+            )
             for t in tools.values()
         ]
         request = ChatRequest(
@@ -144,17 +157,24 @@ class OfflineLoop:
         try:
             return await provider.complete(request, **kwargs)
         except LLMError as err:
-            await hooks.emit(PROVIDER_ERROR, {
-                "provider": name,
-                "error": {"type": type(err).__name__, "msg": str(err)},
-                "retryable": err.retryable,
-                "status_code": err.status_code,
-            })
+            await hooks.emit(
+                PROVIDER_ERROR,
+                {
+                    "provider": name,
+                    "error": {"type": type(err).__name__, "msg": str(err)},
+                    "retryable": err.retryable,
+                    "status_code": err.status_code,
+                },
+            )
             raise
         except Exception as err:
-            await hooks.emit(PROVIDER_ERROR, {
-                "provider": name, "error": {"type": type(err).__name__, "msg": str(err)},
-            })
+            await hooks.emit(
+                PROVIDER_ERROR,
+                {
+                    "provider": name,
+                    "error": {"type": type(err).__name__, "msg": str(err)},
+                },
+            )
             raise
 
     async def _run_tool(
@@ -178,10 +198,15 @@ class OfflineLoop:
             except Exception as err:
                 await self._tool_error(hooks, call.name, type(err).__name__, str(err), group)
                 return call.id, f"Error executing tool: {err}"
-            post = await hooks.emit(TOOL_POST, {
-                "tool_name": call.name, "tool_input": call.arguments, "result": result,
-                "parallel_group_id": group,
-            })
+            post = await hooks.emit(
+                TOOL_POST,
+                {
+                    "tool_name": call.name,
+                    "tool_input": call.arguments,
+                    "result": result,
+                    "parallel_group_id": group,
+                },
+            )
             if coordinator is not None:
                 post = await coordinator.process_hook_result(post, "tool:post", call.name)
             if post.action == "modify" and post.data and post.data.get("result") is not None:
@@ -193,9 +218,14 @@ class OfflineLoop:
 
     @staticmethod
     async def _tool_error(hooks: Any, name: str, kind: str, message: str, group: str) -> None:
-        await hooks.emit(TOOL_ERROR, {
-            "tool_name": name, "error": {"type": kind, "msg": message}, "parallel_group_id": group,
-        })
+        await hooks.emit(
+            TOOL_ERROR,
+            {
+                "tool_name": name,
+                "error": {"type": kind, "msg": message},
+                "parallel_group_id": group,
+            },
+        )
 
 
 async def _gate(

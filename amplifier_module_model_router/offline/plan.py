@@ -31,10 +31,17 @@ PROVIDER_MODULE = "provider-model-router-sim"
 DELEGATE_MODULE = "tool-model-router-delegate"
 DEFAULT_PROVIDERS = ("anthropic", "openai", "gemini", "github-copilot")
 
-FAILING = {"mode": "raise", "error": "ProviderUnavailableError",
-           "message": "model catalog unavailable (simulated outage)"}
-FLAKY = {"type": "RateLimitError", "from_call": 1, "retry_after": 30.0,
-         "message": "rate limited (simulated 429)"}
+FAILING = {
+    "mode": "raise",
+    "error": "ProviderUnavailableError",
+    "message": "model catalog unavailable (simulated outage)",
+}
+FLAKY = {
+    "type": "RateLimitError",
+    "from_call": 1,
+    "retry_after": 30.0,
+    "message": "rate limited (simulated 429)",
+}
 
 
 def offline_mount_plan(
@@ -70,8 +77,12 @@ def offline_mount_plan(
     names = list(dict.fromkeys(providers))
     _check_names(names, snapshot, "providers", known=snapshot.providers)
     down_set, failing_set, flaky_set = set(down), set(failing), set(flaky)
-    for field, chosen in (("down", down_set), ("failing", failing_set), ("flaky", flaky_set),
-                          ("provider_config", set(provider_config or {}))):
+    for field, chosen in (
+        ("down", down_set),
+        ("failing", failing_set),
+        ("flaky", flaky_set),
+        ("provider_config", set(provider_config or {})),
+    ):
         _check_names(sorted(chosen), snapshot, field, known=names)
     mounted = [n for n in names if n not in down_set]
     if not mounted:
@@ -83,7 +94,9 @@ def offline_mount_plan(
         config: dict[str, Any] = {
             "name": name,
             "priority": priority,
-            "default_model": session_default if name == session_provider else snapshot.default_model(name),
+            "default_model": session_default
+            if name == session_provider
+            else snapshot.default_model(name),
         }
         config |= _catalog_ref(snapshot, name)
         if name in failing_set:
@@ -91,7 +104,9 @@ def offline_mount_plan(
         if name in flaky_set:
             config["complete_error"] = dict(FLAKY)
         config.update(copy.deepcopy(dict((provider_config or {}).get(name, {}))))
-        entries.append({"module": PROVIDER_MODULE, "instance_id": name, "id": name, "config": config})
+        entries.append(
+            {"module": PROVIDER_MODULE, "instance_id": name, "id": name, "config": config}
+        )
     plan: dict[str, Any] = {
         "session": {
             "orchestrator": {"module": LOOP_MODULE, "config": {}},
@@ -116,16 +131,22 @@ def _catalog_ref(snapshot: CatalogSnapshot, name: str) -> dict[str, Any]:
 
 def _model_dict(model: CatalogModel) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": model.id, "display_name": model.display_name,
-        "context_window": model.context_window, "max_output_tokens": model.max_output_tokens,
+        "id": model.id,
+        "display_name": model.display_name,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
         "capabilities": list(model.capabilities),
     }
     if model.alias_of:
         out["alias_of"] = model.alias_of
     if model.pricing is not None:
         p = model.pricing
-        prices = {"input": p.input_per_million, "output": p.output_per_million,
-                  "cached_input": p.cache_read_per_million, "cache_write": p.cache_write_per_million}
+        prices = {
+            "input": p.input_per_million,
+            "output": p.output_per_million,
+            "cached_input": p.cache_read_per_million,
+            "cache_write": p.cache_write_per_million,
+        }
         out["pricing"] = {k: v for k, v in prices.items() if v is not None}
     return out
 
@@ -163,7 +184,8 @@ def _check_names(
         if name not in allowed:
             raise BundleError(
                 f"unknown provider {name!r}; known: {', '.join(allowed)}",
-                file=snapshot.label if field == "providers" else None, field=field,
+                file=snapshot.label if field == "providers" else None,
+                field=field,
             )
 
 

@@ -83,8 +83,10 @@ class SimProvider:
         model = self._by_id.get(self.default_model.lower())
         defaults: dict[str, Any] = {"model": self.default_model}
         if model:
-            defaults |= {"context_window": model.context_window,
-                         "max_output_tokens": model.max_output_tokens}
+            defaults |= {
+                "context_window": model.context_window,
+                "max_output_tokens": model.max_output_tokens,
+            }
         return ProviderInfo(
             id=self.name,
             display_name=f"{self.name} (offline, {self.settings.catalog_label})",
@@ -118,9 +120,14 @@ class SimProvider:
         self._calls += 1
         call_index = self._calls
         foreign = _foreign_state(request.messages, self.name)
-        await self._emit("llm:request", {
-            "provider": self.name, "model": model, "message_count": len(request.messages),
-        })
+        await self._emit(
+            "llm:request",
+            {
+                "provider": self.name,
+                "model": model,
+                "message_count": len(request.messages),
+            },
+        )
         started = time.monotonic()
         try:
             if self.settings.latency:
@@ -129,25 +136,34 @@ class SimProvider:
             response = self._answer(request, model, call_index)
         except llm_errors.LLMError as err:
             self._record(model, source, call_index, foreign, error=type(err).__name__)
-            await self._emit("llm:response", {
-                "provider": self.name, "model": model, "status": "error", "error": str(err),
-                "duration_ms": _ms(started),
-            })
+            await self._emit(
+                "llm:response",
+                {
+                    "provider": self.name,
+                    "model": model,
+                    "status": "error",
+                    "error": str(err),
+                    "duration_ms": _ms(started),
+                },
+            )
             raise
         usage = response.usage
         self._record(model, source, call_index, foreign, response=response)
-        await self._emit("llm:response", {
-            "provider": self.name,
-            "model": model,
-            "status": "ok",
-            "duration_ms": _ms(started),
-            "usage": {
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cache_read_tokens": usage.cache_read_tokens,
-                "cost_usd": None if usage.cost_usd is None else str(usage.cost_usd),
+        await self._emit(
+            "llm:response",
+            {
+                "provider": self.name,
+                "model": model,
+                "status": "ok",
+                "duration_ms": _ms(started),
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cache_read_tokens": usage.cache_read_tokens,
+                    "cost_usd": None if usage.cost_usd is None else str(usage.cost_usd),
+                },
             },
-        })
+        )
         return response
 
     def parse_tool_calls(self, response: ChatResponse) -> list[ToolCall]:
@@ -160,13 +176,17 @@ class SimProvider:
             raise fault.build(self.name, model)
         if self.settings.strict_models and model.lower() not in self._by_id:
             raise llm_errors.NotFoundError(
-                f"{self.name}: model {model!r} not found", provider=self.name, model=model,
+                f"{self.name}: model {model!r} not found",
+                provider=self.name,
+                model=model,
                 status_code=404,
             )
         if self.settings.thinking and foreign:
             raise llm_errors.InvalidRequestError(
-                f"{self.name}: history holds state this provider did not sign: {', '.join(foreign)}",
-                provider=self.name, model=model, status_code=400,
+                f"{self.name}: history holds state it did not sign: {', '.join(foreign)}",
+                provider=self.name,
+                model=model,
+                status_code=400,
             )
 
     def _answer(self, request: ChatRequest, model: str, call_index: int) -> ChatResponse:
@@ -180,9 +200,11 @@ class SimProvider:
         content: list[Any] = []
         metadata: dict[str, Any] = {"provider": self.name, "model": model}
         if self.settings.thinking:
-            content.append(ThinkingBlock(
-                thinking="planning the answer", signature=f"sim:{self.name}:{call_index}"
-            ))
+            content.append(
+                ThinkingBlock(
+                    thinking="planning the answer", signature=f"sim:{self.name}:{call_index}"
+                )
+            )
             metadata[f"{self.name}:response_id"] = f"resp_{self._session_id()[:8]}_{call_index}"
         if reply.calls:
             content += [ToolCallBlock(id=c.id, name=c.name, input=c.arguments) for c in reply.calls]
@@ -212,28 +234,41 @@ class SimProvider:
         if self.settings.report_cost and record and record.pricing:
             cost = _cost(record, fresh, cached, output)
         return Usage(
-            input_tokens=fresh, output_tokens=output, total_tokens=fresh + cached + output,
-            cache_read_tokens=cached, cost_usd=cost,
+            input_tokens=fresh,
+            output_tokens=output,
+            total_tokens=fresh + cached + output,
+            cache_read_tokens=cached,
+            cost_usd=cost,
         )
 
-    def _record(self, model: str, source: str, call_index: int, foreign: tuple[str, ...], *,
-                error: str | None = None, response: ChatResponse | None = None) -> None:
+    def _record(
+        self,
+        model: str,
+        source: str,
+        call_index: int,
+        foreign: tuple[str, ...],
+        *,
+        error: str | None = None,
+        response: ChatResponse | None = None,
+    ) -> None:
         usage = response.usage if response else None
-        RECORDER.record_completion(CompletionCall(
-            session_id=self._session_id(),
-            parent_id=getattr(self.coordinator, "parent_id", None),
-            provider=self.name,
-            model=model,
-            model_source=source,
-            call_index=call_index,
-            error=error,
-            tool_calls=tuple(c.name for c in (response.tool_calls or [])) if response else (),
-            input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else 0,
-            cache_read_tokens=(usage.cache_read_tokens or 0) if usage else 0,
-            cost_usd=usage.cost_usd if usage else None,
-            foreign_state=foreign,
-        ))
+        RECORDER.record_completion(
+            CompletionCall(
+                session_id=self._session_id(),
+                parent_id=getattr(self.coordinator, "parent_id", None),
+                provider=self.name,
+                model=model,
+                model_source=source,
+                call_index=call_index,
+                error=error,
+                tool_calls=tuple(c.name for c in (response.tool_calls or [])) if response else (),
+                input_tokens=usage.input_tokens if usage else 0,
+                output_tokens=usage.output_tokens if usage else 0,
+                cache_read_tokens=(usage.cache_read_tokens or 0) if usage else 0,
+                cost_usd=usage.cost_usd if usage else None,
+                foreign_state=foreign,
+            )
+        )
 
     def _session_id(self) -> str:
         return str(getattr(self.coordinator, "session_id", None) or "")
@@ -257,13 +292,18 @@ def _model_info(model: CatalogModel) -> ModelInfo:
     if model.pricing is not None:
         p = model.pricing
         pricing = Pricing(
-            input_per_million=p.input_per_million, output_per_million=p.output_per_million,
+            input_per_million=p.input_per_million,
+            output_per_million=p.output_per_million,
             cache_read_per_million=p.cache_read_per_million,
-            cache_write_per_million=p.cache_write_per_million, currency=p.currency,
+            cache_write_per_million=p.cache_write_per_million,
+            currency=p.currency,
         )
     return ModelInfo(
-        id=model.id, display_name=model.display_name, context_window=model.context_window,
-        max_output_tokens=model.max_output_tokens, capabilities=list(model.capabilities),
+        id=model.id,
+        display_name=model.display_name,
+        context_window=model.context_window,
+        max_output_tokens=model.max_output_tokens,
+        capabilities=list(model.capabilities),
         pricing=pricing,
     )
 
@@ -272,7 +312,9 @@ def _cost(model: CatalogModel, fresh: int, cached: int, output: int) -> Decimal:
     """List-price cost; cache reads without a cache price are charged as input."""
     p = model.pricing
     assert p is not None
-    cache_price = p.cache_read_per_million if p.cache_read_per_million is not None else p.input_per_million
+    cache_price = (
+        p.cache_read_per_million if p.cache_read_per_million is not None else p.input_per_million
+    )
     total = (
         Decimal(str(p.input_per_million)) * fresh
         + Decimal(str(cache_price)) * cached
@@ -292,7 +334,7 @@ def _foreign_state(messages: list[Message], name: str) -> tuple[str, ...]:
                     found.append(f"thinking:{block.signature or 'unsigned'}")
                 elif block.type in ("redacted_thinking", "reasoning"):
                     found.append(block.type)
-        for key in (message.metadata or {}):
+        for key in message.metadata or {}:
             if key.endswith("response_id") and not key.startswith(f"{name}:"):
                 found.append(key)
     return tuple(found)

@@ -86,7 +86,8 @@ class CallRecorder:
             calls = list(self._completions)
         sessions = self._tree(calls, root) if root is not None else None
         return [
-            c for c in calls
+            c
+            for c in calls
             if (session_id is None or c.session_id == session_id)
             and (sessions is None or c.session_id in sessions)
             and (provider is None or c.provider == provider)
@@ -98,7 +99,8 @@ class CallRecorder:
         with self._lock:
             calls = list(self._catalog_calls)
         return [
-            c for c in calls
+            c
+            for c in calls
             if (provider is None or c.provider == provider)
             and (session_id is None or c.session_id == session_id)
         ]
@@ -112,8 +114,11 @@ class CallRecorder:
 
     def models_used(self, session_id: str) -> list[tuple[str, str]]:
         """``(provider, model)`` of each call a session made that was answered."""
-        return [(c.provider, c.model) for c in self.completions(session_id=session_id)
-                if c.error is None]
+        return [
+            (c.provider, c.model)
+            for c in self.completions(session_id=session_id)
+            if c.error is None
+        ]
 
     @staticmethod
     def _tree(calls: Iterable[CompletionCall], root: str) -> set[str]:

@@ -33,9 +33,7 @@ class Reply:
     calls: tuple[ToolCall, ...] = ()
 
 
-def next_reply(
-    messages: Sequence[Message], offered_tools: Sequence[str], *, label: str
-) -> Reply:
+def next_reply(messages: Sequence[Message], offered_tools: Sequence[str], *, label: str) -> Reply:
     """The answer for ``messages``; ``label`` (``provider/model``) prefixes every text answer.
 
     Raises :class:`~.script.ScriptError` when the task holds a malformed directive.
@@ -102,7 +100,8 @@ def _calls_by_id(messages: Sequence[Message]) -> dict[str, tuple[str, dict[str, 
         for call in getattr(message, "tool_calls", None) or []:
             if isinstance(call, dict) and call.get("id"):
                 found[call["id"]] = (
-                    call.get("tool") or call.get("name") or "tool", call.get("arguments") or {}
+                    call.get("tool") or call.get("name") or "tool",
+                    call.get("arguments") or {},
                 )
         if not isinstance(message.content, str):
             for block in message.content:

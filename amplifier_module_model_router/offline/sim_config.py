@@ -52,18 +52,37 @@ __all__ = ["CompleteFault", "ListModelsBehaviour", "SimProviderConfig", "llm_err
 
 LIST_MODES = ("ok", "strings", "empty", "junk", "raise", "hang")
 _KEYS = frozenset(
-    {"name", "priority", "default_model", "catalog_file", "catalog_section", "models",
-     "strict_models", "latency", "report_cost", "thinking", "list_models", "complete_error"}
+    {
+        "name",
+        "priority",
+        "default_model",
+        "catalog_file",
+        "catalog_section",
+        "models",
+        "strict_models",
+        "latency",
+        "report_cost",
+        "thinking",
+        "list_models",
+        "complete_error",
+    }
 )
 _LIST_KEYS = frozenset({"mode", "error", "message", "delay", "hang_seconds"})
 _FAULT_KEYS = frozenset(
     {"type", "from_call", "times", "models", "retry_after", "retryable", "status_code", "message"}
 )
 _USUAL_STATUS = {
-    "RateLimitError": 429, "QuotaExceededError": 429, "ProviderUnavailableError": 503,
-    "NetworkError": None, "LLMTimeoutError": 408, "AuthenticationError": 401,
-    "AccessDeniedError": 403, "NotFoundError": 404, "ContextLengthError": 413,
-    "InvalidRequestError": 400, "ContentFilterError": 400,
+    "RateLimitError": 429,
+    "QuotaExceededError": 429,
+    "ProviderUnavailableError": 503,
+    "NetworkError": None,
+    "LLMTimeoutError": 408,
+    "AuthenticationError": 401,
+    "AccessDeniedError": 403,
+    "NotFoundError": 404,
+    "ContextLengthError": 413,
+    "InvalidRequestError": 400,
+    "ContentFilterError": 400,
 }
 
 
@@ -166,7 +185,9 @@ class SimProviderConfig:
         )
 
 
-def _catalog(config: Mapping[str, Any], name: str) -> tuple[tuple[CatalogModel, ...], str, str | None]:
+def _catalog(
+    config: Mapping[str, Any], name: str
+) -> tuple[tuple[CatalogModel, ...], str, str | None]:
     if config.get("models") is not None:
         models = parse_models(config["models"], file=None, field="models")
         return models, "inline models", models[0].id
@@ -234,7 +255,9 @@ def _fault(raw: Any) -> CompleteFault:
         from_call=from_call,
         times=times,
         models=tuple(models),
-        retry_after=None if retry_after is None else _number(retry_after, "complete_error.retry_after"),
+        retry_after=None
+        if retry_after is None
+        else _number(retry_after, "complete_error.retry_after"),
         retryable=retryable,
         status_code=status,
         message=None if raw.get("message") is None else str(raw["message"]),
