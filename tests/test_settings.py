@@ -526,6 +526,7 @@ def test_bad_yaml_names_file_and_line(setup: Setup) -> None:
         ({"tiers": {"fast": [{"provider": "openai"}]}}, "tiers.fast[0]", "missing 'model'"),
         ({"tiers": {"fast": tier("openai/gpt-[5")}}, "tiers.fast[0]", "unclosed"),
         ({"tiers": {"base": tier("openai/x")}}, "tiers.base", "reserved"),
+        ({"tiers": {"my tier": tier("openai/x")}}, "tiers.my tier", "letters, digits"),
         ({"agents": ["git-ops"]}, "agents", "must be a mapping"),
         ({"agents": {"git-ops": 3}}, "agents.git-ops", "non-empty string"),
         ({"agents": {"recipes:*": "strong"}}, "agents.recipes:*", "agent_patterns"),

@@ -8,6 +8,7 @@ layer is refused whole and a typo never silently does nothing.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,9 @@ from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_ag
 
 LAYER_NAMES = ("bundle", "org", "user", "project", "local", "mount")
 """Every layer, weakest first."""
+
+# The loader's rule for tier names in bundle.md, so a tier defined here could move into a bundle.
+_TIER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 KEYS = (
     "provider_order",
@@ -159,6 +163,8 @@ def _tiers(layer: SettingsLayer) -> dict[str, tuple[ProviderPreference | None, .
         name = _name(layer, where, raw_name, "a tier name")
         if name in RESERVED_TIER_NAMES:
             raise layer.error(f"'{name}' is a reserved word, not a tier name", where)
+        if not _TIER_NAME.match(name):
+            raise layer.error(f"tier name {name!r} must be a word of letters, digits, '-', '_' or '.'", where)
         if not isinstance(chain, list) or not chain:
             raise layer.error("must be a non-empty list of preferences (and optionally 'base')", where)
         items: list[ProviderPreference | None] = []
