@@ -236,3 +236,19 @@ def test_catalog_key_separates_endpoints_and_provider_classes_and_hides_credenti
 
 def test_shared_cache_is_process_wide():
     assert shared_cache() is shared_cache()
+
+
+def test_one_cache_serves_successive_event_loops():
+    """The process-wide cache outlives event loops: a call left pending in one never blocks the next."""
+    cache = CatalogCache()
+    provider = FakeProvider(ANTHROPIC, gate=asyncio.Event())
+
+    async def abandon():
+        asyncio.get_running_loop().create_task(cache.lookup(entry(provider)))
+        await asyncio.sleep(0)
+
+    asyncio.run(abandon())  # the loop closes with the call in flight
+    provider.gate = None
+    result = asyncio.run(cache.lookup(entry(provider)))
+    assert result.ok and len(result.models) == len(ANTHROPIC)
+    assert asyncio.run(cache.lookup(entry(provider))).from_cache

@@ -244,6 +244,26 @@ async def test_a_hung_provider_costs_one_timeout_for_the_whole_chain():
         assert result.chosen.model == "gpt-5.5"
 
 
+async def test_catalogs_of_one_chain_are_fetched_concurrently():
+    """Each provider answers only once the other has been asked: a sequential walk would time out."""
+    asked = {"anthropic": asyncio.Event(), "openai": asyncio.Event()}
+
+    class Mutual(FakeProvider):
+        def __init__(self, mine, other, models):
+            super().__init__(models)
+            self.mine, self.other = mine, other
+
+        async def list_models(self):
+            asked[self.mine].set()
+            await asked[self.other].wait()
+            return await super().list_models()
+
+    entries = session(anthropic=Mutual("anthropic", "openai", ANTHROPIC), openai=Mutual("openai", "anthropic", OPENAI))
+    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-5.5"))
+    result = await resolve(prefs, entries, CatalogCache(timeout=5))
+    assert [t.outcome for t in result.trace] == [CHOSEN, FALLBACK]
+
+
 async def test_a_raising_provider_is_called_once_per_cooldown():
     down = FakeProvider(fail=ProviderUnavailableError("offline"))
     entries = session(github_copilot=down, openai=FakeProvider(OPENAI))
