@@ -141,7 +141,7 @@ def _normalize(preferences: Any) -> tuple[list[ProviderPreference], dict[int, st
         ours = False
         try:
             prefs.append(ProviderPreference.from_dict(item))
-        except BundleError as err:
+        except Exception as err:  # BundleError, or a foreign object that breaks on access
             invalid[index] = f"invalid preference: {err}"
             provider = _get(item, "provider")
             model = _get(item, "model")
@@ -150,7 +150,10 @@ def _normalize(preferences: Any) -> tuple[list[ProviderPreference], dict[int, st
 
 
 def _get(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+    try:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+    except Exception:
+        return None
 
 
 def _resolve_step(

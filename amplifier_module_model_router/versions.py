@@ -47,6 +47,7 @@ _SHORT_DATE_TAIL = re.compile(r"(\d)[-_](0[1-9]|1[0-2])([0-3]\d)$")
 _VERSION = re.compile(r"\d+(?:[._-]\d+)*")
 _WORDS = re.compile(r"[a-z0-9]+")
 _DIGITS = re.compile(r"\d+")
+_PICK_CACHE_LIMIT = 1024
 
 
 class VersionKey(NamedTuple):
@@ -194,6 +195,8 @@ class SortedCatalog:
         if cached is not None:
             return cached
         result = self._pick(pattern)
+        if len(self._picks) >= _PICK_CACHE_LIMIT:  # tiers use a handful; callers may not
+            self._picks.clear()
         self._picks[pattern] = result
         return result
 
