@@ -40,7 +40,7 @@ __all__ = [
 CHOSEN = "chosen"
 FALLBACK = "fallback"
 SKIPPED = "skipped"
-_MEMO_LIMIT = 4096
+_MEMO_LIMIT = 1024  # chains x provider sets; cleared on any catalog change anyway
 
 
 @dataclass(frozen=True, slots=True)
