@@ -34,6 +34,7 @@ __all__ = [
     "load_catalog",
     "parse_catalog",
     "parse_models",
+    "reject_unknown_keys",
 ]
 
 EMBEDDED_CATALOG = "amplifier_module_model_router/data/catalog.yaml"
@@ -165,7 +166,7 @@ def parse_catalog(data: Any, *, file: str, source: str | None = None) -> Catalog
     """Validate a loaded document into a :class:`CatalogSnapshot` (errors name ``file``)."""
     if not isinstance(data, Mapping):
         raise BundleError(f"a catalog must be a mapping, got {_kind(data)}", file=file)
-    _reject_unknown(data, _TOP_KEYS, file=file, field=None)
+    reject_unknown_keys(data, _TOP_KEYS, file=file, field=None)
     snapshot_date = _parse_date(data.get("date"), file)
     currency = data.get("currency", "USD")
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
@@ -183,7 +184,7 @@ def parse_catalog(data: Any, *, file: str, source: str | None = None) -> Catalog
             )
         if not isinstance(section, Mapping):
             raise BundleError(f"expected a mapping, got {_kind(section)}", file=file, field=where)
-        _reject_unknown(section, _PROVIDER_KEYS, file=file, field=where)
+        reject_unknown_keys(section, _PROVIDER_KEYS, file=file, field=where)
         models = parse_models(
             section.get("models"), file=file, field=f"{where}.models", currency=currency
         )
@@ -234,7 +235,7 @@ def parse_models(
 def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> CatalogModel:
     if not isinstance(item, Mapping):
         raise BundleError(f"expected a mapping, got {_kind(item)}", file=file, field=field)
-    _reject_unknown(item, _MODEL_KEYS, file=file, field=field)
+    reject_unknown_keys(item, _MODEL_KEYS, file=file, field=field)
     model_id = item.get("id")
     if not isinstance(model_id, str) or not model_id.strip():
         raise BundleError("missing model id", file=file, field=f"{field}.id")
@@ -280,7 +281,7 @@ def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> Cat
         return None
     if not isinstance(raw, Mapping):
         raise BundleError(f"expected a mapping, got {_kind(raw)}", file=file, field=field)
-    _reject_unknown(raw, frozenset(_PRICE_KEYS), file=file, field=field)
+    reject_unknown_keys(raw, frozenset(_PRICE_KEYS), file=file, field=field)
     values: dict[str, float] = {}
     for key, target in _PRICE_KEYS.items():
         value = raw.get(key)
@@ -317,9 +318,10 @@ def _positive_int(value: Any, file: str | None, field: str) -> int:
     return value
 
 
-def _reject_unknown(
+def reject_unknown_keys(
     data: Mapping[Any, Any], allowed: frozenset[str], *, file: str | None, field: str | None
 ) -> None:
+    """Raise :class:`BundleError` listing any key of ``data`` outside ``allowed``."""
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
         raise BundleError(

@@ -712,3 +712,25 @@ async def test_a_catalog_file_replaces_the_embedded_snapshot(tmp_path: Path) -> 
         assert [m.id for m in await providers["openai"].list_models()] == ["gpt-test-1"]
         output = await session.execute("hi")
     assert output == "[anthropic/claude-test-9] done: hi"
+
+
+async def test_hooks_can_deny_a_tool_call_and_inject_into_one_request() -> None:
+    spawner = MiniSpawner()
+
+    async def deny_delegate(event: str, data: dict[str, Any]) -> HookResult:
+        return HookResult(action="deny", reason="not today")
+
+    async def remind(event: str, data: dict[str, Any]) -> HookResult:
+        return HookResult(action="inject_context", context_injection="be brief", ephemeral=True)
+
+    async with running(offline_mount_plan(AGENTS), spawner=spawner) as (session, seen):
+        session.coordinator.hooks.register("tool:pre", deny_delegate, name="deny")
+        session.coordinator.hooks.register("provider:request", remind, name="remind")
+        output = await session.execute("DELEGATE git-ops: commit")
+        stored = await session.coordinator.get("context").get_messages()
+    assert output.splitlines()[1] == "- git-ops: Denied by hook: not today"
+    assert not spawner.calls
+    # Each request carried the reminder; the stored history never did.
+    counts = [d["message_count"] for d in events_named(seen, "llm:request")]
+    assert counts == [2, 4] and len(stored) == 4
+    assert all(m.get("content") != "be brief" for m in stored)

@@ -14,7 +14,8 @@ What it keeps from amplifier-foundation's loop-basic, because routing depends on
   hands hooks JSON copies, so object values such as ``usage`` arrive as strings, as they do
   from loop-basic; ``llm:response`` (from the provider) carries usage as a dict.
 - Tool calls of one response run concurrently; results join the context in call order. A
-  ``tool:pre`` hook can deny a call; it cannot rewrite its input.
+  ``tool:pre`` hook can deny a call; it cannot rewrite its input. An ephemeral injection from a
+  ``provider:request`` hook goes with that one request only.
 
 Unlike loop-basic, a tool result reaches the model as ``ToolResult.get_serialized_output()``
 unless a ``tool:post`` hook answered ``modify``, and ``max_iterations`` defaults to 50 so a
@@ -99,7 +100,8 @@ class OfflineLoop:
             gate = await _gate(hooks, coordinator, PROVIDER_REQUEST, request_event)
             if gate.action == "deny":
                 return f"Operation denied: {gate.reason}"
-            response = await self._complete(name, provider, context, tools, hooks)
+            ephemeral = _ephemeral_injection(gate)
+            response = await self._complete(name, provider, context, tools, hooks, ephemeral)
             calls = provider.parse_tool_calls(response)
             await hooks.emit(
                 PROVIDER_RESPONSE,
@@ -137,9 +139,15 @@ class OfflineLoop:
         return final
 
     async def _complete(
-        self, name: str, provider: Any, context: Any, tools: dict[str, Any], hooks: Any
+        self,
+        name: str,
+        provider: Any,
+        context: Any,
+        tools: dict[str, Any],
+        hooks: Any,
+        ephemeral: list[dict[str, Any]],
     ) -> ChatResponse:
-        messages = await context.get_messages_for_request(provider=provider)
+        messages = await context.get_messages_for_request(provider=provider) + ephemeral
         specs = [
             ToolSpec(
                 name=t.name,
@@ -236,6 +244,13 @@ async def _gate(
     if coordinator is not None:
         result = await coordinator.process_hook_result(result, event, source)
     return result
+
+
+def _ephemeral_injection(result: Any) -> list[dict[str, Any]]:
+    """A ``provider:request`` hook's ephemeral injection: sent with this request, never stored."""
+    if result.action == "inject_context" and result.ephemeral and result.context_injection:
+        return [{"role": result.context_injection_role, "content": result.context_injection}]
+    return []
 
 
 def _assistant_message(response: ChatResponse, calls: list[Any] | None) -> dict[str, Any]:

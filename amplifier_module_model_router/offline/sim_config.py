@@ -44,7 +44,7 @@ from typing import Any
 
 from amplifier_core import llm_errors
 
-from ..catalog_file import CatalogModel, load_catalog, parse_models
+from ..catalog_file import CatalogModel, load_catalog, parse_models, reject_unknown_keys
 from ..errors import BundleError
 from ..globs import check_glob, glob_matches
 
@@ -159,9 +159,7 @@ class SimProviderConfig:
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> SimProviderConfig:
         """Validate; raises :class:`BundleError` naming the key."""
-        unknown = sorted(str(k) for k in config if k not in _KEYS)
-        if unknown:
-            raise BundleError(f"unknown key(s) {', '.join(map(repr, unknown))}")
+        reject_unknown_keys(config, _KEYS, file=None, field=None)
         name = config.get("name")
         if not isinstance(name, str) or not name.strip():
             raise BundleError("missing provider 'name'", field="name")
@@ -210,7 +208,7 @@ def _list_behaviour(raw: Any) -> ListModelsBehaviour:
         raw = {"mode": raw}
     if not isinstance(raw, Mapping):
         raise BundleError("must be a mapping or a mode name", field="list_models")
-    _reject(raw, _LIST_KEYS, "list_models")
+    reject_unknown_keys(raw, _LIST_KEYS, file=None, field="list_models")
     mode = raw.get("mode", "ok")
     if mode not in LIST_MODES:
         raise BundleError(f"must be one of {', '.join(LIST_MODES)}", field="list_models.mode")
@@ -231,7 +229,7 @@ def _fault(raw: Any) -> CompleteFault:
         raw = {"type": raw}
     if not isinstance(raw, Mapping):
         raise BundleError("must be a mapping or an error type name", field="complete_error")
-    _reject(raw, _FAULT_KEYS, "complete_error")
+    reject_unknown_keys(raw, _FAULT_KEYS, file=None, field="complete_error")
     from_call = raw.get("from_call", 1)
     if isinstance(from_call, bool) or not isinstance(from_call, int) or from_call < 1:
         raise BundleError("must be a call number >= 1", field="complete_error.from_call")
@@ -277,9 +275,3 @@ def _flag(config: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise BundleError(f"must be true or false, got {value!r}", field=key)
     return value
-
-
-def _reject(raw: Mapping[str, Any], allowed: frozenset[str], field: str) -> None:
-    unknown = sorted(str(k) for k in raw if k not in allowed)
-    if unknown:
-        raise BundleError(f"unknown key(s) {', '.join(map(repr, unknown))}", field=field)
