@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
-    "DEFAULT_PRIORITY", "ProviderEntry", "catalog_key", "entries_from", "match_provider", "plan_index",
+    "DEFAULT_PRIORITY",
+    "ProviderEntry",
+    "canonical_name",
+    "catalog_key",
+    "entries_from",
+    "match_provider",
+    "plan_index",
 ]
 
 DEFAULT_PRIORITY = 100.0
@@ -31,10 +37,16 @@ _ENDPOINT_ATTRS = ("base_url", "host", "azure_endpoint", "endpoint", "api_base")
 
 
 @lru_cache(maxsize=512)
-def _canonical(name: str) -> str:
-    """``Provider-Google`` -> ``gemini``: case, ``provider-`` prefix and aliases folded."""
+def canonical_name(name: str) -> str:
+    """``Provider-Google`` -> ``gemini``: case, ``provider-`` prefix and aliases folded.
+
+    The one provider-name rule: two names mean the same provider iff their canonical names match.
+    """
     folded = name.strip().lower().removeprefix(_PREFIX)
     return _ALIASES.get(folded, folded)
+
+
+_canonical = canonical_name  # kept for callers that imported the private name
 
 
 def _number(value: Any) -> float | None:
