@@ -8,10 +8,11 @@ spawner behaves like one built by the CLI: the chosen provider is promoted to ``
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from .preferences import PROTECTED_CONFIG_KEYS
+from .providers import plan_index
 
 _MODULE_LISTS = ("providers", "tools", "hooks")
 _AGENT_ONLY_KEYS = frozenset(
@@ -67,24 +68,6 @@ def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, 
     return plan
 
 
-def find_provider_entry(providers: Sequence[Mapping[str, Any]], mount_name: str) -> int | None:
-    """Index of the plan entry that mounted ``mount_name``: instance id first, then module."""
-    for i, entry in enumerate(providers):
-        if mount_name in (entry.get("instance_id"), entry.get("id")):
-            return i
-    for i, entry in enumerate(providers):
-        if entry.get("instance_id") or entry.get("id"):
-            continue
-        module = str(entry.get("module") or "")
-        if mount_name in (module, module.removeprefix("provider-")):
-            return i
-    for i, entry in enumerate(providers):
-        name = (entry.get("config") or {}).get("name")
-        if name == mount_name:
-            return i
-    return None
-
-
 def promote_provider(
     plan: dict[str, Any], mount_name: str, model: str, pref_config: Mapping[str, Any] | None = None
 ) -> bool:
@@ -95,7 +78,7 @@ def promote_provider(
     provider is pushed to priority >= 1 so the chosen one is strictly first.
     """
     providers = [dict(entry) for entry in plan.get("providers") or []]
-    target = find_provider_entry(providers, mount_name)
+    target = plan_index(mount_name, providers)
     if target is None:
         return False
     for i, entry in enumerate(providers):

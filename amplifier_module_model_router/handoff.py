@@ -17,7 +17,6 @@ class Handoffs:
 
     def __init__(self) -> None:
         self._routes: dict[str, Any] = {}
-        self._answers: dict[str, dict[str, str]] = {}
 
     def put(self, sub_session_id: str, route: Any) -> None:
         self._routes[sub_session_id] = route
@@ -27,15 +26,6 @@ class Handoffs:
 
     def discard(self, sub_session_id: str) -> None:
         self._routes.pop(sub_session_id, None)
-        self._answers.pop(sub_session_id, None)
-
-    def record_answer(self, sub_session_id: str, provider: str, model: str) -> None:
-        """Who actually answered in that child (failover may have moved it along the chain)."""
-        if sub_session_id in self._routes:
-            self._answers[sub_session_id] = {"provider": provider, "model": model}
-
-    def answer(self, sub_session_id: str) -> dict[str, str]:
-        return dict(self._answers.get(sub_session_id, {}))
 
     def __len__(self) -> int:
         return len(self._routes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from amplifier_core.models import HookResult
@@ -27,6 +28,9 @@ HOOK_PRIORITY = 10
 """Runs after routing-matrix's session:start (priority 5, lower first) so its writes stand."""
 
 LIFECYCLE_EVENTS = ("session:start", "session:resume")
+
+_NOWHERE = Path("/nonexistent/model-router-no-settings")
+"""cwd used when settings files are switched off: no project layer can exist there."""
 
 
 def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
@@ -110,7 +114,26 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
 
 
 def build_router(router_config: RouterConfig) -> Router:
-    """A Router with the process-wide cooldown registry (settings layers plug in here)."""
-    from .cooldown import shared_cooldowns
+    """A Router over the effective routing: bundle tiers + org/user/project/local/mount layers.
 
-    return Router(router_config, cooldowns=shared_cooldowns())
+    Settings files are re-read at every mount (children included) so an edit applies to the next
+    session without a restart; a bad layer fails the mount naming its file, key and line.
+    """
+    from .cooldown import shared_cooldowns
+    from .settings import discover_layers, effective_routing
+
+    if router_config.use_settings_files:
+        layers = discover_layers(mount_config=router_config.settings)
+    else:
+        layers = discover_layers(
+            mount_config=router_config.settings, env={}, home=None, cwd=_NOWHERE
+        )
+    routing = effective_routing(router_config.tiers, layers)
+    return Router(
+        router_config,
+        tiers=routing.tiers,
+        choose_tier=lambda agent, declared: routing.tier_for(agent, declared)[0],
+        strict=routing.strict,
+        routing=routing,
+        cooldowns=shared_cooldowns(),
+    )

@@ -17,7 +17,7 @@ from .catalog import CatalogCache
 from .config import RouterConfig
 from .errors import RoutingError
 from .handoff import shared_handoffs
-from .providers import ProviderEntry, entries_from
+from .providers import ProviderEntry, entries_from, plan_index
 from .resolver import Candidate, Resolution, resolve
 from .routing import SOURCE_INHERIT, RouteRequest, decide_route
 
@@ -65,22 +65,32 @@ def current_model(coordinator: Any) -> tuple[str | None, str | None]:
     chosen = min(entries, key=lambda e: e.priority)
     model = getattr(chosen.provider, "default_model", None)
     if not model:
-        for plan_entry in (coordinator.config or {}).get("providers") or []:
-            if plan_entry.get("instance_id") == chosen.name or str(plan_entry.get("module", "")).removeprefix(
-                "provider-"
-            ) == chosen.name:
-                model = (plan_entry.get("config") or {}).get("default_model")
-                break
+        plan = (coordinator.config or {}).get("providers") or []
+        index = plan_index(chosen.name, plan)
+        if index is not None:
+            model = (plan[index].get("config") or {}).get("default_model")
     return chosen.name, model
 
 
 class Router:
     """Routing for one mount: decide, resolve, announce."""
 
-    def __init__(self, config: RouterConfig, *, choose_tier=None, cooldowns=None) -> None:
+    def __init__(
+        self,
+        config: RouterConfig,
+        *,
+        tiers: Mapping[str, Sequence[Any]] | None = None,
+        choose_tier: Any = None,
+        strict: bool | None = None,
+        routing: Any = None,
+        cooldowns: Any = None,
+    ) -> None:
         self.config = config
-        self.tiers = dict(config.tiers)
+        self.tiers = dict(config.tiers if tiers is None else tiers)
         self.choose_tier = choose_tier
+        self.strict = config.strict if strict is None else strict
+        self.routing = routing
+        """The EffectiveRouting (with provenance) when built from settings layers."""
         self.cache = cache_for(config)
         self.cooldowns = cooldowns
         self.handoffs = shared_handoffs()
@@ -130,7 +140,7 @@ class Router:
                 provider, model = resolution.chosen.provider, resolution.chosen.model
                 fallbacks = [{"provider": c.provider, "model": c.model} for c in resolution.fallbacks]
             else:
-                if self.config.strict:
+                if self.strict:
                     raise RoutingError(
                         request.agent,
                         request.tier,
@@ -185,8 +195,10 @@ class Router:
             return False
         return await mount_failover(coordinator, outcome, self)
 
-    def answered_by(self, sub_session_id: str, outcome: RouteOutcome) -> dict[str, Any]:
+    def answered_by(self, child_coordinator: Any, outcome: RouteOutcome) -> dict[str, Any]:
         """Routing metadata for a spawn result: the model that answered, else the one chosen."""
+        from .failover_mount import answered_by
+
         info = {
             "agent": outcome.request.agent,
             "tier": outcome.request.tier,
@@ -194,5 +206,7 @@ class Router:
             "provider": outcome.payload.get("provider"),
             "model": outcome.payload.get("model"),
         }
-        info.update(self.handoffs.answer(sub_session_id))
+        answered = answered_by(child_coordinator)
+        if answered:
+            info["provider"], info["model"] = answered
         return info

@@ -204,7 +204,7 @@ async def spawn_child(
             "session_id": sub_session_id,
             "status": "success",
             "turn_count": 1,
-            "metadata": {"model_router": router.answered_by(sub_session_id, outcome)},
+            "metadata": {"model_router": router.answered_by(child.coordinator, outcome)},
         }
     finally:
         if cancellation_linked:
