@@ -65,7 +65,9 @@ class _Bounded:
                 if self._aliases > MAX_ALIASES:
                     raise _Refused(None, None, f"more than {MAX_ALIASES} aliases", event.start_mark)
                 if size is None:
-                    raise _Refused(None, None, f"alias *{event.anchor} refers to itself", event.start_mark)
+                    raise _Refused(
+                        None, None, f"alias *{event.anchor} refers to itself", event.start_mark
+                    )
                 self._add(size, event.start_mark)
             return Composer.compose_node(self, parent, index)  # type: ignore[arg-type]
         self._depth += 1
@@ -93,7 +95,10 @@ class _Bounded:
                 key = (key_node.tag, key_node.value)
                 if key in seen:
                     raise _Refused(
-                        None, None, f"duplicate key {key_node.value!r} (first on line {seen[key] + self.first_line})",
+                        None,
+                        None,
+                        f"duplicate key {key_node.value!r} "
+                        f"(first on line {seen[key] + self.first_line})",
                         key_node.start_mark,
                     )
                 seen[key] = key_node.start_mark.line
@@ -135,7 +140,7 @@ def parse_yaml(text: str, *, file: str | None = None, first_line: int = 1) -> An
 
 
 def read_document(path: Path, *, display: str) -> tuple[dict[str, Any], str]:
-    """(frontmatter mapping, markdown body) of a ``.md`` file; a ``.yaml`` file is all frontmatter."""
+    """(frontmatter, markdown body) of a ``.md`` file; a ``.yaml`` file is all frontmatter."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -150,14 +155,26 @@ def read_document(path: Path, *, display: str) -> tuple[dict[str, Any], str]:
     else:
         opening = _OPEN.match(text)
         if opening is None:
-            raise BundleError("missing YAML frontmatter (the file must start with a '---' line)", file=display, line=1)
+            raise BundleError(
+                "missing YAML frontmatter (the file must start with a '---' line)",
+                file=display,
+                line=1,
+            )
         closing = _CLOSE.search(text, opening.end())
         if closing is None:
             raise BundleError("frontmatter is not closed by a '---' line", file=display, line=1)
-        front_text, body, first_line = text[opening.end() : closing.start()], text[closing.end() :], 2
+        front_text, body, first_line = (
+            text[opening.end() : closing.start()],
+            text[closing.end() :],
+            2,
+        )
     data = parse_yaml(front_text, file=display, first_line=first_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise BundleError(f"frontmatter must be a mapping, got {type(data).__name__}", file=display, line=first_line)
+        raise BundleError(
+            f"frontmatter must be a mapping, got {type(data).__name__}",
+            file=display,
+            line=first_line,
+        )
     return data, body.lstrip("\r\n")
