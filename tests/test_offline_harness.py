@@ -734,3 +734,17 @@ async def test_hooks_can_deny_a_tool_call_and_inject_into_one_request() -> None:
     counts = [d["message_count"] for d in events_named(seen, "llm:request")]
     assert counts == [2, 4] and len(stored) == 4
     assert all(m.get("content") != "be brief" for m in stored)
+
+
+async def test_endpoint_names_the_catalog_so_caches_never_mix_scenarios() -> None:
+    plans = [
+        offline_mount_plan(providers=["openai"]),
+        offline_mount_plan(providers=["openai"], session_model="openai/gpt-5.4"),
+        offline_mount_plan(providers=["openai"], failing=["openai"]),
+    ]
+    endpoints = []
+    for plan in plans:
+        async with running(plan) as (session, _):
+            endpoints.append(session.coordinator.get("providers")["openai"].base_url)
+    assert endpoints[0] == endpoints[1] != endpoints[2]
+    assert all(e.startswith("sim://offline/openai/") for e in endpoints)

@@ -12,11 +12,15 @@ kernel derives from the module id ``provider-model-router-sim``. Give every plan
 ``instance_id`` (``offline_mount_plan`` uses the provider's name) and the kernel remaps it there,
 so four providers from this one module mount as ``anthropic``, ``openai``, ``gemini`` and
 ``github-copilot``, exactly as a multi-account setup does with a real provider module.
+
+Its ``base_url`` (``sim://offline/<name>/<digest>``) stands in for an endpoint: it changes with
+the catalog and the ``list_models`` mode, so caches keyed by endpoint never mix two scenarios.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from decimal import Decimal
 from typing import Any
@@ -70,6 +74,7 @@ class SimProvider:
         self.priority = settings.priority
         self.default_model = settings.default_model
         self.config = {"priority": settings.priority, "default_model": settings.default_model}
+        self.base_url = _endpoint(settings)
         self._by_id = {m.id.lower(): m for m in settings.models}
         self._infos = [_model_info(m) for m in settings.models]
         self._calls = 0
@@ -277,6 +282,18 @@ class SimProvider:
         hooks = getattr(self.coordinator, "hooks", None)
         if hooks is not None:
             await hooks.emit(event, data)
+
+
+def _endpoint(settings: SimProviderConfig) -> str:
+    """A stand-in endpoint naming this provider's catalog and catalog behaviour.
+
+    Catalog caches key providers by endpoint (children mount fresh instances); two offline
+    providers share a key only when they would list the same models the same way.
+    """
+    identity = "|".join(
+        [settings.catalog_label, settings.list_models.mode, *(m.id for m in settings.models)]
+    )
+    return f"sim://offline/{settings.name}/{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
 
 
 def _chosen_model(request: ChatRequest, kwargs: dict[str, Any], default: str) -> tuple[str, str]:
