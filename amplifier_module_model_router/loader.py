@@ -131,7 +131,7 @@ class _Entry:
     path: Path
     file: AgentFile
     overlay: dict[str, Any]
-    overlay_file: str | None = None
+    overlay_from: dict[str, Path]  # overlay key -> the bundle file that set it
 
 
 def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,28 +147,33 @@ def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def _agent_path(
-    ref: str, layer: BundleFile, namespaces: Mapping[str, Path], file: str, field: str
-) -> Path:
+def _agent_path(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], field: str) -> Path:
     namespace, _, name = ref.rpartition(":")
     if namespace and namespace not in namespaces:
         known = ", ".join(sorted(namespaces))
         raise BundleError(
             f"unknown namespace {namespace!r} (this bundle and its includes are: {known})",
-            file=file,
+            file=display_path(layer.path),
             agent=name,
             field=field,
         )
     folder = namespaces[namespace] if namespace else layer.path.parent
-    path = folder / "agents" / f"{name}.md"
-    if not path.is_file():
+    return folder / "agents" / f"{name}.md"
+
+
+def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], field: str) -> _Entry:
+    path = _agent_path(ref, layer, namespaces, field)
+    try:
+        return _Entry(ref, path, read_agent_file(path), {}, {})
+    except BundleError:
+        if path.is_file():
+            raise
         raise BundleError(
             f"agent is listed but its file is missing: {display_path(path)}",
-            file=file,
-            agent=name,
+            file=display_path(layer.path),
+            agent=simple_name(ref),
             field=field,
-        )
-    return path
+        ) from None
 
 
 def _fold(
@@ -179,54 +184,53 @@ def _fold(
     entries: dict[str, _Entry] = {}
     namespaces: dict[str, Path] = {}
     for layer in order:
-        file = display_path(layer.path)
         namespaces[layer.name] = layer.path.parent
         tiers.update(layer.tiers)
         config = _deep_merge(config, layer.module_config)
         for i, ref in enumerate(layer.agent_refs):
-            field = f"agents.include[{i}]"
-            path = _agent_path(ref, layer, namespaces, file, field)
-            entries[simple_name(ref)] = _Entry(ref, path, read_agent_file(path), {})
+            entries[simple_name(ref)] = _read_agent(ref, layer, namespaces, f"agents.include[{i}]")
         for ref, overlay in layer.overlays.items():
             entry = entries.get(simple_name(ref))
             if entry is None:  # as in foundation, an inline entry also lists its agent
-                path = _agent_path(ref, layer, namespaces, file, f"agents.{ref}")
-                entry = _Entry(ref, path, read_agent_file(path), {})
+                entry = _read_agent(ref, layer, namespaces, f"agents.{ref}")
                 entries[simple_name(ref)] = entry
-            entry.overlay.update(overlay)
-            entry.overlay_file = file
+            for key, value in overlay.items():
+                entry.overlay[key] = value
+                entry.overlay_from[key] = layer.path
     return tiers, config, entries
 
 
 def _spec(entry: _Entry, tiers: Mapping[str, tuple[ProviderPreference, ...]]) -> AgentSpec:
-    base = entry.file
-    name = simple_name(entry.ref)
-    overlay = entry.overlay
-    where = entry.overlay_file or display_path(entry.path)
+    """The agent's effective values; an error names the file that set the bad value."""
+    base, overlay, name = entry.file, entry.overlay, simple_name(entry.ref)
+
+    def fail(reason: str, key: str, prefix: str = "meta") -> BundleError:
+        if key in entry.overlay_from:
+            return BundleError(
+                reason,
+                file=display_path(entry.overlay_from[key]),
+                agent=name,
+                field=f"agents.{entry.ref}.{key}",
+            )
+        return BundleError(
+            reason, file=display_path(entry.path), agent=name, field=f"{prefix}.{key}"
+        )
+
     tier = overlay.get("model_tier") or base.tier
-    field = f"agents.{entry.ref}.model_tier" if overlay.get("model_tier") else "meta.model_tier"
     if tier is not None and not isinstance(tier, str):
-        raise BundleError(
-            f"must be a string, got {type(tier).__name__}", file=where, agent=name, field=field
-        )
+        raise fail(f"must be a string, got {type(tier).__name__}", "model_tier")
     if tier is not None and tier not in tiers:
-        known = ", ".join(tiers) or "none defined"
-        raise BundleError(
-            f"unknown tier {tier!r} (tiers: {known})", file=where, agent=name, field=field
-        )
+        raise fail(f"unknown tier {tier!r} (tiers: {', '.join(tiers) or 'none'})", "model_tier")
     own = base.own_preferences
     if "provider_preferences" in overlay:
         try:
             own = parse_preferences(overlay["provider_preferences"])
         except BundleError as err:
-            raise err.located(
-                file=where, agent=name, field_prefix=f"agents.{entry.ref}.provider_preferences"
-            ) from None
+            where = fail(err.reason, "provider_preferences")
+            raise err.located(file=where.file, agent=name, field_prefix=where.field) from None
     description = overlay.get("description") or base.description
     if not isinstance(description, str):
-        raise BundleError(
-            "must be a string", file=where, agent=name, field=f"agents.{entry.ref}.description"
-        )
+        raise fail("must be a string", "description")
     meta = {**base.meta, **{k: v for k, v in overlay.items() if k != "provider_preferences"}}
     meta["description"] = description
     if tier:
@@ -263,6 +267,7 @@ def load_bundle(path: str | Path) -> Bundle:
     tiers, config, entries = _fold(layers)
     agents = {name: _spec(entry, tiers) for name, entry in entries.items()}
     top = layers[-1]
+    config = copy.deepcopy(config)  # cached file values must never reach a caller's hands
     config["tiers"] = {name: [p.to_dict() for p in chain] for name, chain in tiers.items()}
     instruction = next((layer.instruction for layer in reversed(layers) if layer.instruction), "")
     return Bundle(
@@ -272,7 +277,7 @@ def load_bundle(path: str | Path) -> Bundle:
         path=root,
         tiers=MappingProxyType(tiers),
         agents=MappingProxyType(agents),
-        module_config=MappingProxyType(copy.deepcopy(config)),
+        module_config=MappingProxyType(config),
         instruction=instruction,
         includes=tuple(layer.path for layer in layers[:-1]),
     )

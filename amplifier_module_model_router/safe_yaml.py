@@ -1,10 +1,9 @@
-"""YAML that cannot hurt us: bounded aliases, size and depth; duplicate keys refused.
+"""YAML that cannot hurt us: bounded size, alias expansion and depth; duplicate keys refused.
 
 Bundles, agent files and settings are user input. PyYAML happily builds an alias bomb (a few
 lines that expand to billions of nodes when walked), a recursive structure, or silently keeps
 the last of two equal keys (a tier defined twice, one lost). Every such problem here becomes a
-:class:`BundleError` with the file and the line. Scanning and parsing run in libyaml when it is
-installed; composition runs in Python so the limits can be counted.
+:class:`BundleError` with the file and the line. Only the safe YAML types are built.
 """
 
 from __future__ import annotations
@@ -14,111 +13,83 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, ScalarNode
-from yaml.resolver import Resolver
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import BundleError
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "parse_yaml", "read_document"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "parse_yaml", "read_document"]
 
 MAX_FILE_BYTES = 1_000_000
-MAX_ALIASES = 100
 MAX_NODES = 20_000  # after alias expansion
 MAX_DEPTH = 50
 
 _OPEN = re.compile(r"\A---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# libyaml scans, parses and composes in C (and caps nesting at 1000 levels on its own).
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Refused(yaml.MarkedYAMLError):
     """A limit was hit; carries the mark so the message can point at the line."""
 
 
-class _Bounded:
-    """Composer/constructor overrides shared by the libyaml and pure-Python loaders."""
+class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """libyaml's safe loader, refusing duplicate keys (YAML would keep the last silently)."""
 
-    anchors: dict[str, Any]
     first_line = 1
-
-    def compose_document(self) -> Any:
-        self._weight = 0
-        self._aliases = 0
-        self._depth = 0
-        self._sizes: dict[str, int] = {}
-        return Composer.compose_document(self)  # type: ignore[arg-type]
-
-    def _add(self, amount: int, mark: Any) -> None:
-        self._weight += amount
-        if self._weight > MAX_NODES:
-            raise _Refused(None, None, f"document expands to more than {MAX_NODES} nodes", mark)
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[attr-defined]
-        if isinstance(event, AliasEvent):
-            size = self._sizes.get(event.anchor)
-            if event.anchor in self.anchors:
-                self._aliases += 1
-                if self._aliases > MAX_ALIASES:
-                    raise _Refused(None, None, f"more than {MAX_ALIASES} aliases", event.start_mark)
-                if size is None:
-                    raise _Refused(
-                        None, None, f"alias *{event.anchor} refers to itself", event.start_mark
-                    )
-                self._add(size, event.start_mark)
-            return Composer.compose_node(self, parent, index)  # type: ignore[arg-type]
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
-        before = self._weight
-        node = Composer.compose_node(self, parent, index)  # type: ignore[arg-type]
-        self._depth -= 1
-        self._add(1, event.start_mark)
-        if event.anchor is not None:
-            self._sizes[event.anchor] = self._weight - before
-        return node
-
-    get_single_node = Composer.get_single_node
-    compose_scalar_node = Composer.compose_scalar_node
-    compose_sequence_node = Composer.compose_sequence_node
-    compose_mapping_node = Composer.compose_mapping_node
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, MappingNode):
-            seen: dict[Any, int] = {}
+            seen: dict[tuple[str, Any], int] = {}
             for key_node, _ in node.value:
                 if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                     continue
                 key = (key_node.tag, key_node.value)
                 if key in seen:
+                    first = seen[key] + self.first_line
                     raise _Refused(
                         None,
                         None,
-                        f"duplicate key {key_node.value!r} "
-                        f"(first on line {seen[key] + self.first_line})",
+                        f"duplicate key {key_node.value!r} (first on line {first})",
                         key_node.start_mark,
                     )
                 seen[key] = key_node.start_mark.line
-        return SafeConstructor.construct_mapping(self, node, deep=deep)  # type: ignore[arg-type]
+        return super().construct_mapping(node, deep=deep)
 
 
-if getattr(yaml, "__with_libyaml__", False):
-    from yaml._yaml import CParser
+def _check_limits(root: Node) -> None:
+    """Walk the composed graph as a consumer would, aliases expanded, within the budgets.
 
-    class _Loader(_Bounded, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
-        def __init__(self, stream: str) -> None:
-            CParser.__init__(self, stream)
-            SafeConstructor.__init__(self)
-            Resolver.__init__(self)
-            self.anchors = {}
-
-else:  # pragma: no cover - exercised only without libyaml
-
-    class _Loader(_Bounded, yaml.SafeLoader):  # type: ignore[misc,no-redef]
-        pass
+    libyaml composes an alias as a second reference to the same node, so composing is cheap
+    even for a bomb; the cost appears in whoever walks the result. This walk stops at
+    ``MAX_NODES`` visits, so its own cost is bounded too.
+    """
+    visits = 0
+    active: set[int] = set()  # nodes on the current path: meeting one again = recursion
+    stack: list[tuple[Node, int] | int] = [(root, 1)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):
+            active.discard(item)
+            continue
+        node, depth = item
+        visits += 1
+        if visits > MAX_NODES:
+            problem = f"document expands to more than {MAX_NODES} nodes (alias bomb?)"
+            raise _Refused(None, None, problem, node.start_mark)
+        if depth > MAX_DEPTH:
+            raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
+        if isinstance(node, ScalarNode):
+            continue
+        if id(node) in active:
+            raise _Refused(None, None, "recursive alias (a node contains itself)", node.start_mark)
+        active.add(id(node))
+        stack.append(id(node))
+        children = (
+            node.value if isinstance(node, SequenceNode) else [n for kv in node.value for n in kv]
+        )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def parse_yaml(text: str, *, file: str | None = None, first_line: int = 1) -> Any:
@@ -126,7 +97,11 @@ def parse_yaml(text: str, *, file: str | None = None, first_line: int = 1) -> An
     loader = _Loader(text)
     loader.first_line = first_line
     try:
-        return loader.get_single_data()
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_limits(root)
+        return loader.construct_document(root)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = first_line + mark.line if mark is not None else None

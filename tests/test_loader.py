@@ -475,6 +475,17 @@ def test_unknown_tier_in_an_inline_re_tier(tmp_path: Path, base: Path) -> None:
     ) and err.file.endswith("d/bundle.md")
 
 
+def test_an_error_names_the_file_that_set_the_bad_value(tmp_path: Path, base: Path) -> None:
+    write_agent(base.parent, "architect", "smrt", SMART)
+    overlay = {"base:architect": {"description": "re-described"}}
+    err = raises(write_bundle(tmp_path / "d", "d", includes=[str(base)], agents=overlay))
+    assert err.file.endswith("agents/architect.md") and err.field == "meta.model_tier"
+    overlay = {"base:git-ops": {"provider_preferences": [{"provider": "x"}]}}
+    err = raises(write_bundle(tmp_path / "e", "e", includes=[str(base)], agents=overlay))
+    assert err.file.endswith("e/bundle.md")
+    assert err.field == "agents.base:git-ops.provider_preferences[0]" and "model" in err.reason
+
+
 def test_model_tier_at_top_level_is_refused(tmp_path: Path, base: Path) -> None:
     path = base.parent / "agents" / "git-ops.md"
     path.write_text("---\nmeta: {name: git-ops, description: d}\nmodel_tier: cheap\n---\n")
@@ -603,7 +614,7 @@ def test_malformed_bundle_fields(tmp_path: Path, text: str, field: str, words: s
         ("---\nbundle: {name: x}\n", "not closed"),
         ("---\n- a\n- b\n---\n", "must be a mapping"),
         ("---\nbundle: {name: x}\nbundle: {name: y}\n---\n", "duplicate key 'bundle'"),
-        ("---\na: &a [1, *a]\n---\n", "refers to itself"),
+        ("---\na: &a [1, *a]\n---\n", "recursive alias"),
         ("---\nbundle: !!python/object:os.system {}\n---\n", "malformed YAML"),
     ],
 )
@@ -622,21 +633,26 @@ def test_alias_bomb_is_refused_with_its_line(tmp_path: Path) -> None:
     assert "refused YAML" in err.reason and err.line is not None and 3 <= err.line <= 12
 
 
-def test_many_small_aliases_are_refused_but_a_few_are_fine(tmp_path: Path) -> None:
-    few = (
-        "---\nbundle: {name: x}\nhooks:\n  - module: model-router\n    config:\n      tiers:\n"
-        "        a: &chain [{provider: anthropic, model: claude-haiku-*}]\n        b: *chain\n---\n"
+def test_wide_alias_expansion_is_refused_but_ordinary_anchors_work(tmp_path: Path) -> None:
+    path = write_bundle_text(
+        tmp_path,
+        "bundle: {name: x}\nhooks:\n  - module: model-router\n    config:\n      tiers:\n"
+        "        a: &chain [{provider: anthropic, model: claude-haiku-*}]\n        b: *chain\n",
     )
-    path = tmp_path / "bundle.md"
-    path.write_text(few)
     assert load_bundle(path).tiers["a"] == load_bundle(path).tiers["b"]
-    many = (
-        "---\nbundle: {name: x}\nv: &v 1\nlist: ["
-        + ", ".join(["*v"] * (safe_yaml.MAX_ALIASES + 1))
-        + "]\n---\n"
-    )
-    path.write_text(many)
-    assert "aliases" in raises(path).reason
+    wide = "[" + ", ".join(["x"] * 1000) + "]"
+    refs = ", ".join(["*w"] * (safe_yaml.MAX_NODES // 1000 + 1))
+    path = write_bundle_text(tmp_path, f"bundle: {{name: x}}\nw: &w {wide}\nlist: [{refs}]\n")
+    err = raises(path)
+    assert "expands to more than" in err.reason and err.line is not None
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    depth = safe_yaml.MAX_DEPTH + 5
+    path = write_bundle_text(tmp_path, "bundle: {name: x}\nv: " + "[" * depth + "]" * depth + "\n")
+    assert "nested deeper" in raises(path).reason
+    path.write_text("---\nv: " + "[" * 5000 + "]" * 5000 + "\n---\n")
+    assert "YAML" in raises(path).reason
 
 
 def test_oversized_and_non_utf8_files(tmp_path: Path) -> None:
