@@ -1,0 +1,39 @@
+"""Shared test isolation: no test sees the developer's settings or another test's caches.
+
+The router keeps process-wide state on purpose (catalog caches, cooldowns, spawn handoffs are
+shared by a parent session and its children); tests must each start from a clean slate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME, AMPLIFIER_HOME, the org settings variable and cwd all point at empty tmp folders."""
+    home = tmp_path / "isolated-home"
+    work = tmp_path / "isolated-cwd"
+    home.mkdir(exist_ok=True)
+    work.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("AMPLIFIER_HOME", raising=False)
+    monkeypatch.delenv("AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS", raising=False)
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture(autouse=True)
+def fresh_routing_state() -> None:
+    """Cold catalog caches, no cooldowns, an empty call recorder."""
+    from amplifier_module_model_router import router
+    from amplifier_module_model_router.catalog import shared_cache
+    from amplifier_module_model_router.cooldown import shared_cooldowns
+    from amplifier_module_model_router.offline import RECORDER
+
+    router._CACHES.clear()
+    shared_cache().invalidate()
+    shared_cooldowns().clear()
+    RECORDER.clear()

@@ -1,0 +1,105 @@
+"""Helpers for tests that run the model-router in real ``AmplifierSession``s (offline harness)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amplifier_core import AmplifierSession
+from amplifier_core.models import HookResult
+
+from amplifier_module_model_router.loader import agent_configs, load_bundle
+from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = load_bundle(ROOT / "bundle.md")
+NS = "model-router:"
+
+TIER_AGENTS: dict[str, tuple[str, ...]] = {
+    "budget": ("git-ops", "file-ops", "shell-exec", "amplifier-smoke-test", "post-task-cleanup"),
+    "strong": (
+        "explorer", "ecosystem-expert", "foundation-expert", "session-analyst", "web-research",
+        "integration-specialist", "test-coverage", "security-guardian",
+    ),
+    "strong-code": ("bug-hunter", "modular-builder"),
+    "frontier": ("zen-architect",),
+}
+AGENT_TIER = {agent: tier for tier, agents in TIER_AGENTS.items() for agent in agents}
+ALL_AGENTS = tuple(AGENT_TIER)
+
+WATCHED = ("model_router:resolved", "model_router:failover", "delegate:error", "module:load_failed")
+
+
+def router_hook(bundle: Any = BUNDLE, **options: Any) -> dict[str, Any]:
+    """The model-router hook entry exactly as bundle.md declares it, plus test options."""
+    return {"module": "model-router", "config": {**dict(bundle.module_config), **options}}
+
+
+def routed_plan(*, bundle: Any = BUNDLE, hook_options: Mapping[str, Any] | None = None,
+                agents: Mapping[str, Any] | None = None, **plan_kwargs: Any) -> dict[str, Any]:
+    return offline_mount_plan(
+        dict(agents) if agents is not None else agent_configs(bundle),
+        hooks=[router_hook(bundle, **dict(hook_options or {}))],
+        **plan_kwargs,
+    )
+
+
+def delegate_lines(agents: Sequence[str], *, namespace: str = NS, prefs: Any = None) -> str:
+    lines = []
+    for agent in agents:
+        key = agent if agent == "self" or ":" in agent else f"{namespace}{agent}"
+        extra = f" PREFS {json.dumps(prefs)}" if prefs is not None else ""
+        lines.append(f"DELEGATE {key}{extra}: task for {agent}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Run:
+    session_id: str
+    output: str
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [data for event, data in self.events if event == name]
+
+    def resolved(self, agent: str) -> dict[str, Any]:
+        wanted = {agent, f"{NS}{agent}"}
+        found = [e for e in self.named("model_router:resolved") if e["agent"] in wanted]
+        assert len(found) == 1, f"expected one resolved event for {agent}, got {found}"
+        return found[0]
+
+    def child_models(self, agent: str) -> list[tuple[str, str]]:
+        """(provider, model) of every complete() the agent's child session made."""
+        sub = self.resolved(agent)["sub_session_id"]
+        return [(c.provider, c.model) for c in RECORDER.completions(session_id=sub) if c.error is None]
+
+
+@asynccontextmanager
+async def session(plan: dict[str, Any], *, capabilities: Mapping[str, Any] | None = None,
+                  is_resumed: bool = False) -> AsyncIterator[tuple[AmplifierSession, list]]:
+    s = AmplifierSession(plan, is_resumed=is_resumed)
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def capture(event: str, data: dict[str, Any]) -> HookResult:
+        seen.append((event, data))
+        return HookResult()
+
+    for event in WATCHED:
+        s.coordinator.hooks.register(event, capture, name=f"test-capture-{event}")
+    try:
+        await s.initialize()
+        for name, value in (capabilities or {}).items():
+            s.coordinator.register_capability(name, value)
+        yield s, seen
+    finally:
+        await s.cleanup()
+
+
+async def run(plan: dict[str, Any], prompt: str, **kwargs: Any) -> Run:
+    async with session(plan, **kwargs) as (s, seen):
+        output = await s.execute(prompt)
+        return Run(s.session_id, output, seen)
