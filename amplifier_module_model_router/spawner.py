@@ -124,8 +124,13 @@ def build_child_plan(
     parent_session: Any, agent_cfg: Mapping[str, Any], outcome: RouteOutcome,
     *, orchestrator_config: Mapping[str, Any] | None = None,
     session_metadata: Mapping[str, Any] | None = None,
+    failover: bool = True,
 ) -> dict[str, Any]:
-    """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model."""
+    """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model.
+
+    With failover on, the chain's providers retry less inside themselves: the next candidate is
+    a better answer to a 429 than minutes of the same provider's backoff.
+    """
     plan = merge_agent_overlay(parent_session.config, agent_cfg)
     live_agents = (getattr(parent_session.coordinator, "config", None) or {}).get("agents")
     if live_agents is not None:
@@ -134,11 +139,26 @@ def build_child_plan(
         chosen = outcome.chain[0]
         if not promote_provider(plan, chosen.provider, chosen.model, chosen.preference.config):
             logger.warning("model-router: provider %r is mounted but not in the mount plan", chosen.provider)
+        if failover and len(outcome.chain) > 1:
+            quicken_chain_providers(plan, {link.provider for link in outcome.chain})
     if orchestrator_config:
         _apply_orchestrator_config(plan, orchestrator_config)
     if session_metadata:
         plan.setdefault("session", {})["metadata"] = dict(session_metadata)
     return plan
+
+
+def quicken_chain_providers(plan: dict[str, Any], mount_names: set[str]) -> None:
+    """Lower internal retries of the providers a failover chain uses (see failover.py)."""
+    from .failover import lower_internal_retries
+    from .providers import plan_index
+
+    providers = plan.get("providers") or []
+    for name in mount_names:
+        index = plan_index(name, providers)
+        if index is not None:
+            entry = providers[index] = dict(providers[index])
+            entry["config"] = lower_internal_retries(entry.get("config") or {})
 
 
 def _agent_instruction(agent_cfg: Mapping[str, Any]) -> str | None:
@@ -169,6 +189,7 @@ async def spawn_child(
     plan = build_child_plan(
         parent_session, agent_cfg, outcome,
         orchestrator_config=orchestrator_config, session_metadata=session_metadata,
+        failover=router.config.failover,
     )
     parent_coordinator = parent_session.coordinator
     child = AmplifierSession(

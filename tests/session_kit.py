@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -103,3 +104,36 @@ async def run(plan: dict[str, Any], prompt: str, **kwargs: Any) -> Run:
     async with session(plan, **kwargs) as (s, seen):
         output = await s.execute(prompt)
         return Run(s.session_id, output, seen)
+
+
+class AppCliStandIn:
+    """Stands in for app-cli's spawner: applies the first preference it is given as
+    ``priority: 0`` + ``default_model`` (as foundation's apply_provider_preferences does) and
+    records every call, so the test can check it never saw a glob."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        parent = kwargs["parent_session"]
+        plan = copy.deepcopy(parent.config)
+        prefs = kwargs["provider_preferences"] or []
+        agent_cfg = kwargs["agent_configs"].get(kwargs["agent_name"], {})
+        if not prefs and agent_cfg.get("provider_preferences"):
+            prefs = agent_cfg["provider_preferences"]  # app-cli's fallback to the agent's own list
+        for pref in prefs:
+            provider = pref["provider"] if isinstance(pref, dict) else pref.provider
+            model = pref["model"] if isinstance(pref, dict) else pref.model
+            entry = next((e for e in plan["providers"] if e.get("instance_id") == provider), None)
+            if entry is not None:
+                entry["config"].update(priority=0, default_model=model)
+                break
+        child = AmplifierSession(plan, session_id=kwargs["sub_session_id"], parent_id=parent.session_id)
+        try:
+            await child.initialize()
+            output = await child.execute(kwargs["instruction"])
+        finally:
+            await child.cleanup()
+        return {"output": output, "session_id": child.session_id, "status": "success",
+                "turn_count": 1, "metadata": {}}

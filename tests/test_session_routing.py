@@ -8,12 +8,10 @@ offline providers' call recorder, never from our own event.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from typing import Any
 
 import pytest
-from amplifier_core import AmplifierSession
 from amplifier_core.models import HookResult
 
 from amplifier_module_model_router import mount
@@ -23,7 +21,8 @@ from amplifier_module_model_router.loader import agent_configs, load_bundle
 from amplifier_module_model_router.offline import RECORDER
 
 from session_kit import (
-    AGENT_TIER, ALL_AGENTS, BUNDLE, NS, ROOT, Run, delegate_lines, routed_plan, run, session,
+    AGENT_TIER, ALL_AGENTS, BUNDLE, NS, ROOT, AppCliStandIn, Run, delegate_lines, routed_plan, run,
+    session,
 )
 
 ANTHROPIC = {
@@ -184,39 +183,6 @@ async def test_fifty_concurrent_delegations_cost_one_catalog_call_per_provider()
     per_provider = {p: len(RECORDER.catalog_calls(provider=p)) for p in ("anthropic", "openai", "gemini", "github-copilot")}
     assert all(n <= 1 for n in per_provider.values()), per_provider
     assert per_provider["anthropic"] == 1
-
-
-class AppCliStandIn:
-    """Stands in for app-cli's spawner: applies the first preference it is given as
-    ``priority: 0`` + ``default_model`` (as foundation's apply_provider_preferences does) and
-    records every call, so the test can check it never saw a glob."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    async def __call__(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        parent = kwargs["parent_session"]
-        plan = copy.deepcopy(parent.config)
-        prefs = kwargs["provider_preferences"] or []
-        agent_cfg = kwargs["agent_configs"].get(kwargs["agent_name"], {})
-        if not prefs and agent_cfg.get("provider_preferences"):
-            prefs = agent_cfg["provider_preferences"]  # app-cli's fallback to the agent's own list
-        for pref in prefs:
-            provider = pref["provider"] if isinstance(pref, dict) else pref.provider
-            model = pref["model"] if isinstance(pref, dict) else pref.model
-            entry = next((e for e in plan["providers"] if e.get("instance_id") == provider), None)
-            if entry is not None:
-                entry["config"].update(priority=0, default_model=model)
-                break
-        child = AmplifierSession(plan, session_id=kwargs["sub_session_id"], parent_id=parent.session_id)
-        try:
-            await child.initialize()
-            output = await child.execute(kwargs["instruction"])
-        finally:
-            await child.cleanup()
-        return {"output": output, "session_id": child.session_id, "status": "success",
-                "turn_count": 1, "metadata": {}}
 
 
 async def test_an_app_spawner_only_ever_receives_concrete_models() -> None:

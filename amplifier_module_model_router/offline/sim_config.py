@@ -15,6 +15,8 @@ Keys (all optional except ``name``)::
     strict_models: true             # complete() with a model not in the catalog -> NotFoundError
     latency: 0.0                    # seconds each complete() takes
     report_cost: false              # put Usage.cost_usd (from catalog pricing) on responses
+    max_retries / max_retry_delay / overloaded_delay_multiplier
+                                    # accepted like the real providers' retry knobs; ignored
     thinking: false                 # sign answers with a thinking block + response id, and
                                     # reject history holding another vendor's (InvalidRequestError)
     list_models:
@@ -63,6 +65,11 @@ _KEYS = frozenset(
         "latency",
         "report_cost",
         "thinking",
+        # the real providers' retry knobs (failover lowers them in routed children); the
+        # offline provider never retries, so it accepts and ignores them
+        "max_retries",
+        "max_retry_delay",
+        "overloaded_delay_multiplier",
         "list_models",
         "complete_error",
     }
