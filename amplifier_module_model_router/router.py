@@ -50,11 +50,30 @@ class RouteOutcome:
         return self.resolution.chain() if self.resolution and self.resolution.chosen else ()
 
 
+_ENTRY_MEMO_LIMIT = 256
+_entry_memo: dict[int, tuple[tuple[Any, ...], int, tuple[ProviderEntry, ...]]] = {}
+
+
 def session_entries(coordinator: Any) -> tuple[ProviderEntry, ...]:
-    """The providers a session has mounted, with their plan entries (module, instance, priority)."""
+    """The providers a session has mounted, with their plan entries (module, instance, priority).
+
+    Memoised per coordinator while its mounted providers (names and instances) and plan list stay
+    the same: rebuilding costs ~20 µs a spawn, ten times the warm resolution itself. Returning the
+    same tuple also lets the resolver's per-chain memo hit.
+    """
     providers = coordinator.get("providers") or {}
     plan = (coordinator.config or {}).get("providers") or []
-    return entries_from(providers, plan)
+    signature = tuple(
+        (name, id(provider), getattr(provider, "priority", None)) for name, provider in providers.items()
+    )
+    memo = _entry_memo.get(id(coordinator))
+    if memo is not None and memo[0] == signature and memo[1] == id(plan):
+        return memo[2]
+    entries = entries_from(providers, plan)
+    if len(_entry_memo) >= _ENTRY_MEMO_LIMIT:
+        _entry_memo.clear()
+    _entry_memo[id(coordinator)] = (signature, id(plan), entries)
+    return entries
 
 
 def current_model(coordinator: Any) -> tuple[str | None, str | None]:
