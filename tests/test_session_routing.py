@@ -297,3 +297,10 @@ async def test_cleanup_leaves_no_task_behind() -> None:
               delegate_lines(["git-ops"]))
     leftover = {t for t in asyncio.all_tasks() if t not in before and not t.done()}
     assert leftover == set()
+
+
+async def test_event_names_are_advertised_for_observers() -> None:
+    async with session(routed_plan()) as (s, _):
+        contributed = await s.coordinator.collect_contributions("observability.events")
+    names = {name for item in contributed for name in (item if isinstance(item, list) else [item])}
+    assert {"model_router:resolved", "model_router:failover", "model_router:cost"} <= names
