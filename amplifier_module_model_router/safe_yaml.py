@@ -30,7 +30,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Refused(yaml.MarkedYAMLError):
+class _Refused(yaml.MarkedYAMLError):  # type: ignore[misc]
     """A limit was hit; carries the mark so the message can point at the line."""
 
 
