@@ -1,0 +1,235 @@
+"""``amplifier-model-router``: prove, explain and check per-agent routing, offline, with no keys.
+
+Commands: ``verify`` (a real session delegating to every agent), ``show`` (the routing table),
+``explain`` (one agent's decision, candidate by candidate), ``validate`` (every problem of a
+bundle), ``settings`` (the effective routing settings and where each came from).
+
+Exit status: 0 all good; 1 the check found a problem (``verify`` mismatch or error, ``validate``
+errors); 2 bad input (missing bundle, unknown agent or provider, unreadable catalog, bad
+settings file), reported as one line on stderr.
+
+Settings files: ``show``, ``explain`` and ``settings`` apply the user's layers (org file, user
+and project ``settings.yaml``) by default, as a session would; ``verify`` checks the bundle's
+own routing and ignores them unless ``--settings`` is given, so it means the same on every
+machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .errors import BundleError
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_PROBLEM = 1
+EXIT_BAD_INPUT = 2
+
+
+def _guarded(command: F) -> F:
+    """Bad input becomes one line on stderr and exit status 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BundleError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
+    """The options every routing command shares: catalog, provider states, session model."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            [
+                click.option("--down", multiple=True, metavar="PROVIDER",
+                             help="Provider not mounted (repeatable)."),
+                click.option("--failing", multiple=True, metavar="PROVIDER",
+                             help="Provider whose list_models() raises (repeatable)."),
+                click.option("--flaky", multiple=True, metavar="PROVIDER",
+                             help="Provider whose complete() answers 429 from the first call (repeatable)."),
+                click.option("--catalog", metavar="FILE",
+                             help="Model catalog snapshot to route against (default: the embedded one)."),
+                click.option("--session-model", metavar="PROVIDER/MODEL",
+                             help="The parent session's model (default: the first healthy provider's default)."),
+                click.option("--settings/--no-settings", "use_settings", default=settings_default,
+                             show_default=True,
+                             help="Apply org/user/project settings files (AMPLIFIER_HOME, .amplifier/)."),
+                click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _build(bundle: str | None, down: tuple[str, ...], failing: tuple[str, ...], flaky: tuple[str, ...],
+           catalog: str | None, session_model: str | None, use_settings: bool):
+    from .cli_routes import Planner
+    from .cli_scenario import ScenarioOptions, build_scenario
+
+    scenario = build_scenario(
+        ScenarioOptions(
+            bundle=bundle,
+            catalog=catalog,
+            down=tuple(dict.fromkeys(down)),
+            failing=tuple(dict.fromkeys(failing)),
+            flaky=tuple(dict.fromkeys(flaky)),
+            session_model=session_model,
+            use_settings=use_settings,
+        )
+    )
+    return scenario, Planner(scenario)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="amplifier-bundle-model-router", prog_name="amplifier-model-router")
+@click.option("-v", "--verbose", is_flag=True, help="Show the module's and the kernel's log messages.")
+def main(verbose: bool) -> None:
+    """Per-agent model routing for Amplifier: check it on your machine, offline, in seconds.
+
+    \b
+    Start here:
+      amplifier-model-router verify              every agent of ./bundle.md gets its tier's model
+      amplifier-model-router verify --down anthropic
+      amplifier-model-router explain git-ops     why git-ops gets the model it gets
+      amplifier-model-router show                the routing table
+      amplifier-model-router validate bundle.md  every problem of a bundle, with file and field
+
+    BUNDLE defaults to bundle.md in the current folder, else the bundle shipped with this
+    package. Providers are simulated from a dated catalog snapshot: no API keys, no network.
+    """
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR)
+
+
+@main.command()
+@click.argument("bundle", required=False)
+@_scenario_options(settings_default=False)
+@_guarded
+def verify(bundle: str | None, down, failing, flaky, catalog, session_model, use_settings, as_json) -> None:
+    """Run a real session that delegates once to every agent and to self; check each model.
+
+    Each row shows the model the child session's provider actually received, against the
+    model the agent's tier resolves to in the same catalog with the same providers down.
+    Exit status 1 on any mismatch or error.
+    """
+    from .cli_render import make_console, render_verify, verify_json
+    from .cli_verify import run_verify
+
+    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+
+    async def run():
+        return await run_verify(scenario, await planner.routes())
+
+    result = asyncio.run(run())
+    if as_json:
+        _echo_json(verify_json(result))
+    else:
+        render_verify(result, make_console())
+    if not result.ok:
+        sys.exit(EXIT_PROBLEM)
+
+
+@main.command()
+@click.argument("bundle", required=False)
+@_scenario_options(settings_default=True)
+@_guarded
+def show(bundle: str | None, down, failing, flaky, catalog, session_model, use_settings, as_json) -> None:
+    """The routing table: every agent's tier, who set it, its model and first fallback."""
+    from .cli_render import make_console, render_show, show_json
+
+    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+    routes = asyncio.run(planner.routes())
+    if as_json:
+        _echo_json(show_json(scenario, routes))
+    else:
+        render_show(scenario, routes, make_console())
+
+
+@main.command()
+@click.argument("agent")
+@click.option("--bundle", metavar="PATH", help="Bundle file or folder (default: ./bundle.md, else the shipped one).")
+@_scenario_options(settings_default=True)
+@_guarded
+def explain(agent: str, bundle: str | None, down, failing, flaky, catalog, session_model, use_settings,
+            as_json) -> None:
+    """Why AGENT gets its model: tier, who decided it, and every candidate of its chain.
+
+    AGENT is a name as you delegate to it: git-ops, model-router:git-ops or self.
+    """
+    from .cli_explain import explain_json, render_explain
+    from .cli_render import make_console
+
+    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+    route = asyncio.run(planner.route(planner.find(agent)))
+    if as_json:
+        _echo_json(explain_json(planner, route))
+    else:
+        render_explain(planner, route, make_console())
+
+
+@main.command()
+@click.argument("path")
+@_guarded
+def validate(path: str) -> None:
+    """Load and check a bundle (derived bundles too); list every error with file, agent, field."""
+    from .cli_validate import validate_bundle
+
+    result = validate_bundle(path)
+    for error in result.errors:
+        click.echo(f"error: {error}")
+    click.echo(result.summary())
+    if not result.ok:
+        sys.exit(EXIT_PROBLEM)
+
+
+@main.command()
+@click.option("--bundle", metavar="PATH", help="Bundle whose tiers are the base layer (default: ./bundle.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_guarded
+def settings(bundle: str | None, as_json: bool) -> None:
+    """The effective routing settings, each value with the layer it came from.
+
+    Layers, later wins: the bundle's tiers < org file ($AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS) <
+    user ($AMPLIFIER_HOME/settings.yaml, else ~/.amplifier/settings.yaml) < project
+    (.amplifier/settings.yaml) < local (.amplifier/settings.local.yaml) < the bundle's module config.
+    """
+    from .cli_explain import render_settings, settings_json
+    from .cli_render import make_console
+    from .cli_scenario import default_bundle, effective_routing_of
+    from .config import RouterConfig
+    from .loader import load_bundle
+    from .settings import discover_layers
+
+    loaded = load_bundle(bundle if bundle is not None else default_bundle())
+    routing, hook_config = effective_routing_of(loaded, use_settings=True)
+    layers = discover_layers(mount_config=RouterConfig.from_mount(hook_config).settings)
+    if as_json:
+        _echo_json(settings_json(routing, layers))
+    else:
+        render_settings(routing, layers, make_console())
+
+
+if __name__ == "__main__":  # python -m amplifier_module_model_router.cli
+    main()

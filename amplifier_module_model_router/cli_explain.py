@@ -1,0 +1,137 @@
+"""``explain`` and ``settings`` output: one decision, or every setting, with where it came from.
+
+``explain`` walks one agent's chain in order and says for every candidate what happened to it
+(not mounted, lookup failed, no match, matched N models and which one won and why), then the
+model the agent gets. ``settings`` prints the effective settings with the layer behind each value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from .cli_render import make_table, price_vs_session, print_table, render_header
+from .cli_routes import FAILS, INHERIT, REFUSED, UNRESOLVED, Planner, Route
+from .resolver import CHOSEN, FALLBACK, TraceEntry
+from .settings import EffectiveRouting, SettingsLayer
+from .versions import version_key
+
+__all__ = ["candidate_reason", "explain_json", "render_explain", "render_settings", "settings_json"]
+
+_SHOWN_MATCHES = 6
+
+
+def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:
+    """Why a candidate ended where it did, in words a user can act on."""
+    if step.model is None or not matches:
+        return step.reason  # skipped, or an exact id: the resolver's reason says it all
+    picked = step.model
+    others = [m for m in matches if m != picked]
+    listed = ", ".join([picked, *others][:_SHOWN_MATCHES]) + (", ..." if len(matches) > _SHOWN_MATCHES else "")
+    if not others:
+        text = f"matched 1 model: {picked}"
+    else:
+        version = version_key(picked).version
+        why = f"the newest version ({'.'.join(map(str, version)) or 'unversioned'})"
+        if any(version_key(m).version == version for m in others):
+            why += "; at that version the base id beats variants and dated snapshots"
+        text = f"matched {len(matches)} models ({listed}); picked {picked}: {why}"
+    if "cooling" in step.reason:
+        text += f"; {step.reason.rsplit('; ', 1)[-1]}"
+    return text
+
+
+def _verdict(route: Route, scenario_session: str) -> str:
+    agent = route.agent
+    if route.outcome == INHERIT:
+        return f"-> {agent} gets the session model {scenario_session} (inherits)"
+    if route.outcome == UNRESOLVED:
+        return f"-> nothing resolved: {agent} inherits the session model {scenario_session}"
+    if route.outcome == REFUSED:
+        return f"-> nothing resolved and strict is on: the spawn of {agent} is refused"
+    if route.outcome == FAILS:
+        return f"-> every resolved candidate of {agent} is flaky: its run ends with the last error"
+    chosen = route.resolution.chosen if route.resolution else None
+    note = ""
+    if chosen is not None and (chosen.provider, chosen.model) != route.expected:
+        note = f" (at run time: {chosen.provider}/{chosen.model} is flaky, the failover provider moves on)"
+    return f"-> {agent} gets {route.expected_text}{note}"
+
+
+def render_explain(planner: Planner, route: Route, console: Console) -> None:
+    scenario = planner.scenario
+    render_header(scenario, console)
+    console.print(Text(f"{route.agent} · tier {route.tier or '-'}", style="bold"))
+    console.print(Text(f"  tier decided by: {route.decided_by}"))
+    if route.chain_source:
+        console.print(Text(f"  chain of tier {route.tier}: {route.chain_source}"))
+    if route.resolution is not None:
+        console.print()
+        table = make_table("#", "Candidate", "Outcome", "Reason")
+        for step in route.resolution.trace:
+            style = {CHOSEN: "green", FALLBACK: ""}.get(step.outcome, "yellow")
+            table.add_row(
+                Text(str(step.index + 1)),
+                Text(f"{step.preference.provider}/{step.preference.model}"),
+                Text(step.outcome, style=style),
+                Text(candidate_reason(step, planner.matches(step))),
+            )
+        print_table(console, table)
+    console.print()
+    verdict = _verdict(route, scenario.session_model)
+    price = price_vs_session(scenario, route.expected)
+    if route.expected and route.outcome != INHERIT and price != "?":
+        verdict += f" · list price {price} than the session model"
+    console.print(Text(verdict, style="bold"))
+
+
+def explain_json(planner: Planner, route: Route) -> dict[str, Any]:
+    trace = route.resolution.trace if route.resolution else ()
+    return {
+        "agent": route.agent,
+        "tier": route.tier,
+        "tier_decided_by": route.decided_by,
+        "chain_source": route.chain_source,
+        "outcome": route.outcome,
+        "model": {"provider": route.expected[0], "model": route.expected[1]} if route.expected else None,
+        "candidates": [
+            {
+                "provider": step.preference.provider,
+                "pattern": step.preference.model,
+                "outcome": step.outcome,
+                "reason": candidate_reason(step, planner.matches(step)),
+                "resolved": step.model,
+                "matches": list(planner.matches(step)),
+            }
+            for step in trace
+        ],
+    }
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        separator = "\n" if key.startswith("tiers.") else ", "  # a chain: one candidate a line
+        return separator.join(map(str, value)) if value else "(none)"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render_settings(routing: EffectiveRouting, layers: Sequence[SettingsLayer], console: Console) -> None:
+    console.print("layers (weakest first): bundle" + "".join(f" < {layer.label}" for layer in layers))
+    console.print()
+    table = make_table("Setting", "Value", "Source", wrap="Value")
+    for key, value, source in routing.effective_values():
+        table.add_row(Text(key), Text(_value(key, value)), Text(source))
+    print_table(console, table)
+
+
+def settings_json(routing: EffectiveRouting, layers: Sequence[SettingsLayer]) -> dict[str, Any]:
+    return {
+        "layers": [{"name": layer.name, "source": layer.source} for layer in layers],
+        "settings": [{"key": k, "value": v, "source": s} for k, v, s in routing.effective_values()],
+    }

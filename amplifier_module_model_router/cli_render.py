@@ -1,0 +1,265 @@
+"""How CLI results look: rich tables for people, plain dicts for ``--json``.
+
+Every cell is a :class:`rich.text.Text`, never markup, because model globs such as
+``gpt-[0-9].[0-9]`` would otherwise be read as style tags. Colour only appears on a terminal;
+redirected output (and the README) is plain text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .bundle_files import display_path
+from .catalog_file import CatalogSnapshot
+from .cli_routes import Route
+from .cli_scenario import Scenario
+from .cli_verify import AgentResult, VerifyRun
+
+__all__ = [
+    "make_console",
+    "make_table",
+    "print_table",
+    "price_vs_session",
+    "render_header",
+    "render_show",
+    "render_verify",
+    "scenario_json",
+    "show_json",
+    "verify_json",
+]
+
+OK_MARK = "✓"
+BAD_MARK = "✗"
+_WIDE = 200  # redirected output: no wrapping, a table is as wide as its content
+_NARROWEST = 120  # below this the tables' last column would shrink to nothing
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console on the current stdout/stderr (so click's test runner captures it)."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST) if stream.isatty() else _WIDE
+    return Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
+
+
+def make_table(*columns: str, wrap: str | None = None) -> Table:
+    """A plain table; only the ``wrap`` column (default: the last) wraps, so names and models
+    are never cut."""
+    wrap = wrap or columns[-1]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in columns:
+        wraps = name == wrap
+        table.add_column(name, no_wrap=not wraps, min_width=len(name), overflow="fold" if wraps else "ellipsis")
+    return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print a table; off a terminal without the trailing blanks rich pads cells with."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:
+        console.print(table)
+    console.file.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+
+
+def _pair(pair: tuple[str, str] | None) -> str:
+    return "/".join(pair) if pair else "-"
+
+
+# -- the scenario header -----------------------------------------------------------------------
+
+
+def render_header(scenario: Scenario, console: Console) -> None:
+    """Two lines: what was loaded, and which providers are up."""
+    bundle = scenario.bundle
+    snapshot = scenario.snapshot
+    options = scenario.options
+    catalog = "embedded" if snapshot.source is None else display_path(Path(snapshot.source))
+    console.print(
+        f"bundle {bundle.name} {bundle.version} ({display_path(bundle.path)}) · "
+        f"catalog {snapshot.date} ({catalog}) · session model {scenario.session_model}"
+    )
+    states = []
+    for name in scenario.providers:
+        marks = [word for word, names in (("down", options.down), ("failing", options.failing),
+                                          ("flaky", options.flaky)) if name in names]
+        states.append(f"{name} ({', '.join(marks)})" if marks else name)
+    settings = "honoured" if options.use_settings else "ignored"
+    console.print(f"providers {', '.join(states)} · settings files {settings}")
+    console.print()
+
+
+def scenario_json(scenario: Scenario) -> dict[str, Any]:
+    options = scenario.options
+    return {
+        "bundle": {"name": scenario.bundle.name, "version": scenario.bundle.version,
+                   "path": str(scenario.bundle.path)},
+        "catalog": {"date": scenario.snapshot.date, "source": scenario.snapshot.source or "embedded"},
+        "session_model": scenario.session_model,
+        "providers": list(scenario.providers),
+        "down": list(options.down),
+        "failing": list(options.failing),
+        "flaky": list(options.flaky),
+        "settings_files": options.use_settings,
+    }
+
+
+# -- price relative to the session model -------------------------------------------------------
+
+
+def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> float | None:
+    if pair is None:
+        return None
+    model = snapshot.model(*pair)
+    if model is None or model.pricing is None:
+        return None
+    return model.pricing.input_per_million + model.pricing.output_per_million
+
+
+def price_vs_session(scenario: Scenario, pair: tuple[str, str] | None) -> str:
+    """``3.0x cheaper`` / ``1.7x pricier`` / ``same`` by list price (input + output per Mtok).
+
+    ``?`` when either side has no price in the catalog (Copilot bills requests, not tokens).
+    """
+    mine = _list_price(scenario.snapshot, pair)
+    session = _list_price(scenario.snapshot, scenario.session_pair)
+    if mine is None or session is None or mine <= 0 or session <= 0:
+        return "?"
+    if abs(mine - session) < 1e-9:
+        return "same"
+    if mine < session:
+        return f"{session / mine:.1f}x cheaper"
+    return f"{mine / session:.1f}x pricier"
+
+
+# -- verify ------------------------------------------------------------------------------------
+
+
+def _check(result: AgentResult) -> Text:
+    problem = result.problem
+    if problem is not None:
+        return Text(f"{BAD_MARK} {problem}", style="red")
+    notes = result.notes
+    return Text(" ".join([OK_MARK, "; ".join(notes)]).rstrip(), style="green")
+
+
+def render_verify(run: VerifyRun, console: Console) -> None:
+    """The header, one row per agent, faults of the session, then the summary line."""
+    render_header(run.scenario, console)
+    table = make_table("Agent", "Tier", "Model used", "Price vs session", "Check")
+    for result in run.results:
+        route = result.route
+        table.add_row(
+            Text(route.agent),
+            Text(route.tier or "-"),
+            Text(result.used_text),
+            Text(price_vs_session(run.scenario, result.used)),
+            _check(result),
+        )
+    print_table(console, table)
+    console.print()
+    for failure in run.load_failures:
+        console.print(Text(f"module failed to load: {failure}", style="red"))
+    if run.session_error:
+        console.print(Text(f"session failed: {run.session_error}", style="red"))
+    console.print(Text(run.summary(), style="bold green" if run.ok else "bold red"))
+
+
+def verify_json(run: VerifyRun) -> dict[str, Any]:
+    agents = []
+    for result in run.results:
+        route = result.route
+        agents.append({
+            "agent": route.agent,
+            "tier": route.tier,
+            "tier_decided_by": route.decided_by,
+            "expected": _pair_json(route.expected),
+            "expected_outcome": route.outcome,
+            "used": _pair_json(result.used),
+            "correct": result.correct,
+            "problem": result.problem,
+            "error": result.error,
+            "failovers": result.failovers,
+            "attempts": [
+                {"provider": c.provider, "model": c.model, "error": c.error} for c in result.calls
+            ],
+            "sub_session_id": result.sub_session_id,
+            "resolution": result.resolved,
+        })
+    return {
+        **scenario_json(run.scenario),
+        "agents": agents,
+        "summary": {
+            "line": run.summary(),
+            "ok": run.ok,
+            "correct": run.correct,
+            "total": len(run.results),
+            "errors": run.errors,
+            "failovers": run.failovers,
+            "unresolved": list(run.unresolved),
+            "globs_sent": list(run.globs_sent),
+            "load_failures": list(run.load_failures),
+            "session_error": run.session_error,
+        },
+        "elapsed_s": round(run.elapsed_s, 3),
+    }
+
+
+def _pair_json(pair: tuple[str, str] | None) -> dict[str, str] | None:
+    return {"provider": pair[0], "model": pair[1]} if pair else None
+
+
+# -- show --------------------------------------------------------------------------------------
+
+
+def set_by(route: Route) -> str:
+    """Which layer chose the tier and which shaped its chain, shortest form first."""
+    tier = "bundle" if route.decided_by.startswith("bundle:") else route.decided_by
+    chain = route.chain_source
+    if chain is None or (chain == "bundle" and tier == "bundle"):
+        return tier
+    return f"tier: {tier}; chain: {chain}"
+
+
+def render_show(scenario: Scenario, routes: list[Route], console: Console) -> None:
+    render_header(scenario, console)
+    table = make_table("Agent", "Tier", "Set by", "Model", "First fallback", "Price vs session")
+    for route in routes:
+        model = route.expected_text if route.expected else route.outcome
+        if route.outcome == "unresolved":
+            model = f"{route.expected_text} (unresolved: inherits)"
+        table.add_row(
+            Text(route.agent),
+            Text(route.tier or "-"),
+            Text(set_by(route)),
+            Text(model),
+            Text(_pair(route.first_fallback)),
+            Text(price_vs_session(scenario, route.expected)),
+        )
+    print_table(console, table)
+
+
+def show_json(scenario: Scenario, routes: list[Route]) -> dict[str, Any]:
+    return {
+        **scenario_json(scenario),
+        "agents": [
+            {
+                "agent": r.agent,
+                "tier": r.tier,
+                "tier_decided_by": r.decided_by,
+                "chain_source": r.chain_source,
+                "outcome": r.outcome,
+                "model": _pair_json(r.expected),
+                "first_fallback": _pair_json(r.first_fallback),
+            }
+            for r in routes
+        ],
+    }

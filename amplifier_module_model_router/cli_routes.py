@@ -1,0 +1,144 @@
+"""What each agent should get in a scenario, worked out without running a session.
+
+``verify`` compares a real session against these answers, so they are computed on a separate
+path: the tier from the effective settings, the chain resolved by :func:`.resolver.resolve`
+with a fresh catalog cache against fresh offline providers built from the same mount plan. No
+hook, delegate tool, spawner, child plan or failover provider is involved here; those are what
+``verify`` checks. ``show`` and ``explain`` print these answers directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .agent_tiers import lookup_agent
+from .catalog import CatalogCache
+from .cli_scenario import Scenario
+from .errors import BundleError
+from .globs import glob_matches, is_glob
+from .offline.provider import SimProvider
+from .offline.sim_config import SimProviderConfig
+from .preferences import ProviderPreference
+from .providers import ProviderEntry, entries_from
+from .resolver import Resolution, TraceEntry, resolve
+
+__all__ = ["ROUTED", "INHERIT", "UNRESOLVED", "REFUSED", "FAILS", "Route", "Planner", "SELF"]
+
+SELF = "self"
+ROUTED = "routed"
+INHERIT = "inherit"
+UNRESOLVED = "unresolved"
+"""A chain was asked for but nothing resolved: the agent inherits the session model."""
+REFUSED = "refused"
+"""Strict mode and nothing resolved: the spawn is refused."""
+FAILS = "fails"
+"""Every resolved candidate is flaky: the agent's run ends with the last provider error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One agent's expected route."""
+
+    agent: str
+    """The ``config["agents"]`` key (``model-router:git-ops``) or ``self``."""
+    tier: str | None
+    decided_by: str
+    """Which settings layer (or rule) chose the tier."""
+    chain_source: str | None
+    """Which layers shaped the tier's chain (``bundle; reordered by user (...)``)."""
+    preferences: tuple[ProviderPreference, ...]
+    resolution: Resolution | None
+    outcome: str
+    expected: tuple[str, str] | None
+    """``(provider, model)`` the agent's provider should receive; None when it cannot run."""
+    first_fallback: tuple[str, str] | None
+
+    @property
+    def expected_text(self) -> str:
+        return "/".join(self.expected) if self.expected else "-"
+
+
+class Planner:
+    """Resolves agents of one scenario against its offline providers, with one shared cache."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.cache = CatalogCache()  # fresh: nothing the session run cached can leak in
+        plan_providers = scenario.plan["providers"]
+        providers = {
+            entry["instance_id"]: SimProvider(SimProviderConfig.from_mapping(entry["config"]))
+            for entry in plan_providers
+        }
+        self.entries: tuple[ProviderEntry, ...] = entries_from(providers, plan_providers)
+        self.configs = scenario.plan["agents"]
+
+    def agent_keys(self) -> list[str]:
+        """Every agent of the bundle in bundle order, then ``self``."""
+        return [*self.configs, SELF]
+
+    def find(self, name: str) -> str:
+        """The agent key for a name as a user types it (plain, namespaced or ``self``)."""
+        if name == SELF:
+            return SELF
+        found = lookup_agent(self.configs, name)
+        if found is not None:
+            return found[0]
+        tier, _ = self.scenario.routing.tier_for(name, None)
+        if tier is not None:  # another bundle's agent that settings route (patterns, default)
+            return name
+        known = ", ".join(k.rsplit(":", 1)[-1] for k in self.configs)
+        raise BundleError(f"unknown agent {name!r}; agents of {self.scenario.bundle.name}: {known}, self")
+
+    async def routes(self, agents: Iterable[str] | None = None) -> list[Route]:
+        return [await self.route(agent) for agent in (agents if agents is not None else self.agent_keys())]
+
+    async def route(self, agent: str) -> Route:
+        """The expected route of ``agent`` (a key from :meth:`find`)."""
+        scenario = self.scenario
+        routing = scenario.routing
+        session = scenario.session_pair
+        if agent == SELF:
+            return Route(SELF, None, "self: inherits the parent's model", None, (), None,
+                         INHERIT, session, None)
+        spec = scenario.bundle.agents.get(agent.rsplit(":", 1)[-1])
+        declared = spec.tier if spec is not None else None
+        tier, decided_by = routing.tier_for(agent, declared)
+        if tier is not None and tier in routing.tiers:
+            preferences = tuple(routing.tiers[tier])
+            chain_source = routing.provenance.get(f"tiers.{tier}")
+        else:
+            tier, chain_source = None, None
+            # Re-tiered to inherit by settings: no chain, even if the file carries one.
+            preferences = tuple(spec.own_preferences) if spec is not None and declared is None else ()
+            if preferences:
+                decided_by = f"{decided_by}; the agent's own provider_preferences"
+        if not preferences:
+            return Route(agent, None, decided_by, None, (), None, INHERIT, session, None)
+        resolution = await resolve(preferences, self.entries, self.cache)
+        outcome, expected = self._expected(resolution)
+        chain = resolution.chain()
+        fallback = next(((c.provider, c.model) for c in chain if (c.provider, c.model) != expected), None)
+        return Route(agent, tier, decided_by, chain_source, preferences, resolution, outcome, expected, fallback)
+
+    def _expected(self, resolution: Resolution) -> tuple[str, tuple[str, str] | None]:
+        chain = resolution.chain()
+        if not chain:
+            if self.scenario.routing.strict:
+                return REFUSED, None
+            return UNRESOLVED, self.scenario.session_pair
+        flaky = set(self.scenario.options.flaky)
+        healthy = next((c for c in chain if c.provider not in flaky), None)
+        if healthy is None:
+            return FAILS, None
+        return ROUTED, (healthy.provider, healthy.model)
+
+    def matches(self, step: TraceEntry) -> tuple[str, ...]:
+        """Every catalog id a glob candidate matched, newest first (for ``explain``)."""
+        if not is_glob(step.preference.model) or step.provider is None:
+            return ()
+        entry = next((e for e in self.entries if e.name == step.provider), None)
+        lookup = self.cache.peek(entry) if entry is not None else None
+        if lookup is None:
+            return ()
+        return tuple(m for m in lookup.sorted.ids if glob_matches(step.preference.model, m))

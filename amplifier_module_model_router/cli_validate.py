@@ -1,0 +1,91 @@
+"""``validate``: load a bundle the way a session would and list every problem found.
+
+The loader stops at the first problem (nothing half-loaded); a user fixing a bundle wants the
+whole list at once. So after a failed load every agent file the bundle lists in its own folder
+is also parsed on its own and its errors are added. A bundle that loads is also checked for
+what would fail the module's mount (unknown or malformed module options).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bundle_files import display_path, read_agent_file, read_bundle_file
+from .bundle_model import Bundle
+from .config import RouterConfig
+from .errors import BundleError
+from .loader import load_bundle
+
+__all__ = ["Validation", "validate_bundle"]
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    bundle: Bundle | None
+    errors: tuple[BundleError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.bundle is not None and self.ok:
+            agents, tiers = len(self.bundle.agents), len(self.bundle.tiers)
+            return f"ok: {agents} agent{'' if agents == 1 else 's'}, {tiers} tier{'' if tiers == 1 else 's'}"
+        count = len(self.errors)
+        return f"{count} error{'' if count == 1 else 's'}"
+
+
+def validate_bundle(path: str | Path) -> Validation:
+    """Every problem of the bundle at ``path`` (a ``.md`` file or its folder)."""
+    errors: list[BundleError] = []
+    bundle: Bundle | None = None
+    try:
+        bundle = load_bundle(path)
+    except BundleError as err:
+        errors.append(err)
+        errors += _agent_file_errors(Path(path))
+    else:
+        try:
+            RouterConfig.from_mount(dict(bundle.module_config), source=f"{display_path(bundle.path)}: hooks[model-router]")
+        except BundleError as err:
+            errors.append(err)
+    unique: dict[str, BundleError] = {}
+    for err in errors:
+        unique.setdefault(str(err), err)
+    return Validation(bundle, tuple(unique.values()))
+
+
+def _agent_file_errors(path: Path) -> list[BundleError]:
+    """Errors of the agent files the root bundle lists from its own folder, each on its own."""
+    root = path / "bundle.md" if path.is_dir() else path
+    try:
+        parsed = read_bundle_file(root.resolve())
+    except BundleError:
+        return []  # the root itself is broken: the loader's error already says so
+    found: list[BundleError] = []
+    refs = [*parsed.agent_refs, *parsed.overlays]
+    for ref in dict.fromkeys(refs):
+        namespace, _, name = ref.rpartition(":")
+        if namespace not in ("", parsed.name):
+            continue  # an included bundle's agent: its own folder, its own validate run
+        agent_file = parsed.path.parent / "agents" / f"{name}.md"
+        if not agent_file.is_file():
+            continue
+        try:
+            spec = read_agent_file(agent_file)
+        except BundleError as err:
+            found.append(err)
+            continue
+        if spec.tier is not None and not parsed.includes and spec.tier not in parsed.tiers:
+            known = ", ".join(parsed.tiers) or "none defined"
+            found.append(
+                BundleError(
+                    f"unknown tier {spec.tier!r} (tiers: {known})",
+                    file=display_path(agent_file),
+                    agent=spec.name,
+                    field="meta.model_tier",
+                )
+            )
+    return found
