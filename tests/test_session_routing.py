@@ -304,3 +304,31 @@ async def test_event_names_are_advertised_for_observers() -> None:
         contributed = await s.coordinator.collect_contributions("observability.events")
     names = {name for item in contributed for name in (item if isinstance(item, list) else [item])}
     assert {"model_router:resolved", "model_router:failover", "model_router:cost"} <= names
+
+
+async def test_a_custom_app_routes_by_calling_the_spawner_itself() -> None:
+    """App-level routing, as the README shows it: no hook in the plan, the app registers the
+    routing spawner and calls it; the child session is built by the router."""
+    from amplifier_module_model_router.config import RouterConfig
+    from amplifier_module_model_router.module import build_router
+    from amplifier_module_model_router.offline import offline_mount_plan
+    from amplifier_module_model_router.spawner import RoutingSpawner
+
+    router = build_router(RouterConfig.from_mount({"tiers": dict(BUNDLE.module_config)["tiers"]}))
+    plan = offline_mount_plan(agent_configs(BUNDLE), session_model="openai/gpt-5.5")
+    async with session(plan) as (s, seen):
+        spawn = RoutingSpawner(router, s.coordinator)
+        s.coordinator.register_capability("session.spawn", spawn)
+        result = await spawn(agent_name="model-router:zen-architect", instruction="plan the release",
+                             parent_session=s, agent_configs=s.coordinator.config["agents"])
+
+    assert set(result) == {"output", "session_id", "status", "turn_count", "metadata"}
+    assert result["status"] == "success"
+    assert result["metadata"]["model_router"] == {
+        "agent": "model-router:zen-architect", "tier": "frontier", "source": "agent",
+        "provider": "anthropic", "model": "claude-opus-4-8",
+    }
+    assert [(c.provider, c.model) for c in RECORDER.completions(session_id=result["session_id"])] == [
+        ("anthropic", "claude-opus-4-8")
+    ]
+    assert "[anthropic/claude-opus-4-8]" in result["output"]
