@@ -30,7 +30,7 @@ HOOK_PRIORITY = 10
 LIFECYCLE_EVENTS = ("session:start", "session:resume")
 
 _NOWHERE = Path("/nonexistent/model-router-no-settings")
-"""cwd used when settings files are switched off: no project layer can exist there."""
+"""home and cwd used when settings files are switched off: no user or project layer exists there."""
 
 
 def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
@@ -126,7 +126,7 @@ def build_router(router_config: RouterConfig) -> Router:
         layers = discover_layers(mount_config=router_config.settings)
     else:
         layers = discover_layers(
-            mount_config=router_config.settings, env={}, home=None, cwd=_NOWHERE
+            mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
         )
     routing = effective_routing(router_config.tiers, layers)
     return Router(
