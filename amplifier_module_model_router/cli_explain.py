@@ -21,7 +21,7 @@ from .versions import version_key
 
 __all__ = ["candidate_reason", "explain_json", "render_explain", "render_settings", "settings_json"]
 
-_SHOWN_MATCHES = 6
+_SHOWN_MATCHES = 4
 
 
 def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:

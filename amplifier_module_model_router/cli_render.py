@@ -7,6 +7,7 @@ redirected output (and the README) is plain text.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -220,18 +221,20 @@ def _pair_json(pair: tuple[str, str] | None) -> dict[str, str] | None:
 # -- show --------------------------------------------------------------------------------------
 
 
+_LAYER = re.compile(r"\b(org|user|project|local|mount) \(([^)]*)\)")
+
+
 def set_by(route: Route) -> str:
-    """Which layer chose the tier and which shaped its chain, shortest form first."""
+    """Which layer chose the tier and which shaped its chain; layer files named in a footer."""
     tier = "bundle" if route.decided_by.startswith("bundle:") else route.decided_by
     chain = route.chain_source
-    if chain is None or (chain == "bundle" and tier == "bundle"):
-        return tier
-    return f"tier: {tier}; chain: {chain}"
+    text = tier if chain is None or (chain == "bundle" and tier == "bundle") else f"tier: {tier}; chain: {chain}"
+    return _LAYER.sub(r"\1", text)
 
 
 def render_show(scenario: Scenario, routes: list[Route], console: Console) -> None:
     render_header(scenario, console)
-    table = make_table("Agent", "Tier", "Set by", "Model", "First fallback", "Price vs session")
+    table = make_table("Agent", "Tier", "Model", "First fallback", "Price vs session", "Set by")
     for route in routes:
         model = route.expected_text if route.expected else route.outcome
         if route.outcome == "unresolved":
@@ -239,12 +242,22 @@ def render_show(scenario: Scenario, routes: list[Route], console: Console) -> No
         table.add_row(
             Text(route.agent),
             Text(route.tier or "-"),
-            Text(set_by(route)),
             Text(model),
             Text(_pair(route.first_fallback)),
             Text(price_vs_session(scenario, route.expected)),
+            Text(set_by(route)),
         )
     print_table(console, table)
+    files = {
+        name: path
+        for route in routes
+        for text in (route.decided_by, route.chain_source or "")
+        for name, path in _LAYER.findall(text)
+    }
+    if files:
+        console.print()
+        for name, path in files.items():
+            console.print(f"{name}: {path}")
 
 
 def show_json(scenario: Scenario, routes: list[Route]) -> dict[str, Any]:
