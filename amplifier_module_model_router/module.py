@@ -110,6 +110,8 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     await router.adopt_handoff(coordinator)
     routing = SessionRouting(coordinator, router)
     routing.register()
+    from .cost_hooks import install_cost_tracking  # cost per agent: usage ledger, model_router:cost
+    routing._unregister.append(install_cost_tracking(coordinator, router))
     return routing.cleanup
 
 

@@ -1,0 +1,341 @@
+"""The cost ledger: every provider response's tokens, filed under its agent and root session.
+
+A delegated agent runs in a child session, possibly nested (an agent that delegates again);
+each session with the module reports its own responses here, and the ledger files them under
+the root session they roll up to, keyed by (agent, provider, model). Aggregates only (no
+per-call lists), and a root's data is dropped once its summary is taken, so memory is bounded
+by the sessions alive and the agents/models they used.
+
+Costs: the provider's own ``Usage.cost_usd`` where it gives one, else tokens x the model's list
+price from the cached catalog (:func:`price_of`), else unknown: never zero.
+
+Knows nothing of the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .cost_summary import ROOT_AGENT, AgentCost, CostLine, CostSummary, ModelCost, Tokens
+
+__all__ = [
+    "CallUsage",
+    "CostLedger",
+    "Price",
+    "RootUsage",
+    "parse_usage",
+    "price_of",
+    "summarize",
+]
+
+_MTOK = Decimal(1_000_000)
+_MAX_ROOTS = 1024
+
+ModelKey = tuple[str | None, str | None]
+"""(provider, model)"""
+
+
+@dataclass(frozen=True, slots=True)
+class CallUsage:
+    """One response's usage: tokens, and the cost the provider reported (None: it did not)."""
+
+    tokens: Tokens
+    cost_usd: Decimal | None = None
+
+
+def _read(source: Any, name: str) -> Any:
+    if isinstance(source, Mapping):
+        return source.get(name)
+    try:
+        return getattr(source, name, None)
+    except Exception:  # a property that raises is just a missing value
+        return None
+
+
+def _tokens(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return max(value, 0)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A finite, non-negative amount from a Decimal, int, decimal string or float."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = str(value)
+    if not isinstance(value, (Decimal, int, str)):
+        return None
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def parse_usage(raw: Any) -> CallUsage | None:
+    """Usage from an ``llm:response`` payload's ``usage`` dict or a ``Usage`` object.
+
+    ``input_tokens`` is the gross input, cache reads included (the kernel's ``llm:response``
+    contract). A provider that reports fresh input only gives itself away when its cache reads
+    exceed its input; those counts are made gross. None when the usage carries no token counts
+    at all (an error response): not a billed call we can account for.
+    """
+    if raw is None:
+        return None
+    input_tokens = _tokens(_read(raw, "input_tokens"))
+    output_tokens = _tokens(_read(raw, "output_tokens"))
+    if input_tokens is None and output_tokens is None:
+        return None
+    input_tokens = input_tokens or 0
+    cache_read = _tokens(_read(raw, "cache_read_tokens")) or 0
+    if cache_read > input_tokens:  # fresh input only (older providers): make it gross
+        input_tokens += cache_read
+    tokens = Tokens(
+        input=input_tokens,
+        output=output_tokens or 0,
+        cache_read=cache_read,
+        cache_write=_tokens(_read(raw, "cache_write_tokens")) or 0,
+    )
+    return CallUsage(tokens, _decimal(_read(raw, "cost_usd")))
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens. Cache reads/writes without a price of their own cost as input."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+
+    def cost(self, tokens: Tokens) -> Decimal:
+        cache_read = self.input if self.cache_read is None else self.cache_read
+        cache_write = self.input if self.cache_write is None else self.cache_write
+        total = (
+            self.input * tokens.fresh_input
+            + cache_read * tokens.cache_read
+            + cache_write * tokens.cache_write
+            + self.output * tokens.output
+        )
+        return total / _MTOK
+
+
+def price_of(record: Any) -> Price | None:
+    """The list price of a catalog entry, None when unknown.
+
+    ``record`` is a :class:`.catalog.ModelRecord` (prices parsed, the ``ModelInfo`` or dict in
+    ``raw``) or anything with a ``pricing`` (``ModelInfo``, a catalog file's model). A price in
+    another currency than USD is unknown here: we do not convert.
+    """
+    if record is None:
+        return None
+    pricing = _read(record, "pricing") or _read(_read(record, "raw"), "pricing")
+    currency = _read(pricing, "currency")
+    if isinstance(currency, str) and currency.strip().upper() != "USD":
+        return None
+    input_price = _first_price(record, "input_per_mtok")
+    if input_price is None:
+        input_price = _first_price(pricing, "input_per_million", "input")
+    output_price = _first_price(record, "output_per_mtok")
+    if output_price is None:
+        output_price = _first_price(pricing, "output_per_million", "output")
+    if input_price is None or output_price is None:
+        return None
+    cache_read = _first_price(pricing, "cache_read_per_million", "cached_input", "cache_read")
+    cache_write = _first_price(pricing, "cache_write_per_million", "cache_write")
+    return Price(input_price, output_price, cache_read, cache_write)
+
+
+def _first_price(pricing: Any, *names: str) -> Decimal | None:
+    for name in names:
+        value = _decimal(_read(pricing, name))
+        if value is not None:
+            return value
+    return None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """One agent's calls on one provider/model within a root."""
+
+    calls: int = 0
+    tokens: Tokens = field(default_factory=Tokens)
+    reported_usd: Decimal = Decimal(0)
+    reported_calls: int = 0
+    unreported: Tokens = field(default_factory=Tokens)
+    """Tokens of the calls whose provider reported no cost (priced from the catalog later)."""
+
+
+@dataclass(slots=True)
+class RootUsage:
+    """Everything filed under one root session so far."""
+
+    root_id: str
+    buckets: dict[tuple[str, str | None, str | None], _Bucket] = field(default_factory=dict)
+    tiers: dict[str, str | None] = field(default_factory=dict)
+    sessions: dict[str, set[str]] = field(default_factory=dict)
+    prices: dict[ModelKey, Price] = field(default_factory=dict)
+    """List prices found while the sessions ran (catalogs may expire before the end)."""
+    root_model: ModelKey | None = None
+    """The first model that answered in the root session itself: the baseline."""
+
+    def unpriced_models(self) -> set[ModelKey]:
+        """Models with calls that still need a list price (their provider reported no cost)."""
+        return {
+            (provider, model)
+            for (_, provider, model), b in self.buckets.items()
+            if b.reported_calls < b.calls and (provider, model) not in self.prices
+        }
+
+
+class CostLedger:
+    """Sessions -> their root, and each root's usage. Process-wide (see :func:`.cost_hooks`)."""
+
+    def __init__(self, *, max_roots: int = _MAX_ROOTS) -> None:
+        self.max_roots = max_roots
+        self._roots: dict[str, RootUsage] = {}
+        self._root_of: dict[str, str] = {}
+        self._agent_of: dict[str, str] = {}
+
+    def open(
+        self, session_id: str, parent_id: str | None, *, agent: str | None = None,
+        tier: str | None = None,
+    ) -> str:
+        """Start filing ``session_id``'s usage; returns the root it rolls up to.
+
+        A session whose parent the ledger knows joins the parent's root as ``agent``; any
+        other session is a root of its own (its calls are ``agent``'s, else the root's).
+        """
+        root_id = self._root_of.get(parent_id) if parent_id else None
+        if root_id is None or root_id not in self._roots:
+            root_id = session_id
+            agent = agent if parent_id and agent else ROOT_AGENT
+            if root_id not in self._roots:
+                self._new_root(root_id)
+        agent = agent or "(unattributed)"
+        self._root_of[session_id] = root_id
+        self._agent_of[session_id] = agent
+        root = self._roots[root_id]
+        root.tiers.setdefault(agent, tier)
+        root.sessions.setdefault(agent, set()).add(session_id)
+        return root_id
+
+    def _new_root(self, root_id: str) -> None:
+        while len(self._roots) >= self.max_roots:  # oldest first: a root that never ended
+            self.forget(next(iter(self._roots)))
+        self._roots[root_id] = RootUsage(root_id)
+
+    def record(
+        self, session_id: str, provider: str | None, model: str | None, usage: CallUsage,
+        price: Price | None = None,
+    ) -> bool:
+        """File one response; False when the session is unknown (not opened, or forgotten)."""
+        root = self._roots.get(self._root_of.get(session_id, ""))
+        if root is None:
+            return False
+        agent = self._agent_of[session_id]
+        bucket = root.buckets.setdefault((agent, provider, model), _Bucket())
+        bucket.calls += 1
+        bucket.tokens += usage.tokens
+        if usage.cost_usd is not None:
+            bucket.reported_usd += usage.cost_usd
+            bucket.reported_calls += 1
+        else:
+            bucket.unreported += usage.tokens
+        if price is not None:
+            root.prices[(provider, model)] = price
+        if session_id == root.root_id and root.root_model is None:
+            root.root_model = (provider, model)
+        return True
+
+    def knows_price(self, session_id: str, provider: str | None, model: str | None) -> bool:
+        root = self._roots.get(self._root_of.get(session_id, ""))
+        return root is not None and (provider, model) in root.prices
+
+    def is_root(self, session_id: str) -> bool:
+        return session_id in self._roots
+
+    def close(self, session_id: str) -> RootUsage | None:
+        """The session ended: a root hands back its usage (and the ledger drops it)."""
+        self._root_of.pop(session_id, None)
+        self._agent_of.pop(session_id, None)
+        return self._roots.pop(session_id, None)
+
+    def forget(self, session_id: str) -> None:
+        """Drop a session (and, for a root, its data and its sessions); idempotent."""
+        if self.close(session_id) is not None:
+            for sid in [s for s, r in self._root_of.items() if r == session_id]:
+                self.close(sid)
+
+    def __len__(self) -> int:
+        return len(self._roots)
+
+
+def summarize(
+    usage: RootUsage,
+    prices: Mapping[ModelKey, Price | None],
+    baseline: ModelKey | None,
+) -> CostSummary:
+    """The cost summary of a root: per agent and model, with the baseline on ``baseline``.
+
+    ``prices`` completes the prices found during the run (``usage.prices`` wins). Calls whose
+    provider reported no cost and whose model has no price stay unpriced. Calls that ran on
+    the baseline model are their own baseline (their known cost, so they save nothing), else
+    the baseline is their tokens at the baseline model's list price.
+    """
+
+    def price(key: ModelKey | None) -> Price | None:
+        if key is None:
+            return None
+        return usage.prices.get(key) or prices.get(key)
+
+    baseline_price = price(baseline)
+    agents: dict[str, list[ModelCost]] = {}
+    for (agent, provider, model), bucket in usage.buckets.items():
+        line = _line(bucket, price((provider, model)), baseline_price)
+        if (provider, model) == baseline and line.complete:
+            line = replace(line, baseline_usd=line.cost_usd)  # ran on the baseline: no saving
+        agents.setdefault(agent, []).append(ModelCost(provider, model, line))
+    order = sorted(agents, key=lambda a: (a != ROOT_AGENT, a))  # the root first, then by name
+    return CostSummary(
+        session_id=usage.root_id,
+        baseline_provider=baseline[0] if baseline else None,
+        baseline_model=baseline[1] if baseline else None,
+        agents=tuple(
+            AgentCost(
+                agent=name,
+                tier=usage.tiers.get(name),
+                sessions=len(usage.sessions.get(name, ())),
+                models=tuple(agents[name]),
+            )
+            for name in order
+        ),
+    )
+
+
+def _line(bucket: _Bucket, price: Price | None, baseline: Price | None) -> CostLine:
+    cost: Decimal | None = bucket.reported_usd if bucket.reported_calls else None
+    sources = {"provider"} if bucket.reported_calls else set()
+    unreported_calls = bucket.calls - bucket.reported_calls
+    unpriced = 0
+    if unreported_calls:
+        if price is None:
+            unpriced = unreported_calls
+        else:
+            cost = (cost or Decimal(0)) + price.cost(bucket.unreported)
+            sources.add("catalog")
+    return CostLine(
+        calls=bucket.calls,
+        tokens=bucket.tokens,
+        cost_usd=cost,
+        unpriced_calls=unpriced,
+        baseline_usd=None if baseline is None else baseline.cost(bucket.tokens),
+        sources=frozenset(sources),
+    )

@@ -1,0 +1,178 @@
+"""Cost per agent, the session side: feed the ledger, and emit ``model_router:cost`` at the end.
+
+Installed in every session that mounts the module (children inherit it, so every delegated
+agent's session reports its own usage):
+
+- ``llm:response`` (emitted by the provider for each completion, with ``provider``, ``model``
+  and the kernel's ``usage`` dict): the tokens, the provider's ``cost_usd`` if any, and the
+  model's list price if the shared catalog cache holds it, go to the process-wide ledger under
+  this session's agent and root. The provider and model are those of the call itself, so a
+  child that failed over is charged for the model that answered.
+- ``session:end``: a child just leaves the ledger; the root emits ``model_router:cost`` (see
+  :mod:`.cost_summary`) and its data is dropped.
+
+Which agent a child is comes from the route the spawner filed under the child's session id
+(:mod:`.handoff`); a child spawned by someone else falls back to the ``agent_name`` in its
+session metadata (tool-delegate's), then to its sub-session id's ``_<agent>`` suffix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from amplifier_core.models import HookResult
+
+from . import events
+from .cost import CostLedger, ModelKey, Price, parse_usage, price_of, summarize
+from .providers import ProviderEntry, match_provider
+from .router import current_model, session_entries
+
+__all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
+
+logger = logging.getLogger(__name__)
+
+COST_HOOK_PRIORITY = 50
+"""Observers only; any order works. session:end runs before hooks-logging's (100) default."""
+
+_LEDGER = CostLedger()
+
+
+def shared_ledger() -> CostLedger:
+    """The process-wide ledger: a root session and all its children file into one."""
+    return _LEDGER
+
+
+def install_cost_tracking(
+    coordinator: Any, router: Any, *, ledger: CostLedger | None = None
+) -> Callable[[], None]:
+    """Track this session's model usage; returns the callable that stops it (for cleanup).
+
+    Call at mount, after the router is built: a routed child's route is filed under its
+    session id only while its spawn runs.
+    """
+    return CostTracker(coordinator, router, ledger or _LEDGER).register()
+
+
+def _agent_identity(coordinator: Any, outcome: Any) -> tuple[str | None, str | None]:
+    """(agent, tier) of a child session, or (None, None) when nothing names it."""
+    if outcome is not None:
+        return outcome.request.agent, outcome.request.tier
+    session = (getattr(coordinator, "config", None) or {}).get("session") or {}
+    metadata = session.get("metadata") if isinstance(session, dict) else None
+    name = metadata.get("agent_name") if isinstance(metadata, dict) else None
+    if isinstance(name, str) and name.strip():
+        return name.strip(), None
+    sub_id = str(getattr(coordinator, "session_id", "") or "")
+    suffix = sub_id.rpartition("_")[2] if "_" in sub_id else ""
+    return (suffix or None), None
+
+
+class CostTracker:
+    """One session's side of the cost ledger."""
+
+    def __init__(self, coordinator: Any, router: Any, ledger: CostLedger) -> None:
+        self.coordinator = coordinator
+        self.router = router
+        self.ledger = ledger
+        self.session_id = str(coordinator.session_id)
+        parent_id = getattr(coordinator, "parent_id", None)
+        outcome = router.handoffs.get(self.session_id)
+        payload = outcome.payload if outcome is not None else {}
+        self.routed: ModelKey = (payload.get("provider"), payload.get("model"))
+        agent, tier = _agent_identity(coordinator, outcome) if parent_id else (None, None)
+        self.root_id = ledger.open(self.session_id, parent_id, agent=agent, tier=tier)
+        self._entries: tuple[ProviderEntry, ...] | None = None
+        self._misses: dict[ModelKey, int] = {}
+        self._unregister: list[Callable[[], None]] = []
+
+    def register(self) -> Callable[[], None]:
+        hooks = self.coordinator.hooks
+        for event, handler in (("llm:response", self.on_response), ("session:end", self.on_end)):
+            self._unregister.append(
+                hooks.register(
+                    event, handler, priority=COST_HOOK_PRIORITY, name=f"model-router-cost:{event}"
+                )
+            )
+        return self.stop
+
+    def stop(self) -> None:
+        """Unregister, and leave the ledger (a no-op after ``session:end``)."""
+        for unregister in self._unregister:
+            try:
+                unregister()
+            except Exception:
+                logger.debug("cost hook unregister failed", exc_info=True)
+        self._unregister.clear()
+        self.ledger.forget(self.session_id)
+
+    async def on_response(self, event: str, data: dict[str, Any]) -> HookResult:
+        try:
+            usage = parse_usage(data.get("usage"))
+            if usage is not None:
+                provider = data.get("provider") or self.routed[0]
+                model = data.get("model") or self.routed[1] or current_model(self.coordinator)[1]
+                price = None
+                if usage.cost_usd is None or self.session_id == self.root_id:
+                    price = self._cached_price(provider, model)
+                self.ledger.record(self.session_id, provider, model, usage, price)
+        except Exception:  # accounting must never break a session
+            logger.warning("model-router: could not account a response", exc_info=True)
+        return HookResult(action="continue")
+
+    async def on_end(self, event: str, data: dict[str, Any]) -> HookResult:
+        try:
+            usage = self.ledger.close(self.session_id)
+            if usage is not None and usage.buckets:
+                baseline = usage.root_model or current_model(self.coordinator)
+                wanted = usage.unpriced_models() | {baseline}
+                prices = await self._resolve_prices(wanted)
+                summary = summarize(usage, prices, baseline)
+                await self.coordinator.hooks.emit(events.COST, summary.to_payload())
+        except Exception:
+            logger.warning("model-router: could not emit the cost summary", exc_info=True)
+        return HookResult(action="continue")
+
+    # -- prices ---------------------------------------------------------------------------------
+
+    def _entry(self, provider: str | None) -> ProviderEntry | None:
+        if not provider:
+            return None
+        if self._entries is None:
+            self._entries = session_entries(self.coordinator)
+        return match_provider(provider, self._entries)
+
+    def _cached_price(self, provider: str | None, model: str | None) -> Price | None:
+        """The list price from the shared catalog cache, without any I/O (hot path)."""
+        if self.ledger.knows_price(self.session_id, provider, model):
+            return None  # already filed for this root
+        entry = self._entry(provider)
+        lookup = self.router.cache.peek(entry) if entry is not None else None
+        if lookup is None or self._misses.get((provider, model)) == lookup.serial:
+            return None
+        price = _find_price(lookup.models, model)
+        if price is None:
+            self._misses[(provider, model)] = lookup.serial
+        return price
+
+    async def _resolve_prices(self, wanted: Iterable[ModelKey]) -> dict[ModelKey, Price | None]:
+        """List prices at session end: the cached catalog, else one (time-bounded) lookup."""
+        found: dict[ModelKey, Price | None] = {}
+        for provider, model in wanted:
+            entry = self._entry(provider)
+            if entry is None or not model:
+                continue
+            lookup = self.router.cache.peek(entry) or await self.router.cache.lookup(entry)
+            found[(provider, model)] = _find_price(lookup.models, model)
+        return found
+
+
+def _find_price(records: Iterable[Any], model: str | None) -> Price | None:
+    if not model:
+        return None
+    folded = model.lower()
+    for record in records:
+        if record.id == model or record.id.lower() == folded:
+            return price_of(record)
+    return None
