@@ -1,0 +1,279 @@
+"""Read ``model_router:cost`` events back from Amplifier's ``events.jsonl`` files, and show them.
+
+Amplifier's logging hook (hooks-logging) writes one file per session,
+``~/.amplifier/projects/<project>/sessions/<session id>/events.jsonl``, one JSON object a line::
+
+    {"ts": "...", "lvl": "INFO", "schema": {"name": "amplifier.log", "ver": "1.0.0"},
+     "event": "model_router:cost", "session_id": "...", "data": {...the payload...}}
+
+A few payload keys (``session_id``, ``status``, ``error``, ...) are lifted out of ``data`` to the
+top level; they are put back here. The root session's file holds the cost event (children have
+files of their own, without one), so a folder of sessions is read by reading every
+``events.jsonl`` below it.
+
+API for the CLI: :func:`load_report` (or :func:`load_cost_events`), :func:`render_report` /
+:func:`render_cost_table`, :func:`report_to_json` / :func:`summary_to_json`, and
+:func:`summary_from_event` for a payload caught by a hook (``verify``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from . import events
+from .cost_summary import CostLine, CostSummary, combine_summaries
+from .errors import BundleError
+
+__all__ = [
+    "CostReport",
+    "load_cost_events",
+    "load_report",
+    "render_cost_table",
+    "render_report",
+    "report_to_json",
+    "summary_from_event",
+    "summary_to_json",
+]
+
+LIFTED_KEYS = (
+    "redaction", "status", "duration_ms", "module", "component", "error", "request_id",
+    "span_id", "parent_span_id", "session_id",
+)
+"""Keys hooks-logging moves from an event's data to the top level of its line."""
+
+EVENTS_FILE = "events.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    """The cost events found under a path, oldest first, and what could not be read."""
+
+    source: Path
+    summaries: tuple[CostSummary, ...]
+    files: tuple[Path, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def combined(self) -> CostSummary | None:
+        """All sessions as one table (agents merged by name); None when there is none."""
+        return combine_summaries(self.summaries) if self.summaries else None
+
+
+def summary_from_event(data: Mapping[str, Any]) -> CostSummary:
+    """A ``model_router:cost`` payload as a hook receives it; ``ValueError`` if malformed."""
+    return CostSummary.from_payload(data, timestamp=data.get("timestamp"))
+
+
+def load_report(path: str | Path) -> CostReport:
+    """Every cost event in an ``events.jsonl`` file, or in the ``events.jsonl`` files below a folder.
+
+    A missing path raises :class:`BundleError` naming it; unreadable files, lines that are not
+    JSON and malformed cost payloads are skipped and listed in ``problems``.
+    """
+    source = Path(path).expanduser()
+    if source.is_dir():
+        files = tuple(sorted(source.rglob(EVENTS_FILE)))
+    elif source.is_file():
+        files = (source,)
+    else:
+        raise BundleError("no such events file or sessions folder", file=str(source))
+    found: list[tuple[int, CostSummary]] = []
+    problems: list[str] = []
+    for file in files:
+        _read_file(file, found, problems)
+    found.sort(key=lambda item: (item[1].timestamp is None, item[1].timestamp or "", item[0]))
+    return CostReport(source, tuple(s for _, s in found), files, tuple(problems))
+
+
+def load_cost_events(path: str | Path) -> list[CostSummary]:
+    """The cost summaries under ``path`` (see :func:`load_report`), oldest first."""
+    return list(load_report(path).summaries)
+
+
+def _read_file(file: Path, found: list[tuple[int, CostSummary]], problems: list[str]) -> None:
+    marker = f'"{events.COST}"'
+    try:
+        handle = file.open(encoding="utf-8", errors="replace")
+    except OSError as err:
+        problems.append(f"{file}: {err.strerror or err}")
+        return
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if marker not in line:  # most lines are other events: skip them unparsed
+                continue
+            where = f"{file}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                problems.append(f"{where}: not JSON ({err.msg})")
+                continue
+            if not isinstance(record, dict) or record.get("event") != events.COST:
+                continue
+            payload = dict(record.get("data") or {})
+            for key in LIFTED_KEYS:
+                if key in record:
+                    payload.setdefault(key, record[key])
+            try:
+                summary = CostSummary.from_payload(payload, timestamp=record.get("ts"))
+            except ValueError as err:
+                problems.append(f"{where}: {err}")
+                continue
+            found.append((len(found), summary))
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+
+def summary_to_json(summary: CostSummary) -> dict[str, Any]:
+    """The summary as JSON-safe data: the ``model_router:cost`` payload, plus its time."""
+    return {**summary.to_payload(), "timestamp": summary.timestamp, "sessions": summary.sessions}
+
+
+def report_to_json(report: CostReport) -> dict[str, Any]:
+    """``{source, files, sessions: [...], combined, problems}`` for ``report --json``."""
+    combined = report.combined
+    return {
+        "source": str(report.source),
+        "files": len(report.files),
+        "sessions": [summary_to_json(s) for s in report.summaries],
+        "combined": summary_to_json(combined) if combined is not None else None,
+        "problems": list(report.problems),
+    }
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+def usd(amount: Decimal | None) -> str:
+    """``$1.23``, ``$0.0421``, ``$0.00035`` (two significant digits below a cent); ``unknown``."""
+    if amount is None:
+        return "unknown"
+    sign, value = ("-" if amount < 0 else ""), abs(amount)
+    if value == 0:
+        return "$0.00"
+    if value >= 1:
+        return f"{sign}${value:,.2f}"
+    places = 4 if value >= Decimal("0.01") else 1 - value.adjusted()
+    return f"{sign}${value:.{places}f}"
+
+
+def _cost_cell(line: CostLine) -> str:
+    if line.cost_usd is None:
+        return "unknown"
+    return f"{usd(line.cost_usd)} + ?" if line.unpriced_calls else usd(line.cost_usd)
+
+
+def _saved_cell(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio:.0%}"
+
+
+def _row(line: CostLine) -> list[str]:
+    t = line.tokens
+    return [
+        f"{line.calls:,}", f"{t.input:,}", f"{t.output:,}", f"{t.cache_read:,}",
+        _cost_cell(line), usd(line.baseline_usd) if line.baseline_usd is not None else "—",
+        _saved_cell(line.savings_ratio),
+    ]
+
+
+def cost_table(summary: CostSummary, *, title: str | None = None) -> Table:
+    """The per-agent table: one row per agent and model, then the totals."""
+    if title is None:
+        title = (
+            f"Cost per agent · session {summary.session_id}"
+            if summary.sessions == 1 and summary.session_id
+            else f"Cost per agent · {summary.sessions} sessions"
+        )
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True,
+    )
+    table.add_column("Agent", overflow="fold")
+    table.add_column("Tier", overflow="fold")
+    table.add_column("Model", overflow="fold")
+    for name in ("Calls", "In", "Out", "Cached", "Cost", "Baseline", "Saved"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for agent in summary.agents:
+        for index, m in enumerate(agent.models):
+            first = index == 0
+            table.add_row(
+                agent.agent if first else "", (agent.tier or "") if first else "", m.label,
+                *_row(m.line),
+            )
+    total = summary.total
+    comparison = summary.comparison
+    cells = _row(total)
+    cells[-1] = _saved_cell(comparison.savings_ratio)
+    table.add_section()
+    table.add_row("Total", "", "", *cells, style="bold")
+    return table
+
+
+def _notes(summary: CostSummary) -> list[str]:
+    total, comparison = summary.total, summary.comparison
+    notes = []
+    baseline = summary.baseline_label
+    if baseline and total.baseline_usd is not None:
+        notes.append(f"Baseline: the same tokens on {baseline}, the root session's model.")
+    elif baseline:
+        notes.append(f"Baseline: {baseline} (the root session's model) has no known price.")
+    else:
+        notes.append("Baseline: each session's own root model.")
+    if total.unpriced_calls:
+        notes.append(
+            f"unknown: {total.unpriced_calls} call(s) without a cost from the provider or a list "
+            "price in its catalog (GitHub Copilot, for one, bills requests, not tokens)."
+        )
+    if comparison.calls:
+        saved = comparison.savings_usd
+        assert saved is not None
+        verb = "saved" if saved >= 0 else "cost an extra"
+        notes.append(
+            f"Routing {verb} {usd(abs(saved))} ({_saved_cell(abs(comparison.savings_ratio or 0))} "
+            f"of {usd(comparison.baseline_usd)}) over the {comparison.calls} of {total.calls} "
+            "calls whose cost and baseline are known."
+        )
+    return notes
+
+
+def render_cost_table(summary: CostSummary, console: Console, *, title: str | None = None) -> None:
+    """Print one summary's table and its notes (baseline, unknown prices, savings)."""
+    console.print(cost_table(summary, title=title))
+    for note in _notes(summary):
+        console.print(note, style="dim", highlight=False)
+
+
+def render_report(report: CostReport, console: Console) -> None:
+    """The whole report: one table per file with one session, else the sessions combined."""
+    if not report.summaries:
+        console.print(
+            f"No {events.COST} events in {report.source} ({len(report.files)} events file(s) read).",
+            highlight=False,
+        )
+    elif len(report.summaries) == 1:
+        render_cost_table(report.summaries[0], console)
+    else:
+        combined = report.combined
+        assert combined is not None
+        render_cost_table(combined, console)
+        console.print()
+        sessions = Table(title="Sessions", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+        for name in ("Session", "Ended", "Baseline model", "Calls", "Cost", "Saved"):
+            sessions.add_column(name, no_wrap=True, justify="right" if name in ("Calls", "Cost", "Saved") else "left")
+        for s in report.summaries:
+            total = s.total
+            sessions.add_row(
+                s.session_id or "?", (s.timestamp or "")[:19], s.baseline_label or "?",
+                f"{total.calls:,}", _cost_cell(total), _saved_cell(s.comparison.savings_ratio),
+            )
+        console.print(sessions)
+    for problem in report.problems:
+        console.print(f"skipped {problem}", style="yellow", highlight=False)

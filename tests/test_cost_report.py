@@ -1,0 +1,247 @@
+"""``amplifier-model-router report``: cost tables from recorded ``events.jsonl`` files.
+
+``tests/data/events/sessions/`` is one real offline session (``regenerate.py`` beside it), each
+session's events written in hooks-logging's line shape by the ``events-jsonl`` test hook. The
+report is checked against the raw events of those same files (every ``llm:response``, filed
+under its agent through the ``model_router:resolved`` routes), and the recording against a
+fresh run of the scenario.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from amplifier_module_model_router.cost import parse_usage
+from amplifier_module_model_router.cost_report import (
+    load_cost_events,
+    load_report,
+    render_cost_table,
+    render_report,
+    report_to_json,
+    summary_from_event,
+    summary_to_json,
+    usd,
+)
+from amplifier_module_model_router.cost_summary import ROOT_AGENT, Tokens
+from amplifier_module_model_router.errors import BundleError
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("cost_fixture", HERE / "data/events/regenerate.py")
+assert _spec is not None and _spec.loader is not None
+scenario = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(scenario)
+FIXTURE: Path = scenario.FIXTURE
+
+
+def lines_of(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for file in sorted(folder.rglob("events.jsonl"))
+        for line in file.read_text(encoding="utf-8").splitlines()
+    ]
+
+
+def root_file(folder: Path) -> Path:
+    (found,) = [f for f in folder.rglob("events.jsonl") if '"model_router:cost"' in f.read_text()]
+    return found
+
+
+def text_of(render: Any, *args: Any) -> str:
+    console = Console(record=True, width=200)
+    render(*args, console)
+    return console.export_text()
+
+
+# -- the recorded session -------------------------------------------------------------------
+
+
+def raw_usage_by_agent(folder: Path, root: str) -> dict[tuple[str, str, str], list[Any]]:
+    """Every llm:response under ``folder``, filed by agent via the routes in the same files."""
+    records = lines_of(folder)
+    agent_of = {
+        r["data"]["sub_session_id"]: r["data"]["agent"]
+        for r in records if r["event"] == "model_router:resolved"
+    }
+    agent_of[root] = ROOT_AGENT
+    found: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+    for r in records:
+        if r["event"] == "llm:response" and r.get("status") == "ok":
+            data = r["data"]
+            found[(agent_of[r["session_id"]], data["provider"], data["model"])].append(
+                parse_usage(data["usage"])
+            )
+    return found
+
+
+def test_report_on_the_recorded_events_file_matches_the_raw_events_of_every_session() -> None:
+    file = root_file(FIXTURE)
+    (summary,) = load_cost_events(file)
+    assert summary.session_id == file.parent.name
+    assert (summary.baseline_provider, summary.baseline_model) == tuple(scenario.ROOT_MODEL.split("/"))
+    raw = raw_usage_by_agent(FIXTURE, summary.session_id)
+    reported = {
+        (agent.agent, m.provider, m.model): m.line for agent in summary.agents for m in agent.models
+    }
+    assert set(reported) == set(raw)
+    assert {a.agent for a in summary.agents} == {
+        ROOT_AGENT, "model-router:git-ops", "model-router:explorer", "model-router:zen-architect",
+        "model-router:bug-hunter", "model-router:file-ops",
+    }
+    for key, calls in raw.items():
+        line = reported[key]
+        assert line.calls == len(calls)
+        assert line.tokens == sum((c.tokens for c in calls), Tokens())
+        costs = [c.cost_usd for c in calls if c.cost_usd is not None]
+        if key[1] == "anthropic":
+            assert line.cost_usd == sum(costs) and line.sources == {"provider"}
+        else:
+            assert not costs
+    by_agent = {a.agent: a for a in summary.agents}
+    assert by_agent["model-router:git-ops"].models[0].label == "openai/gpt-5.6-luna", "failed over"
+    explorer = by_agent["model-router:explorer"].line
+    assert explorer.cost_usd is None and explorer.unpriced_calls == explorer.calls == 1
+    assert by_agent["model-router:file-ops"].tier == "budget", "nested three levels deep"
+
+
+def test_report_on_the_sessions_folder_reads_every_file_and_the_one_cost_event() -> None:
+    report = load_report(FIXTURE)
+    assert len(report.files) == len(list(FIXTURE.rglob("events.jsonl"))) == 6
+    assert report.summaries == tuple(load_cost_events(root_file(FIXTURE)))
+    assert report.problems == () and report.combined is not None
+
+
+async def test_the_recorded_fixture_matches_a_fresh_run_of_its_scenario(tmp_path: Path) -> None:
+    root = await scenario.record_sessions(tmp_path)
+    (fresh,) = load_cost_events(tmp_path)
+    (recorded,) = load_cost_events(FIXTURE)
+    assert fresh.session_id == root
+    drop = {"session_id", "timestamp"}
+    assert {k: v for k, v in summary_to_json(fresh).items() if k not in drop} == {
+        k: v for k, v in summary_to_json(recorded).items() if k not in drop
+    }, "the fixture is stale: run tests/data/events/regenerate.py"
+
+
+async def test_a_folder_of_several_sessions_is_combined_by_agent(tmp_path: Path) -> None:
+    first = await scenario.record_sessions(tmp_path)
+    second = await scenario.record_sessions(tmp_path)
+    report = load_report(tmp_path)
+    assert [s.session_id for s in report.summaries] == [first, second], "oldest first"
+    combined = report.combined
+    assert combined is not None and combined.sessions == 2
+    one = report.summaries[0]
+    assert combined.total.calls == sum(s.total.calls for s in report.summaries)
+    assert {a.agent: a.sessions for a in combined.agents} == {
+        a.agent: 2 * a.sessions for a in one.agents
+    }
+    text = text_of(render_report, report)
+    assert "Cost per agent · 2 sessions" in text and first in text and second in text
+
+
+# -- reading robustly -----------------------------------------------------------------------
+
+
+def test_bad_lines_are_skipped_and_named_while_good_ones_are_read(tmp_path: Path) -> None:
+    good = next(
+        line for line in root_file(FIXTURE).read_text().splitlines() if '"model_router:cost"' in line
+    )
+    broken = json.loads(good)
+    broken["data"]["agents"][0]["models"][0]["calls"] = "many"
+    file = tmp_path / "events.jsonl"
+    file.write_text(
+        "\n".join(
+            [
+                '{"event": "model_router:cost", "data": ',  # cut short
+                json.dumps({"event": "session:start", "data": {"note": "model_router:cost"}}),
+                json.dumps(broken),
+                good,
+            ]
+        )
+        + "\n"
+    )
+    report = load_report(file)
+    assert len(report.summaries) == 1
+    assert [p.split(": ")[0] for p in report.problems] == [f"{file}:1", f"{file}:3"]
+    assert "not JSON" in report.problems[0] and "calls" in report.problems[1]
+    assert f"skipped {file}:1" in text_of(render_report, report)
+
+
+def test_a_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no such events file") as caught:
+        load_report(tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere") in str(caught.value)
+
+
+def test_a_folder_without_cost_events_says_so(tmp_path: Path) -> None:
+    child = next(f for f in FIXTURE.rglob("events.jsonl") if f != root_file(FIXTURE))
+    (tmp_path / "s1").mkdir()
+    shutil.copy(child, tmp_path / "s1" / "events.jsonl")
+    report = load_report(tmp_path)
+    assert report.summaries == () and report.combined is None
+    assert "No model_router:cost events" in text_of(render_report, report)
+    assert report_to_json(report)["combined"] is None
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def test_json_output_is_the_event_payload_with_its_time() -> None:
+    file = root_file(FIXTURE)
+    record = next(
+        json.loads(line) for line in file.read_text().splitlines() if '"model_router:cost"' in line
+    )
+    report = load_report(file)
+    out = json.loads(json.dumps(report_to_json(report)))
+    (session,) = out["sessions"]
+    assert session["timestamp"] == record["ts"] and session["session_id"] == record["session_id"]
+    payload = {k: v for k, v in record["data"].items() if k != "parent_id"}  # a kernel default field
+    assert {k: v for k, v in session.items() if k in payload} == payload
+    assert out["combined"]["totals"] == session["totals"] and out["files"] == 1
+
+
+def test_a_payload_caught_by_a_hook_reads_as_a_summary() -> None:
+    record = next(
+        json.loads(line)
+        for line in root_file(FIXTURE).read_text().splitlines()
+        if '"model_router:cost"' in line
+    )
+    as_hook_saw_it = {**record["data"], "session_id": record["session_id"], "timestamp": record["ts"]}
+    summary = summary_from_event(as_hook_saw_it)
+    assert summary == load_cost_events(FIXTURE)[0]
+
+
+def test_the_table_shows_every_agent_unknown_costs_and_the_savings() -> None:
+    (summary,) = load_cost_events(FIXTURE)
+    text = text_of(render_cost_table, summary)
+    for agent in summary.agents:
+        assert agent.agent in text
+    explorer_row = next(line for line in text.splitlines() if "model-router:explorer" in line)
+    assert "unknown" in explorer_row and "$0.00" not in explorer_row.split("unknown")[0][-12:]
+    total_row = next(line for line in text.splitlines() if line.strip().startswith("Total"))
+    assert "+ ?" in total_row, "a total with an unpriced call is a lower bound"
+    comparison = summary.comparison
+    assert f"over the {comparison.calls} of {summary.total.calls} calls" in text
+    assert f"Baseline: the same tokens on {scenario.ROOT_MODEL}" in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (None, "unknown"),
+        (Decimal(0), "$0.00"),
+        (Decimal("1234.5"), "$1,234.50"),
+        (Decimal("0.0421"), "$0.0421"),
+        (Decimal("0.000351"), "$0.00035"),
+        (Decimal("-0.5"), "-$0.5000"),
+    ],
+)
+def test_money_is_shown_with_enough_digits_to_compare(amount: Decimal | None, text: str) -> None:
+    assert usd(amount) == text
