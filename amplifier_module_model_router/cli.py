@@ -2,7 +2,8 @@
 
 Commands: ``verify`` (a real session delegating to every agent), ``show`` (the routing table),
 ``explain`` (one agent's decision, candidate by candidate), ``validate`` (every problem of a
-bundle), ``settings`` (the effective routing settings and where each came from).
+bundle), ``settings`` (the effective routing settings and where each came from), ``report``
+(cost per agent from recorded sessions).
 
 Exit status: 0 all good; 1 the check found a problem (``verify`` mismatch or error, ``validate``
 errors); 2 bad input (missing bundle, unknown agent or provider, unreadable catalog, bad
@@ -113,6 +114,7 @@ def main(verbose: bool) -> None:
       amplifier-model-router explain git-ops     why git-ops gets the model it gets
       amplifier-model-router show                the routing table
       amplifier-model-router validate bundle.md  every problem of a bundle, with file and field
+      amplifier-model-router report ~/.amplifier/projects   cost per agent of recorded sessions
 
     BUNDLE defaults to bundle.md in the current folder, else the bundle shipped with this
     package. Providers are simulated from a dated catalog snapshot: no API keys, no network.
@@ -229,6 +231,27 @@ def settings(bundle: str | None, as_json: bool) -> None:
         _echo_json(settings_json(routing, layers))
     else:
         render_settings(routing, layers, make_console())
+
+
+@main.command()
+@click.argument("path", metavar="EVENTS.jsonl|DIR")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_guarded
+def report(path: str, as_json: bool) -> None:
+    """Cost per agent from a session's events.jsonl, or from every session below a folder.
+
+    Reads the model_router:cost events the module emits when a root session ends: per agent
+    the model that answered, calls, tokens and cost, and what the same tokens would have cost
+    on the session's own model. Sessions live in ~/.amplifier/projects/<project>/sessions/.
+    """
+    from .cli_render import make_console
+    from .cost_report import load_report, render_report, report_to_json
+
+    loaded = load_report(path)
+    if as_json:
+        _echo_json(report_to_json(loaded))
+    else:
+        render_report(loaded, make_console())
 
 
 if __name__ == "__main__":  # python -m amplifier_module_model_router.cli

@@ -40,6 +40,7 @@ __all__ = [
 OK_MARK = "✓"
 BAD_MARK = "✗"
 _WIDE = 200  # redirected output: no wrapping, a table is as wide as its content
+COST_TITLE = "Cost per agent in this run (catalog list prices; baseline: the session model)"
 _NARROWEST = 120  # below this the tables' last column would shrink to nothing
 
 
@@ -172,6 +173,11 @@ def render_verify(run: VerifyRun, console: Console) -> None:
     if run.session_error:
         console.print(Text(f"session failed: {run.session_error}", style="red"))
     console.print(Text(run.summary(), style="bold green" if run.ok else "bold red"))
+    if run.cost is not None:
+        from .cost_report import render_cost_table, summary_from_event
+
+        console.print()
+        render_cost_table(summary_from_event(run.cost), console, title=COST_TITLE)
 
 
 def verify_json(run: VerifyRun) -> dict[str, Any]:
@@ -210,8 +216,17 @@ def verify_json(run: VerifyRun) -> dict[str, Any]:
             "load_failures": list(run.load_failures),
             "session_error": run.session_error,
         },
+        "cost": _cost_json(run.cost),
         "elapsed_s": round(run.elapsed_s, 3),
     }
+
+
+def _cost_json(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    if payload is None:
+        return None
+    from .cost_report import summary_from_event, summary_to_json
+
+    return summary_to_json(summary_from_event(payload))
 
 
 def _pair_json(pair: tuple[str, str] | None) -> dict[str, str] | None:

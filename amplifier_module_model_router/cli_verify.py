@@ -12,20 +12,20 @@ failover provider, since the loop itself never retries.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .cli_routes import REFUSED, UNRESOLVED, Route
 from .cli_scenario import Scenario
 from .cooldown import shared_cooldowns
-from .events import RESOLVED
+from .events import COST, RESOLVED
 from .globs import is_glob
 from .offline import RECORDER, CompletionCall
 
 __all__ = ["AgentResult", "VerifyRun", "run_verify"]
 
 INSTRUCTION = "verify routing: answer on the model you were given"
-_WATCHED = (RESOLVED, "delegate:agent_spawned", "delegate:error", "module:load_failed")
+_WATCHED = (RESOLVED, COST, "delegate:agent_spawned", "delegate:error", "module:load_failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,8 @@ class VerifyRun:
     session_error: str | None = None
     elapsed_s: float = 0.0
     parent_output: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] | None = None
+    """The root session's ``model_router:cost`` payload (None when cost tracking is off)."""
 
     @property
     def correct(self) -> int:
@@ -219,6 +220,7 @@ async def run_verify(scenario: Scenario, routes: list[Route]) -> VerifyRun:
         session_error=session_error,
         elapsed_s=elapsed,
         parent_output=output,
+        cost=next((d for e, d in reversed(seen) if e == COST), None),
     )
 
 

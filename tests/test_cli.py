@@ -46,9 +46,13 @@ class Result:
     err: str
 
     def rows(self) -> dict[str, list[str]]:
-        """Table rows keyed by their first cell (agent), cells split on runs of 2+ spaces."""
+        """Rows of the first table keyed by their first cell (agent), cells split on 2+ spaces.
+
+        Stops at ``verify``'s summary line: the cost table below it has agent rows too.
+        """
         found: dict[str, list[str]] = {}
-        for line in self.out.splitlines():
+        summary = SUMMARY.search(self.out)
+        for line in self.out[: summary.start() if summary else None].splitlines():
             cells = re.split(r"\s{2,}", line.strip())
             if cells and (cells[0] == "self" or ":" in cells[0] and " " not in cells[0]) and len(cells) >= 3:
                 found[cells[0]] = cells
@@ -438,3 +442,71 @@ def test_help_lists_every_command() -> None:
     assert result.code == 0
     for command in ("verify", "explain", "show", "validate", "settings"):
         assert re.search(rf"^\s+{command}\s", result.out, re.M), command
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def record_run(folder: Path, *args: str) -> dict:
+    """Run ``verify --json`` and write its root session's events.jsonl as hooks-logging would."""
+    data = json.loads(in_process("verify", str(BUNDLE), "--json", *args).out)
+    cost = data["cost"]
+    file = folder / "sessions" / cost["session_id"] / "events.jsonl"
+    file.parent.mkdir(parents=True)
+    schema = {"name": "amplifier.log", "ver": "1.0.0"}
+    lines = [
+        {"ts": "2026-11-27T10:00:00+00:00", "lvl": "INFO", "schema": schema, "event": "session:start",
+         "session_id": cost["session_id"], "data": {"parent_id": None}},
+        {"ts": "2026-11-27T10:00:01+00:00", "lvl": "INFO", "schema": schema, "event": "model_router:cost",
+         "session_id": cost["session_id"], "data": {k: v for k, v in cost.items() if k != "session_id"}},
+    ]
+    file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return cost
+
+
+def test_verify_prints_the_cost_per_agent_of_its_run() -> None:
+    result = in_process("verify", str(BUNDLE))
+    after = result.out[result.summary().end():]
+    assert "Cost per agent in this run" in after and "Routing saved" in after
+    for spec in load_bundle(BUNDLE).agents.values():
+        assert spec.key in after
+
+
+@pytest.mark.parametrize("run", RUNNERS)
+def test_report_reads_a_recorded_events_file(run: Runner, tmp_path: Path) -> None:
+    cost = record_run(tmp_path)
+    file = next(tmp_path.rglob("events.jsonl"))
+    result = run("report", str(file))
+    assert result.code == 0
+    rows = result.rows()
+    for agent in cost["agents"]:
+        if agent["agent"] == "(root)":
+            continue
+        model = agent["models"][0]
+        cells = rows[agent["agent"]]
+        assert cells[2:4] == [f"{model['provider']}/{model['model']}", str(agent["calls"])]
+        assert cells[1] == agent["tier"] or agent["tier"] is None  # a tierless cell is a dash
+    assert "Routing saved" in result.out
+    data = json.loads(in_process("report", str(file), "--json").out)
+    assert len(data["sessions"]) == 1
+    assert {a["agent"]: a["cost_usd"] for a in data["sessions"][0]["agents"]} == {
+        a["agent"]: a["cost_usd"] for a in cost["agents"]
+    }
+    assert data["sessions"][0]["totals"]["savings_ratio"] == cost["totals"]["savings_ratio"]
+
+
+def test_report_on_a_folder_combines_sessions(tmp_path: Path) -> None:
+    first = record_run(tmp_path)
+    second = record_run(tmp_path, "--down", "anthropic")
+    data = json.loads(in_subprocess("report", str(tmp_path), "--json").out)
+    assert {s["session_id"] for s in data["sessions"]} == {first["session_id"], second["session_id"]}
+    calls = {a["agent"]: a["calls"] for a in data["combined"]["agents"]}
+    assert calls["model-router:git-ops"] == 2
+    text = in_process("report", str(tmp_path)).out
+    assert first["session_id"] in text and second["session_id"] in text
+
+
+def test_report_bad_path_is_one_line(tmp_path: Path) -> None:
+    result = in_process("report", str(tmp_path / "nothing-here"))
+    assert result.code == 2 and result.out == ""
+    assert len(result.err.strip().splitlines()) == 1 and "nothing-here" in result.err
