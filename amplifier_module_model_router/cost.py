@@ -205,7 +205,11 @@ class CostLedger:
         self._agent_of: dict[str, str] = {}
 
     def open(
-        self, session_id: str, parent_id: str | None, *, agent: str | None = None,
+        self,
+        session_id: str,
+        parent_id: str | None,
+        *,
+        agent: str | None = None,
         tier: str | None = None,
     ) -> str:
         """Start filing ``session_id``'s usage; returns the root it rolls up to.
@@ -233,7 +237,11 @@ class CostLedger:
         self._roots[root_id] = RootUsage(root_id)
 
     def record(
-        self, session_id: str, provider: str | None, model: str | None, usage: CallUsage,
+        self,
+        session_id: str,
+        provider: str | None,
+        model: str | None,
+        usage: CallUsage,
         price: Price | None = None,
     ) -> bool:
         """File one response; False when the session is unknown (not opened, or forgotten)."""

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 COST_HOOK_PRIORITY = 50
 """Observers only; any order works. session:end runs before hooks-logging's (100) default."""
 
+TRACKING_CAPABILITY = "model_router.cost_tracking"
+"""Marks a session whose usage is already tracked."""
+
 _LEDGER = CostLedger()
 
 
@@ -50,9 +53,14 @@ def install_cost_tracking(
     """Track this session's model usage; returns the callable that stops it (for cleanup).
 
     Call at mount, after the router is built: a routed child's route is filed under its
-    session id only while its spawn runs.
+    session id only while its spawn runs. A second call on the same session (the module
+    mounted twice) tracks nothing more: every response is counted once.
     """
-    return CostTracker(coordinator, router, ledger or _LEDGER).register()
+    if coordinator.get_capability(TRACKING_CAPABILITY) is not None:
+        return lambda: None
+    tracker = CostTracker(coordinator, router, ledger or _LEDGER)
+    coordinator.register_capability(TRACKING_CAPABILITY, tracker)
+    return tracker.register()
 
 
 def _agent_identity(coordinator: Any, outcome: Any) -> tuple[str | None, str | None]:

@@ -45,8 +45,16 @@ __all__ = [
 ]
 
 LIFTED_KEYS = (
-    "redaction", "status", "duration_ms", "module", "component", "error", "request_id",
-    "span_id", "parent_span_id", "session_id",
+    "redaction",
+    "status",
+    "duration_ms",
+    "module",
+    "component",
+    "error",
+    "request_id",
+    "span_id",
+    "parent_span_id",
+    "session_id",
 )
 """Keys hooks-logging moves from an event's data to the top level of its line."""
 
@@ -74,7 +82,7 @@ def summary_from_event(data: Mapping[str, Any]) -> CostSummary:
 
 
 def load_report(path: str | Path) -> CostReport:
-    """Every cost event in an ``events.jsonl`` file, or in the ``events.jsonl`` files below a folder.
+    """Every cost event in an ``events.jsonl`` file, or in every ``events.jsonl`` below a folder.
 
     A missing path raises :class:`BundleError` naming it; unreadable files, lines that are not
     JSON and malformed cost payloads are skipped and listed in ``problems``.
@@ -179,8 +187,12 @@ def _saved_cell(ratio: float | None) -> str:
 def _row(line: CostLine) -> list[str]:
     t = line.tokens
     return [
-        f"{line.calls:,}", f"{t.input:,}", f"{t.output:,}", f"{t.cache_read:,}",
-        _cost_cell(line), usd(line.baseline_usd) if line.baseline_usd is not None else "—",
+        f"{line.calls:,}",
+        f"{t.input:,}",
+        f"{t.output:,}",
+        f"{t.cache_read:,}",
+        _cost_cell(line),
+        usd(line.baseline_usd) if line.baseline_usd is not None else "—",
         _saved_cell(line.savings_ratio),
     ]
 
@@ -194,7 +206,11 @@ def cost_table(summary: CostSummary, *, title: str | None = None) -> Table:
             else f"Cost per agent · {summary.sessions} sessions"
         )
     table = Table(
-        title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True,
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
     )
     table.add_column("Agent", overflow="fold")
     table.add_column("Tier", overflow="fold")
@@ -205,7 +221,9 @@ def cost_table(summary: CostSummary, *, title: str | None = None) -> Table:
         for index, m in enumerate(agent.models):
             first = index == 0
             table.add_row(
-                agent.agent if first else "", (agent.tier or "") if first else "", m.label,
+                agent.agent if first else "",
+                (agent.tier or "—") if first else "",
+                m.label,
                 *_row(m.line),
             )
     total = summary.total
@@ -251,11 +269,32 @@ def render_cost_table(summary: CostSummary, console: Console, *, title: str | No
         console.print(note, style="dim", highlight=False)
 
 
+def sessions_table(summaries: tuple[CostSummary, ...]) -> Table:
+    """One line per root session: when it ended, its baseline, its calls, cost and savings."""
+    table = Table(title="Sessions", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for name in ("Session", "Ended", "Baseline model"):
+        table.add_column(name, no_wrap=True)
+    for name in ("Calls", "Cost", "Saved"):
+        table.add_column(name, no_wrap=True, justify="right")
+    for s in summaries:
+        total = s.total
+        table.add_row(
+            s.session_id or "?",
+            (s.timestamp or "")[:19],
+            s.baseline_label or "?",
+            f"{total.calls:,}",
+            _cost_cell(total),
+            _saved_cell(s.comparison.savings_ratio),
+        )
+    return table
+
+
 def render_report(report: CostReport, console: Console) -> None:
-    """The whole report: one table per file with one session, else the sessions combined."""
+    """The whole report: the one session's table, or the sessions combined and listed."""
     if not report.summaries:
         console.print(
-            f"No {events.COST} events in {report.source} ({len(report.files)} events file(s) read).",
+            f"No {events.COST} events in {report.source} "
+            f"({len(report.files)} events file(s) read).",
             highlight=False,
         )
     elif len(report.summaries) == 1:
@@ -265,15 +304,6 @@ def render_report(report: CostReport, console: Console) -> None:
         assert combined is not None
         render_cost_table(combined, console)
         console.print()
-        sessions = Table(title="Sessions", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-        for name in ("Session", "Ended", "Baseline model", "Calls", "Cost", "Saved"):
-            sessions.add_column(name, no_wrap=True, justify="right" if name in ("Calls", "Cost", "Saved") else "left")
-        for s in report.summaries:
-            total = s.total
-            sessions.add_row(
-                s.session_id or "?", (s.timestamp or "")[:19], s.baseline_label or "?",
-                f"{total.calls:,}", _cost_cell(total), _saved_cell(s.comparison.savings_ratio),
-            )
-        console.print(sessions)
+        console.print(sessions_table(report.summaries))
     for problem in report.problems:
         console.print(f"skipped {problem}", style="yellow", highlight=False)

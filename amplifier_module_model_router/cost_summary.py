@@ -278,9 +278,7 @@ def combine_summaries(summaries: Iterable[CostSummary]) -> CostSummary:
     baselines = {(s.baseline_provider, s.baseline_model) for s in items}
     for summary in items:
         for agent in summary.agents:
-            slot = agents.setdefault(
-                agent.agent, {"tiers": set(), "sessions": 0, "models": {}}
-            )
+            slot = agents.setdefault(agent.agent, {"tiers": set(), "sessions": 0, "models": {}})
             slot["tiers"].add(agent.tier)
             slot["sessions"] += agent.sessions
             for m in agent.models:

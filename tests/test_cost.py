@@ -53,8 +53,13 @@ def list_price(provider: str, model: str) -> Price:
 
 def test_usage_from_an_llm_response_dict_keeps_gross_input_and_the_reported_cost() -> None:
     usage = parse_usage(
-        {"input_tokens": 600, "output_tokens": 50, "cache_read_tokens": 500,
-         "cache_write_tokens": 40, "cost_usd": "0.0123"}
+        {
+            "input_tokens": 600,
+            "output_tokens": 50,
+            "cache_read_tokens": 500,
+            "cache_write_tokens": 40,
+            "cost_usd": "0.0123",
+        }
     )
     assert usage == CallUsage(Tokens(600, 50, 500, 40), Decimal("0.0123"))
     assert usage.tokens.fresh_input == 100
@@ -62,8 +67,13 @@ def test_usage_from_an_llm_response_dict_keeps_gross_input_and_the_reported_cost
 
 def test_usage_from_a_usage_object_and_a_fresh_only_provider_is_made_gross() -> None:
     usage = parse_usage(
-        Usage(input_tokens=5, output_tokens=16, total_tokens=472, cache_read_tokens=451,
-              cost_usd=Decimal("0.0002"))
+        Usage(
+            input_tokens=5,
+            output_tokens=16,
+            total_tokens=472,
+            cache_read_tokens=451,
+            cost_usd=Decimal("0.0002"),
+        )
     )
     assert usage == CallUsage(Tokens(456, 16, 451, 0), Decimal("0.0002"))
     assert usage.tokens.fresh_input == 5
@@ -98,7 +108,10 @@ def test_list_price_charges_fresh_input_cache_reads_and_writes_apart() -> None:
 
 def test_prices_come_from_catalog_records_model_infos_and_catalog_files() -> None:
     info = ModelInfo(
-        id="m", display_name="m", context_window=1000, max_output_tokens=100,
+        id="m",
+        display_name="m",
+        context_window=1000,
+        max_output_tokens=100,
         pricing=Pricing(input_per_million=3.0, output_per_million=15.0, cache_read_per_million=0.3),
     )
     (record,), _ = parse_models([info])
@@ -127,7 +140,9 @@ def test_a_free_model_costs_zero_not_unknown() -> None:
 # -- the ledger -------------------------------------------------------------------------------
 
 
-def call(input_tokens: int, output: int = 10, cached: int = 0, cost: str | None = None) -> CallUsage:
+def call(
+    input_tokens: int, output: int = 10, cached: int = 0, cost: str | None = None
+) -> CallUsage:
     return CallUsage(Tokens(input_tokens, output, cached), None if cost is None else Decimal(cost))
 
 
@@ -175,7 +190,9 @@ def test_the_ledger_is_bounded_by_evicting_the_oldest_root() -> None:
     for i in range(5):
         ledger.open(f"root-{i}", None)
     assert len(ledger) == 3
-    assert not ledger.is_root("root-0") and not ledger.is_root("root-1") and ledger.is_root("root-4")
+    assert (
+        not ledger.is_root("root-0") and not ledger.is_root("root-1") and ledger.is_root("root-4")
+    )
 
 
 def ledger_with(*calls: tuple[str, str, str, CallUsage]) -> Any:
@@ -248,7 +265,9 @@ def test_savings_ratio_is_the_share_of_the_baseline_saved_on_comparable_calls() 
     assert totals["compared_calls"] == 1 and totals["calls"] == 2
     assert Decimal(totals["savings_usd"]) == baseline - cost
     assert totals["savings_ratio"] == round(float((baseline - cost) / baseline), 4)
-    assert totals["baseline_usd"] == format((baseline + OPUS.cost(Tokens(10_000, 1000))).normalize(), "f")
+    assert totals["baseline_usd"] == format(
+        (baseline + OPUS.cost(Tokens(10_000, 1000))).normalize(), "f"
+    )
 
 
 def test_payload_round_trips_and_rejects_malformed_fields() -> None:
@@ -274,13 +293,16 @@ def test_combining_sessions_merges_agents_and_models() -> None:
     luna = ("openai", "gpt-5.6-luna")
     prices = {luna: list_price(*luna), BASE: OPUS}
     one = summarize(ledger_with(("git-ops", *luna, call(1000))), prices, BASE)
-    two = summarize(ledger_with(("git-ops", *luna, call(3000)), (ROOT_AGENT, *BASE, call(10))), prices, BASE)
+    two = summarize(
+        ledger_with(("git-ops", *luna, call(3000)), (ROOT_AGENT, *BASE, call(10))), prices, BASE
+    )
     combined = combine_summaries([one, two])
     assert combined.sessions == 2 and combined.baseline_model == BASE[1]
     git_ops = next(a for a in combined.agents if a.agent == "git-ops")
     assert git_ops.sessions == 2 and len(git_ops.models) == 1
     assert git_ops.line.tokens.input == 4000
-    assert combined.total.cost_usd == one.total.cost_usd + two.total.cost_usd  # type: ignore[operator]
+    assert one.total.cost_usd is not None and two.total.cost_usd is not None
+    assert combined.total.cost_usd == one.total.cost_usd + two.total.cost_usd
     other = summarize(ledger_with(("git-ops", *luna, call(1))), prices, ("openai", "gpt-5.5"))
     assert combine_summaries([one, other]).baseline_model is None
 
@@ -290,7 +312,9 @@ def test_combining_sessions_merges_agents_and_models() -> None:
 ROOT_MODEL = ("anthropic", "claude-sonnet-4-6")
 AGENTS: dict[str, dict[str, Any]] = {
     "git-ops": {"provider_preferences": [{"provider": "openai", "model": "gpt-5.4-mini"}]},
-    "explorer": {"provider_preferences": [{"provider": "github-copilot", "model": "claude-haiku-4.5"}]},
+    "explorer": {
+        "provider_preferences": [{"provider": "github-copilot", "model": "claude-haiku-4.5"}]
+    },
     "architect": {"provider_preferences": [{"provider": "anthropic", "model": "claude-opus-4-8"}]},
     "fallback": {
         "provider_preferences": [
@@ -301,14 +325,22 @@ AGENTS: dict[str, dict[str, Any]] = {
 }
 NESTED = "DELEGATE architect: " + json.dumps("plan the release\nDELEGATE git-ops: tag it")
 PROMPT = "\n".join(
-    ["DELEGATE git-ops: commit", "DELEGATE explorer: look around", NESTED, "DELEGATE fallback: retry"]
+    [
+        "DELEGATE git-ops: commit",
+        "DELEGATE explorer: look around",
+        NESTED,
+        "DELEGATE fallback: retry",
+    ]
 )
 
 
 def plan(**kwargs: Any) -> dict[str, Any]:
     hooks = [
         {"module": "model-router", "config": {"use_settings_files": False}},
-        {"module": "event-tap", "config": {"events": ["model_router:resolved", "model_router:cost"]}},
+        {
+            "module": "event-tap",
+            "config": {"events": ["model_router:resolved", "model_router:cost"]},
+        },
     ]
     tap.TAP.clear()
     return offline_mount_plan(AGENTS, session_model="/".join(ROOT_MODEL), hooks=hooks, **kwargs)
@@ -335,7 +367,9 @@ async def run_scenario(**kwargs: Any) -> tuple[str, dict[str, Any]]:
 
 def expected_lines(root: str) -> dict[tuple[str, str, str], list[Any]]:
     """(agent, provider, model) -> the recorder's successful calls, agents from the routes."""
-    agent_of = {data["sub_session_id"]: data["agent"] for _, data in tapped("model_router:resolved")}
+    agent_of = {
+        data["sub_session_id"]: data["agent"] for _, data in tapped("model_router:resolved")
+    }
     agent_of[root] = ROOT_AGENT
     lines: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for c in RECORDER.completions(root=root):
@@ -357,19 +391,29 @@ async def test_cost_event_attributes_every_call_to_its_agent_field_by_field() ->
         ("fallback", "openai", "gpt-5.4-nano"),  # gemini answered 429: charged to what answered
     }
     sonnet = list_price(*ROOT_MODEL)
-    assert payload["version"] == 1 and payload["session_id"] == root and payload["currency"] == "USD"
-    assert payload["baseline"] == {"provider": ROOT_MODEL[0], "model": ROOT_MODEL[1], "priced": True}
+    assert (
+        payload["version"] == 1 and payload["session_id"] == root and payload["currency"] == "USD"
+    )
+    assert payload["baseline"] == {
+        "provider": ROOT_MODEL[0],
+        "model": ROOT_MODEL[1],
+        "priced": True,
+    }
     by_agent = {a["agent"]: a for a in payload["agents"]}
     assert list(by_agent) == [ROOT_AGENT, "architect", "explorer", "fallback", "git-ops"]
     assert by_agent["git-ops"]["sessions"] == 2, "called from the root and from architect"
-    assert all(by_agent[a]["sessions"] == 1 for a in (ROOT_AGENT, "architect", "explorer", "fallback"))
+    assert all(
+        by_agent[a]["sessions"] == 1 for a in (ROOT_AGENT, "architect", "explorer", "fallback")
+    )
     compared = {"calls": 0, "cost": Decimal(0), "baseline": Decimal(0)}
     for (agent, provider, model), calls in lines.items():
         (line,) = by_agent[agent]["models"]
         tokens = sum((gross(c) for c in calls), Tokens())
         assert (line["provider"], line["model"], line["calls"]) == (provider, model, len(calls))
         assert (line["input_tokens"], line["output_tokens"], line["cache_read_tokens"]) == (
-            tokens.input, tokens.output, tokens.cache_read,
+            tokens.input,
+            tokens.output,
+            tokens.cache_read,
         )
         if provider == "anthropic":  # reports cost_usd: taken as reported
             cost = sum(c.cost_usd for c in calls)
@@ -392,7 +436,9 @@ async def test_cost_event_attributes_every_call_to_its_agent_field_by_field() ->
             compared["baseline"] += baseline
     totals = payload["totals"]
     assert totals["calls"] == sum(len(c) for c in lines.values())
-    assert totals["unpriced_calls"] == len(lines[("explorer", "github-copilot", "claude-haiku-4.5")])
+    assert totals["unpriced_calls"] == len(
+        lines[("explorer", "github-copilot", "claude-haiku-4.5")]
+    )
     assert totals["compared_calls"] == compared["calls"]
     assert Decimal(totals["compared_cost_usd"]) == compared["cost"]
     assert Decimal(totals["compared_baseline_usd"]) == compared["baseline"]
@@ -408,7 +454,9 @@ async def test_without_cost_reporting_every_priced_call_comes_from_the_catalog()
         (m["provider"], tuple(m["cost_sources"])) for a in payload["agents"] for m in a["models"]
     }
     assert sources == {
-        ("anthropic", ("catalog",)), ("openai", ("catalog",)), ("gemini", ("catalog",)),
+        ("anthropic", ("catalog",)),
+        ("openai", ("catalog",)),
+        ("gemini", ("catalog",)),
         ("github-copilot", ()),
     }
     summary = CostSummary.from_payload(payload)
@@ -442,3 +490,13 @@ async def test_a_session_that_made_no_call_emits_nothing_and_leaves_nothing() ->
         pass
     assert tapped("model_router:cost") == [] and len(shared_ledger()) == 0
     assert s.session_id
+
+
+async def test_the_module_mounted_twice_counts_each_response_once() -> None:
+    twice = plan()
+    twice["hooks"].insert(1, {"module": "model-router", "config": {"use_settings_files": False}})
+    async with session(twice) as (s, _):
+        await s.execute("DELEGATE git-ops: commit")
+        root = s.session_id
+    ((_, payload),) = tapped("model_router:cost")
+    assert payload["totals"]["calls"] == len(RECORDER.completions(root=root))

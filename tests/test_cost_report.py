@@ -69,7 +69,8 @@ def raw_usage_by_agent(folder: Path, root: str) -> dict[tuple[str, str, str], li
     records = lines_of(folder)
     agent_of = {
         r["data"]["sub_session_id"]: r["data"]["agent"]
-        for r in records if r["event"] == "model_router:resolved"
+        for r in records
+        if r["event"] == "model_router:resolved"
     }
     agent_of[root] = ROOT_AGENT
     found: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
@@ -86,15 +87,21 @@ def test_report_on_the_recorded_events_file_matches_the_raw_events_of_every_sess
     file = root_file(FIXTURE)
     (summary,) = load_cost_events(file)
     assert summary.session_id == file.parent.name
-    assert (summary.baseline_provider, summary.baseline_model) == tuple(scenario.ROOT_MODEL.split("/"))
+    assert (summary.baseline_provider, summary.baseline_model) == tuple(
+        scenario.ROOT_MODEL.split("/")
+    )
     raw = raw_usage_by_agent(FIXTURE, summary.session_id)
     reported = {
         (agent.agent, m.provider, m.model): m.line for agent in summary.agents for m in agent.models
     }
     assert set(reported) == set(raw)
     assert {a.agent for a in summary.agents} == {
-        ROOT_AGENT, "model-router:git-ops", "model-router:explorer", "model-router:zen-architect",
-        "model-router:bug-hunter", "model-router:file-ops",
+        ROOT_AGENT,
+        "model-router:git-ops",
+        "model-router:explorer",
+        "model-router:zen-architect",
+        "model-router:bug-hunter",
+        "model-router:file-ops",
     }
     for key, calls in raw.items():
         line = reported[key]
@@ -151,7 +158,9 @@ async def test_a_folder_of_several_sessions_is_combined_by_agent(tmp_path: Path)
 
 def test_bad_lines_are_skipped_and_named_while_good_ones_are_read(tmp_path: Path) -> None:
     good = next(
-        line for line in root_file(FIXTURE).read_text().splitlines() if '"model_router:cost"' in line
+        line
+        for line in root_file(FIXTURE).read_text().splitlines()
+        if '"model_router:cost"' in line
     )
     broken = json.loads(good)
     broken["data"]["agents"][0]["models"][0]["calls"] = "many"
@@ -202,7 +211,9 @@ def test_json_output_is_the_event_payload_with_its_time() -> None:
     out = json.loads(json.dumps(report_to_json(report)))
     (session,) = out["sessions"]
     assert session["timestamp"] == record["ts"] and session["session_id"] == record["session_id"]
-    payload = {k: v for k, v in record["data"].items() if k != "parent_id"}  # a kernel default field
+    payload = {
+        k: v for k, v in record["data"].items() if k != "parent_id"
+    }  # a kernel default field
     assert {k: v for k, v in session.items() if k in payload} == payload
     assert out["combined"]["totals"] == session["totals"] and out["files"] == 1
 
@@ -213,7 +224,11 @@ def test_a_payload_caught_by_a_hook_reads_as_a_summary() -> None:
         for line in root_file(FIXTURE).read_text().splitlines()
         if '"model_router:cost"' in line
     )
-    as_hook_saw_it = {**record["data"], "session_id": record["session_id"], "timestamp": record["ts"]}
+    as_hook_saw_it = {
+        **record["data"],
+        "session_id": record["session_id"],
+        "timestamp": record["ts"],
+    }
     summary = summary_from_event(as_hook_saw_it)
     assert summary == load_cost_events(FIXTURE)[0]
 

@@ -25,8 +25,16 @@ __amplifier_module_type__ = "hook"
 
 SCHEMA = {"name": "amplifier.log", "ver": "1.0.0"}
 LIFTED = (
-    "redaction", "status", "duration_ms", "module", "component", "error", "request_id",
-    "span_id", "parent_span_id", "session_id",
+    "redaction",
+    "status",
+    "duration_ms",
+    "module",
+    "component",
+    "error",
+    "request_id",
+    "span_id",
+    "parent_span_id",
+    "session_id",
 )
 PRIORITY = 100
 

@@ -33,7 +33,11 @@ ROOT_MODEL = "anthropic/claude-opus-4-8"
 PROVIDER_CONFIG: dict[str, dict[str, Any]] = {
     "anthropic": {
         "report_cost": True,
-        "complete_error": {"type": "RateLimitError", "models": ["claude-haiku-*"], "retry_after": 60},
+        "complete_error": {
+            "type": "RateLimitError",
+            "models": ["claude-haiku-*"],
+            "retry_after": 60,
+        },
     },
 }
 COPILOT = [{"provider": "github-copilot", "model": "claude-sonnet-*"}]
@@ -69,12 +73,19 @@ def session_plan(folder: Path) -> dict[str, Any]:
     from amplifier_module_model_router.offline import offline_mount_plan
 
     bundle = load_bundle(ROOT / "bundle.md")
-    router = {"module": "model-router", "config": {**bundle.module_config, "use_settings_files": False}}
+    router = {
+        "module": "model-router",
+        "config": {**bundle.module_config, "use_settings_files": False},
+    }
     writer = {
         "module": "events-jsonl",
         "config": {
             "folder": str(folder),
-            "additional_events": [*events.ALL_EVENTS, "delegate:agent_spawned", "delegate:agent_completed"],
+            "additional_events": [
+                *events.ALL_EVENTS,
+                "delegate:agent_spawned",
+                "delegate:agent_completed",
+            ],
         },
     }
     return offline_mount_plan(
