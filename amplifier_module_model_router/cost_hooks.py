@@ -18,6 +18,7 @@ session metadata (tool-delegate's), then to its sub-session id's ``_<agent>`` su
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -165,15 +166,18 @@ class CostTracker:
         return price
 
     async def _resolve_prices(self, wanted: Iterable[ModelKey]) -> dict[ModelKey, Price | None]:
-        """List prices at session end: the cached catalog, else one (time-bounded) lookup."""
-        found: dict[ModelKey, Price | None] = {}
-        for provider, model in wanted:
+        """List prices at session end: the cached catalogs, else lookups (in parallel, each
+        bounded by the cache's timeout; a failed one is remembered for its cooldown)."""
+        keys = [(p, m) for p, m in wanted if m and self._entry(p) is not None]
+
+        async def one(provider: str | None, model: str | None) -> Price | None:
             entry = self._entry(provider)
-            if entry is None or not model:
-                continue
+            assert entry is not None
             lookup = self.router.cache.peek(entry) or await self.router.cache.lookup(entry)
-            found[(provider, model)] = _find_price(lookup.models, model)
-        return found
+            return _find_price(lookup.models, model)
+
+        prices = await asyncio.gather(*(one(p, m) for p, m in keys))
+        return dict(zip(keys, prices, strict=True))
 
 
 def _find_price(records: Iterable[Any], model: str | None) -> Price | None:
