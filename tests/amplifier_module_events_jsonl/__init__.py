@@ -24,6 +24,8 @@ from amplifier_core.models import HookResult
 __amplifier_module_type__ = "hook"
 
 SCHEMA = {"name": "amplifier.log", "ver": "1.0.0"}
+# Restated from hooks-logging on purpose, not imported from cost_report: the writer is the
+# test's independent account of the file format, so a wrong list in the reader cannot hide.
 LIFTED = (
     "redaction",
     "status",
