@@ -22,12 +22,16 @@ import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .errors import BundleError
+
+if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays instant
+    from .cli_routes import Planner
+    from .cli_scenario import Scenario
 
 __all__ = ["main"]
 
@@ -60,20 +64,44 @@ def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
     def decorate(command: F) -> F:
         for option in reversed(
             [
-                click.option("--down", multiple=True, metavar="PROVIDER",
-                             help="Provider not mounted (repeatable)."),
-                click.option("--failing", multiple=True, metavar="PROVIDER",
-                             help="Provider whose list_models() raises (repeatable)."),
-                click.option("--flaky", multiple=True, metavar="PROVIDER",
-                             help="Provider whose complete() answers 429 from the first call (repeatable)."),
-                click.option("--catalog", metavar="FILE",
-                             help="Model catalog snapshot to route against (default: the embedded one)."),
-                click.option("--session-model", metavar="PROVIDER/MODEL",
-                             help="The parent session's model (default: the first healthy provider's default)."),
-                click.option("--settings/--no-settings", "use_settings", default=settings_default,
-                             show_default=True,
-                             help="Apply org/user/project settings files (AMPLIFIER_HOME, .amplifier/)."),
-                click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+                click.option(
+                    "--down",
+                    multiple=True,
+                    metavar="PROVIDER",
+                    help="Provider not mounted (repeatable).",
+                ),
+                click.option(
+                    "--failing",
+                    multiple=True,
+                    metavar="PROVIDER",
+                    help="Provider whose list_models() raises (repeatable).",
+                ),
+                click.option(
+                    "--flaky",
+                    multiple=True,
+                    metavar="PROVIDER",
+                    help="Provider whose complete() answers 429 from the first call (repeatable).",
+                ),
+                click.option(
+                    "--catalog",
+                    metavar="FILE",
+                    help="Model catalog snapshot to route against (default: the embedded one).",
+                ),
+                click.option(
+                    "--session-model",
+                    metavar="PROVIDER/MODEL",
+                    help="The parent session's model (default: the first healthy provider's own).",
+                ),
+                click.option(
+                    "--settings/--no-settings",
+                    "use_settings",
+                    default=settings_default,
+                    show_default=True,
+                    help="Apply org/user/project settings files (AMPLIFIER_HOME, .amplifier/).",
+                ),
+                click.option(
+                    "--json", "as_json", is_flag=True, help="Print JSON instead of a table."
+                ),
             ]
         ):
             command = option(command)
@@ -82,28 +110,32 @@ def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
     return decorate
 
 
-def _build(bundle: str | None, down: tuple[str, ...], failing: tuple[str, ...], flaky: tuple[str, ...],
-           catalog: str | None, session_model: str | None, use_settings: bool):
+def _build(bundle: str | None, options: Mapping[str, Any]) -> tuple[Scenario, Planner]:
+    """The scenario the shared options describe (repeated provider names count once)."""
     from .cli_routes import Planner
     from .cli_scenario import ScenarioOptions, build_scenario
 
     scenario = build_scenario(
         ScenarioOptions(
             bundle=bundle,
-            catalog=catalog,
-            down=tuple(dict.fromkeys(down)),
-            failing=tuple(dict.fromkeys(failing)),
-            flaky=tuple(dict.fromkeys(flaky)),
-            session_model=session_model,
-            use_settings=use_settings,
+            catalog=options["catalog"],
+            down=tuple(dict.fromkeys(options["down"])),
+            failing=tuple(dict.fromkeys(options["failing"])),
+            flaky=tuple(dict.fromkeys(options["flaky"])),
+            session_model=options["session_model"],
+            use_settings=options["use_settings"],
         )
     )
     return scenario, Planner(scenario)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="amplifier-bundle-model-router", prog_name="amplifier-model-router")
-@click.option("-v", "--verbose", is_flag=True, help="Show the module's and the kernel's log messages.")
+@click.version_option(
+    package_name="amplifier-bundle-model-router", prog_name="amplifier-model-router"
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show the module's and the kernel's log messages."
+)
 def main(verbose: bool) -> None:
     """Per-agent model routing for Amplifier: check it on your machine, offline, in seconds.
 
@@ -129,7 +161,7 @@ def main(verbose: bool) -> None:
 @click.argument("bundle", required=False)
 @_scenario_options(settings_default=False)
 @_guarded
-def verify(bundle: str | None, down, failing, flaky, catalog, session_model, use_settings, as_json) -> None:
+def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
     """Run a real session that delegates once to every agent and to self; check each model.
 
     Each row shows the model the child session's provider actually received, against the
@@ -137,11 +169,11 @@ def verify(bundle: str | None, down, failing, flaky, catalog, session_model, use
     Exit status 1 on any mismatch or error.
     """
     from .cli_render import make_console, render_verify, verify_json
-    from .cli_verify import run_verify
+    from .cli_verify import VerifyRun, run_verify
 
-    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+    scenario, planner = _build(bundle, options)
 
-    async def run():
+    async def run() -> VerifyRun:
         return await run_verify(scenario, await planner.routes())
 
     result = asyncio.run(run())
@@ -157,11 +189,11 @@ def verify(bundle: str | None, down, failing, flaky, catalog, session_model, use
 @click.argument("bundle", required=False)
 @_scenario_options(settings_default=True)
 @_guarded
-def show(bundle: str | None, down, failing, flaky, catalog, session_model, use_settings, as_json) -> None:
+def show(bundle: str | None, as_json: bool, **options: Any) -> None:
     """The routing table: every agent's tier, who set it, its model and first fallback."""
     from .cli_render import make_console, render_show, show_json
 
-    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+    scenario, planner = _build(bundle, options)
     routes = asyncio.run(planner.routes())
     if as_json:
         _echo_json(show_json(scenario, routes))
@@ -171,11 +203,14 @@ def show(bundle: str | None, down, failing, flaky, catalog, session_model, use_s
 
 @main.command()
 @click.argument("agent")
-@click.option("--bundle", metavar="PATH", help="Bundle file or folder (default: ./bundle.md, else the shipped one).")
+@click.option(
+    "--bundle",
+    metavar="PATH",
+    help="Bundle file or folder (default: ./bundle.md, else the shipped one).",
+)
 @_scenario_options(settings_default=True)
 @_guarded
-def explain(agent: str, bundle: str | None, down, failing, flaky, catalog, session_model, use_settings,
-            as_json) -> None:
+def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> None:
     """Why AGENT gets its model: tier, who decided it, and every candidate of its chain.
 
     AGENT is a name as you delegate to it: git-ops, model-router:git-ops or self.
@@ -183,7 +218,7 @@ def explain(agent: str, bundle: str | None, down, failing, flaky, catalog, sessi
     from .cli_explain import explain_json, render_explain
     from .cli_render import make_console
 
-    scenario, planner = _build(bundle, down, failing, flaky, catalog, session_model, use_settings)
+    scenario, planner = _build(bundle, options)
     route = asyncio.run(planner.route(planner.find(agent)))
     if as_json:
         _echo_json(explain_json(planner, route))
@@ -207,7 +242,9 @@ def validate(path: str) -> None:
 
 
 @main.command()
-@click.option("--bundle", metavar="PATH", help="Bundle whose tiers are the base layer (default: ./bundle.md).")
+@click.option(
+    "--bundle", metavar="PATH", help="Bundle whose tiers are the base layer (default: ./bundle.md)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_guarded
 def settings(bundle: str | None, as_json: bool) -> None:
@@ -215,7 +252,8 @@ def settings(bundle: str | None, as_json: bool) -> None:
 
     Layers, later wins: the bundle's tiers < org file ($AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS) <
     user ($AMPLIFIER_HOME/settings.yaml, else ~/.amplifier/settings.yaml) < project
-    (.amplifier/settings.yaml) < local (.amplifier/settings.local.yaml) < the bundle's module config.
+    (.amplifier/settings.yaml) < local (.amplifier/settings.local.yaml) < the bundle's module
+    config.
     """
     from .cli_explain import render_settings, settings_json
     from .cli_render import make_console

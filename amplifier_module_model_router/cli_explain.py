@@ -30,7 +30,9 @@ def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:
         return step.reason  # skipped, or an exact id: the resolver's reason says it all
     picked = step.model
     others = [m for m in matches if m != picked]
-    listed = ", ".join([picked, *others][:_SHOWN_MATCHES]) + (", ..." if len(matches) > _SHOWN_MATCHES else "")
+    listed = ", ".join([picked, *others][:_SHOWN_MATCHES]) + (
+        ", ..." if len(matches) > _SHOWN_MATCHES else ""
+    )
     if not others:
         text = f"matched 1 model: {picked}"
     else:
@@ -57,7 +59,8 @@ def _verdict(route: Route, scenario_session: str) -> str:
     chosen = route.resolution.chosen if route.resolution else None
     note = ""
     if chosen is not None and (chosen.provider, chosen.model) != route.expected:
-        note = f" (at run time: {chosen.provider}/{chosen.model} is flaky, the failover provider moves on)"
+        flaky = f"{chosen.provider}/{chosen.model}"
+        note = f" (at run time {flaky} is flaky: the failover provider moves on)"
     return f"-> {agent} gets {route.expected_text}{note}"
 
 
@@ -96,7 +99,9 @@ def explain_json(planner: Planner, route: Route) -> dict[str, Any]:
         "tier_decided_by": route.decided_by,
         "chain_source": route.chain_source,
         "outcome": route.outcome,
-        "model": {"provider": route.expected[0], "model": route.expected[1]} if route.expected else None,
+        "model": {"provider": route.expected[0], "model": route.expected[1]}
+        if route.expected
+        else None,
         "candidates": [
             {
                 "provider": step.preference.provider,
@@ -121,8 +126,12 @@ def _value(key: str, value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def render_settings(routing: EffectiveRouting, layers: Sequence[SettingsLayer], console: Console) -> None:
-    console.print("layers (weakest first): bundle" + "".join(f" < {layer.label}" for layer in layers))
+def render_settings(
+    routing: EffectiveRouting, layers: Sequence[SettingsLayer], console: Console
+) -> None:
+    console.print(
+        "layers (weakest first): bundle" + "".join(f" < {layer.label}" for layer in layers)
+    )
     console.print()
     table = make_table("Setting", "Value", "Source", wrap="Value")
     for key, value, source in routing.effective_values():

@@ -47,7 +47,9 @@ _NARROWEST = 120  # below this the tables' last column would shrink to nothing
 def make_console(*, stderr: bool = False) -> Console:
     """A console on the current stdout/stderr (so click's test runner captures it)."""
     stream = sys.stderr if stderr else sys.stdout
-    width = max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST) if stream.isatty() else _WIDE
+    width = (
+        max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST) if stream.isatty() else _WIDE
+    )
     return Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
 
 
@@ -58,7 +60,9 @@ def make_table(*columns: str, wrap: str | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in columns:
         wraps = name == wrap
-        table.add_column(name, no_wrap=not wraps, min_width=len(name), overflow="fold" if wraps else "ellipsis")
+        table.add_column(
+            name, no_wrap=not wraps, min_width=len(name), overflow="fold" if wraps else "ellipsis"
+        )
     return table
 
 
@@ -91,8 +95,15 @@ def render_header(scenario: Scenario, console: Console) -> None:
     )
     states = []
     for name in scenario.providers:
-        marks = [word for word, names in (("down", options.down), ("failing", options.failing),
-                                          ("flaky", options.flaky)) if name in names]
+        marks = [
+            word
+            for word, names in (
+                ("down", options.down),
+                ("failing", options.failing),
+                ("flaky", options.flaky),
+            )
+            if name in names
+        ]
         states.append(f"{name} ({', '.join(marks)})" if marks else name)
     settings = "honoured" if options.use_settings else "ignored"
     console.print(f"providers {', '.join(states)} · settings files {settings}")
@@ -102,9 +113,15 @@ def render_header(scenario: Scenario, console: Console) -> None:
 def scenario_json(scenario: Scenario) -> dict[str, Any]:
     options = scenario.options
     return {
-        "bundle": {"name": scenario.bundle.name, "version": scenario.bundle.version,
-                   "path": str(scenario.bundle.path)},
-        "catalog": {"date": scenario.snapshot.date, "source": scenario.snapshot.source or "embedded"},
+        "bundle": {
+            "name": scenario.bundle.name,
+            "version": scenario.bundle.version,
+            "path": str(scenario.bundle.path),
+        },
+        "catalog": {
+            "date": scenario.snapshot.date,
+            "source": scenario.snapshot.source or "embedded",
+        },
         "session_model": scenario.session_model,
         "providers": list(scenario.providers),
         "down": list(options.down),
@@ -184,23 +201,26 @@ def verify_json(run: VerifyRun) -> dict[str, Any]:
     agents = []
     for result in run.results:
         route = result.route
-        agents.append({
-            "agent": route.agent,
-            "tier": route.tier,
-            "tier_decided_by": route.decided_by,
-            "expected": _pair_json(route.expected),
-            "expected_outcome": route.outcome,
-            "used": _pair_json(result.used),
-            "correct": result.correct,
-            "problem": result.problem,
-            "error": result.error,
-            "failovers": result.failovers,
-            "attempts": [
-                {"provider": c.provider, "model": c.model, "error": c.error} for c in result.calls
-            ],
-            "sub_session_id": result.sub_session_id,
-            "resolution": result.resolved,
-        })
+        agents.append(
+            {
+                "agent": route.agent,
+                "tier": route.tier,
+                "tier_decided_by": route.decided_by,
+                "expected": _pair_json(route.expected),
+                "expected_outcome": route.outcome,
+                "used": _pair_json(result.used),
+                "correct": result.correct,
+                "problem": result.problem,
+                "error": result.error,
+                "failovers": result.failovers,
+                "attempts": [
+                    {"provider": c.provider, "model": c.model, "error": c.error}
+                    for c in result.calls
+                ],
+                "sub_session_id": result.sub_session_id,
+                "resolution": result.resolved,
+            }
+        )
     return {
         **scenario_json(run.scenario),
         "agents": agents,
@@ -243,7 +263,11 @@ def set_by(route: Route) -> str:
     """Which layer chose the tier and which shaped its chain; layer files named in a footer."""
     tier = "bundle" if route.decided_by.startswith("bundle:") else route.decided_by
     chain = route.chain_source
-    text = tier if chain is None or (chain == "bundle" and tier == "bundle") else f"tier: {tier}; chain: {chain}"
+    text = (
+        tier
+        if chain is None or (chain == "bundle" and tier == "bundle")
+        else f"tier: {tier}; chain: {chain}"
+    )
     return _LAYER.sub(r"\1", text)
 
 

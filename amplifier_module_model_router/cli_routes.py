@@ -88,10 +88,15 @@ class Planner:
         if tier is not None:  # another bundle's agent that settings route (patterns, default)
             return name
         known = ", ".join(k.rsplit(":", 1)[-1] for k in self.configs)
-        raise BundleError(f"unknown agent {name!r}; agents of {self.scenario.bundle.name}: {known}, self")
+        raise BundleError(
+            f"unknown agent {name!r}; agents of {self.scenario.bundle.name}: {known}, self"
+        )
 
     async def routes(self, agents: Iterable[str] | None = None) -> list[Route]:
-        return [await self.route(agent) for agent in (agents if agents is not None else self.agent_keys())]
+        return [
+            await self.route(agent)
+            for agent in (agents if agents is not None else self.agent_keys())
+        ]
 
     async def route(self, agent: str) -> Route:
         """The expected route of ``agent`` (a key from :meth:`find`)."""
@@ -99,8 +104,17 @@ class Planner:
         routing = scenario.routing
         session = scenario.session_pair
         if agent == SELF:
-            return Route(SELF, None, "self: inherits the parent's model", None, (), None,
-                         INHERIT, session, None)
+            return Route(
+                SELF,
+                None,
+                "self: inherits the parent's model",
+                None,
+                (),
+                None,
+                INHERIT,
+                session,
+                None,
+            )
         spec = scenario.bundle.agents.get(agent.rsplit(":", 1)[-1])
         declared = spec.tier if spec is not None else None
         tier, decided_by = routing.tier_for(agent, declared)
@@ -110,7 +124,9 @@ class Planner:
         else:
             tier, chain_source = None, None
             # Re-tiered to inherit by settings: no chain, even if the file carries one.
-            preferences = tuple(spec.own_preferences) if spec is not None and declared is None else ()
+            preferences = (
+                tuple(spec.own_preferences) if spec is not None and declared is None else ()
+            )
             if preferences:
                 decided_by = f"{decided_by}; the agent's own provider_preferences"
         if not preferences:
@@ -118,8 +134,20 @@ class Planner:
         resolution = await resolve(preferences, self.entries, self.cache)
         outcome, expected = self._expected(resolution)
         chain = resolution.chain()
-        fallback = next(((c.provider, c.model) for c in chain if (c.provider, c.model) != expected), None)
-        return Route(agent, tier, decided_by, chain_source, preferences, resolution, outcome, expected, fallback)
+        fallback = next(
+            ((c.provider, c.model) for c in chain if (c.provider, c.model) != expected), None
+        )
+        return Route(
+            agent,
+            tier,
+            decided_by,
+            chain_source,
+            preferences,
+            resolution,
+            outcome,
+            expected,
+            fallback,
+        )
 
     def _expected(self, resolution: Resolution) -> tuple[str, tuple[str, str] | None]:
         chain = resolution.chain()

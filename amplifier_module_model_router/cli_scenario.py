@@ -23,7 +23,13 @@ from .loader import agent_configs, load_bundle
 from .offline import offline_mount_plan
 from .settings import EffectiveRouting
 
-__all__ = ["Scenario", "ScenarioOptions", "build_scenario", "default_bundle", "effective_routing_of"]
+__all__ = [
+    "Scenario",
+    "ScenarioOptions",
+    "build_scenario",
+    "default_bundle",
+    "effective_routing_of",
+]
 
 BUNDLE_FILE = "bundle.md"
 
@@ -79,10 +85,15 @@ def default_bundle(cwd: Path | None = None) -> Path:
     for candidate in (package / "bundle" / BUNDLE_FILE, package.parent / BUNDLE_FILE):
         if candidate.is_file():
             return candidate
-    raise BundleError(f"no {BUNDLE_FILE} here and none shipped with the package; pass a bundle path", file=str(here))
+    raise BundleError(
+        f"no {BUNDLE_FILE} here and none shipped with the package; pass a bundle path",
+        file=str(here),
+    )
 
 
-def effective_routing_of(bundle: Bundle, *, use_settings: bool) -> tuple[EffectiveRouting, dict[str, Any]]:
+def effective_routing_of(
+    bundle: Bundle, *, use_settings: bool
+) -> tuple[EffectiveRouting, dict[str, Any]]:
     """The routing a session with this bundle would use, and the module config that gives it.
 
     Built by the module's own :func:`.module.build_router`, so the CLI and a real session can
@@ -92,8 +103,12 @@ def effective_routing_of(bundle: Bundle, *, use_settings: bool) -> tuple[Effecti
     from .module import build_router  # the kernel-facing module; the CLI may import it
 
     hook_config = dict(bundle.module_config) | {"use_settings_files": use_settings}
-    router_config = RouterConfig.from_mount(hook_config, source=f"{bundle.path.name}: hooks[model-router].config")
-    routing = build_router(dataclasses.replace(router_config, use_settings_files=use_settings)).routing
+    router_config = RouterConfig.from_mount(
+        hook_config, source=f"{bundle.path.name}: hooks[model-router].config"
+    )
+    routing = build_router(
+        dataclasses.replace(router_config, use_settings_files=use_settings)
+    ).routing
     return routing, hook_config
 
 

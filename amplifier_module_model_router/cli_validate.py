@@ -32,9 +32,12 @@ class Validation:
     def summary(self) -> str:
         if self.bundle is not None and self.ok:
             agents, tiers = len(self.bundle.agents), len(self.bundle.tiers)
-            return f"ok: {agents} agent{'' if agents == 1 else 's'}, {tiers} tier{'' if tiers == 1 else 's'}"
-        count = len(self.errors)
-        return f"{count} error{'' if count == 1 else 's'}"
+            return f"ok: {_counted(agents, 'agent')}, {_counted(tiers, 'tier')}"
+        return _counted(len(self.errors), "error")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def validate_bundle(path: str | Path) -> Validation:
@@ -48,12 +51,15 @@ def validate_bundle(path: str | Path) -> Validation:
         errors += _agent_file_errors(Path(path))
     else:
         try:
-            RouterConfig.from_mount(dict(bundle.module_config), source=f"{display_path(bundle.path)}: hooks[model-router]")
+            RouterConfig.from_mount(
+                dict(bundle.module_config),
+                source=f"{display_path(bundle.path)}: hooks[model-router]",
+            )
         except BundleError as err:
             errors.append(err)
     unique: dict[str, BundleError] = {}
-    for err in errors:
-        unique.setdefault(str(err), err)
+    for error in errors:  # the loader's error and a file's own may be the same one
+        unique.setdefault(str(error), error)
     return Validation(bundle, tuple(unique.values()))
 
 

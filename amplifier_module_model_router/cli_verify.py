@@ -70,7 +70,9 @@ class AgentResult:
         resolved = self.resolved or {}
         for skipped in resolved.get("skipped") or []:
             if "cooling" in str(skipped.get("reason", "")):
-                notes.append(f"skipped cooling {skipped.get('provider')}/{skipped.get('model')} at spawn")
+                notes.append(
+                    f"skipped cooling {skipped.get('provider')}/{skipped.get('model')} at spawn"
+                )
         chosen = (resolved.get("provider"), resolved.get("model"))
         if resolved.get("outcome") == "routed" and self.used is not None and chosen not in tried:
             notes.append(f"failover: skipped cooling {chosen[0]}/{chosen[1]}")
@@ -132,22 +134,10 @@ class VerifyRun:
     @property
     def unresolved(self) -> tuple[str, ...]:
         return tuple(
-            r.route.agent for r in self.results if r.unresolved or r.route.outcome in (UNRESOLVED, REFUSED)
+            r.route.agent
+            for r in self.results
+            if r.unresolved or r.route.outcome in (UNRESOLVED, REFUSED)
         )
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        """How the agent reached its model when not on the first try: failovers, cooled skips."""
-        notes = [f"failover: {c.error} on {c.provider}/{c.model}" for c in self.failed_attempts]
-        tried = {(c.provider, c.model) for c in self.calls}
-        resolved = self.resolved or {}
-        for skipped in resolved.get("skipped") or []:
-            if "cooling" in str(skipped.get("reason", "")):
-                notes.append(f"skipped cooling {skipped.get('provider')}/{skipped.get('model')} at spawn")
-        chosen = (resolved.get("provider"), resolved.get("model"))
-        if resolved.get("outcome") == "routed" and self.used is not None and chosen not in tried:
-            notes.append(f"failover: skipped cooling {chosen[0]}/{chosen[1]}")
-        return tuple(notes)
 
     @property
     def globs_sent(self) -> tuple[str, ...]:
@@ -165,7 +155,10 @@ class VerifyRun:
     def summary(self) -> str:
         """``17/17 correct · 0 errors · all globs resolved`` (or what went wrong)."""
         errors = self.errors
-        parts = [f"{self.correct}/{len(self.results)} correct", f"{errors} error{'' if errors == 1 else 's'}"]
+        parts = [
+            f"{self.correct}/{len(self.results)} correct",
+            f"{errors} error{'' if errors == 1 else 's'}",
+        ]
         if self.scenario.options.flaky or self.failovers:
             parts.append(f"{self.failovers} failover{'' if self.failovers == 1 else 's'}")
         problems = []
@@ -224,13 +217,21 @@ async def run_verify(scenario: Scenario, routes: list[Route]) -> VerifyRun:
     )
 
 
-def _result(route: Route, seen: list[tuple[str, dict[str, Any]]], session_error: str | None) -> AgentResult:
+def _result(
+    route: Route, seen: list[tuple[str, dict[str, Any]]], session_error: str | None
+) -> AgentResult:
     spawned = next(
-        (d for e, d in seen if e == "delegate:agent_spawned" and d.get("agent") == route.agent), None
+        (d for e, d in seen if e == "delegate:agent_spawned" and d.get("agent") == route.agent),
+        None,
     )
     sub = spawned.get("sub_session_id") if spawned else None
-    resolved = next((d for e, d in seen if e == RESOLVED and sub and d.get("sub_session_id") == sub), None)
-    failed = next((d for e, d in seen if e == "delegate:error" and sub and d.get("sub_session_id") == sub), None)
+    resolved = next(
+        (d for e, d in seen if e == RESOLVED and sub and d.get("sub_session_id") == sub), None
+    )
+    failed = next(
+        (d for e, d in seen if e == "delegate:error" and sub and d.get("sub_session_id") == sub),
+        None,
+    )
     calls = tuple(RECORDER.completions(session_id=sub)) if sub else ()
     error = failed.get("error") if failed else None
     if spawned is None:

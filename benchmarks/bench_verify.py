@@ -33,7 +33,11 @@ GOAL_S = 3.0
 
 def command() -> list[str]:
     script = Path(sys.executable).parent / "amplifier-model-router"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "amplifier_module_model_router.cli"]
+    return (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-m", "amplifier_module_model_router.cli"]
+    )
 
 
 def time_command(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
@@ -58,7 +62,7 @@ def time_in_process(runs: int) -> tuple[list[float], list[float]]:
         scenario = build_scenario(ScenarioOptions(bundle=BUNDLE))
         planner = Planner(scenario)
 
-        async def once():
+        async def once(scenario=scenario, planner=planner):
             return await run_verify(scenario, await planner.routes())
 
         result = asyncio.run(once())
@@ -77,19 +81,30 @@ def main() -> None:
         env.pop("AMPLIFIER_HOME", None)
         rows = [
             ("verify (command, fresh process)", time_command(["verify", str(BUNDLE)], runs, env)),
-            ("verify --flaky anthropic (command)",
-             time_command(["verify", str(BUNDLE), "--flaky", "anthropic"], runs, env)),
+            (
+                "verify --flaky anthropic (command)",
+                time_command(["verify", str(BUNDLE), "--flaky", "anthropic"], runs, env),
+            ),
         ]
-        probe = subprocess.run([*command(), "verify", str(BUNDLE), "--json"], capture_output=True, text=True, env=env)
+        probe = subprocess.run(
+            [*command(), "verify", str(BUNDLE), "--json"], capture_output=True, text=True, env=env
+        )
         agents = len(json.loads(probe.stdout)["agents"])
     totals, sessions = time_in_process(runs)
-    rows += [("in process: scenario + routes + session", totals), ("in process: session run only", sessions)]
+    rows += [
+        ("in process: scenario + routes + session", totals),
+        ("in process: session run only", sessions),
+    ]
 
-    print(f"verify on {BUNDLE.name}: {agents} delegations in one parent turn; "
-          f"median of {runs} runs, seconds (goal < {GOAL_S:g} s, {os.cpu_count()} cores)")
+    print(
+        f"verify on {BUNDLE.name}: {agents} delegations in one parent turn; "
+        f"median of {runs} runs, seconds (goal < {GOAL_S:g} s, {os.cpu_count()} cores)"
+    )
     print(f"{'measurement':<42}{'median':>8}{'min':>8}{'max':>8}")
     for name, samples in rows:
-        print(f"{name:<42}{statistics.median(samples):>8.2f}{min(samples):>8.2f}{max(samples):>8.2f}")
+        print(
+            f"{name:<42}{statistics.median(samples):>8.2f}{min(samples):>8.2f}{max(samples):>8.2f}"
+        )
 
 
 if __name__ == "__main__":

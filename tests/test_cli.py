@@ -54,7 +54,11 @@ class Result:
         summary = SUMMARY.search(self.out)
         for line in self.out[: summary.start() if summary else None].splitlines():
             cells = re.split(r"\s{2,}", line.strip())
-            if cells and (cells[0] == "self" or ":" in cells[0] and " " not in cells[0]) and len(cells) >= 3:
+            if (
+                cells
+                and (cells[0] == "self" or ":" in cells[0] and " " not in cells[0])
+                and len(cells) >= 3
+            ):
                 found[cells[0]] = cells
         return found
 
@@ -70,8 +74,14 @@ def in_process(*args: str) -> Result:
 
 
 def in_subprocess(*args: str) -> Result:
-    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "amplifier_module_model_router.cli"]
-    done = subprocess.run([*command, *args], capture_output=True, text=True, env=dict(os.environ), timeout=60)
+    command = (
+        [str(SCRIPT)]
+        if SCRIPT.exists()
+        else [sys.executable, "-m", "amplifier_module_model_router.cli"]
+    )
+    done = subprocess.run(
+        [*command, *args], capture_output=True, text=True, env=dict(os.environ), timeout=60
+    )
     return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -98,7 +108,9 @@ def first_match(tier: str, skip: set[str], bundle_path: Path = BUNDLE) -> str:
     raise AssertionError(f"nothing in {tier} outside {skip}")
 
 
-def assert_routed(result: Result, *, skip: set[str], session: str, bundle_path: Path = BUNDLE) -> None:
+def assert_routed(
+    result: Result, *, skip: set[str], session: str, bundle_path: Path = BUNDLE
+) -> None:
     """Every agent of the bundle has a row with its tier, its expected model and a check mark."""
     rows = result.rows()
     bundle = load_bundle(bundle_path)
@@ -126,8 +138,12 @@ def test_verify_all_up_every_agent_on_its_tier_family(run: Runner) -> None:
     result = run("verify", str(BUNDLE))
     assert_routed(result, skip=set(), session=session_default("anthropic"))
     rows = result.rows()
-    assert all(rows[a][2].startswith("anthropic/claude-haiku-") for a in rows if rows[a][1] == "budget")
-    assert all(rows[a][2].startswith("anthropic/claude-opus-") for a in rows if rows[a][1] == "frontier")
+    assert all(
+        rows[a][2].startswith("anthropic/claude-haiku-") for a in rows if rows[a][1] == "budget"
+    )
+    assert all(
+        rows[a][2].startswith("anthropic/claude-opus-") for a in rows if rows[a][1] == "frontier"
+    )
 
 
 @pytest.mark.parametrize("run", RUNNERS)
@@ -172,7 +188,9 @@ def test_verify_flaky_anthropic_every_agent_finishes_on_its_next_candidate(run: 
     assert match.group(1) == match.group(2) == "17" and match.group(3) == "0"
     failovers = int(match.group(4))
     assert failovers >= 1
-    assert failovers == sum(check.count("failover: RateLimitError on anthropic/") for *_, check in rows.values())
+    assert failovers == sum(
+        check.count("failover: RateLimitError on anthropic/") for *_, check in rows.values()
+    )
     assert match.group(5) == "all globs resolved"
     assert result.code == 0
 
@@ -187,8 +205,13 @@ def test_verify_reports_what_the_childs_provider_received() -> None:
     data = json.loads(in_process("verify", str(BUNDLE), "--down", "openai", "--json").out)
     assert data["summary"]["ok"] and data["summary"]["line"].startswith("17/17 correct")
     for agent in data["agents"]:
-        answered = [c for c in RECORDER.completions(session_id=agent["sub_session_id"]) if c.error is None]
-        assert answered and agent["used"] == {"provider": answered[-1].provider, "model": answered[-1].model}
+        answered = [
+            c for c in RECORDER.completions(session_id=agent["sub_session_id"]) if c.error is None
+        ]
+        assert answered and agent["used"] == {
+            "provider": answered[-1].provider,
+            "model": answered[-1].model,
+        }
         assert agent["used"] == agent["expected"]
 
 
@@ -196,7 +219,9 @@ def test_verify_session_model_shows_downgrades_and_upgrades() -> None:
     result = in_process("verify", str(BUNDLE), "--session-model", "anthropic/claude-opus-4-8")
     rows = result.rows()
     assert rows["self"][2] == "anthropic/claude-opus-4-8" and rows["self"][3] == "same"
-    assert all(cells[3].endswith("cheaper") for cells in rows.values() if cells[1] in ("budget", "strong"))
+    assert all(
+        cells[3].endswith("cheaper") for cells in rows.values() if cells[1] in ("budget", "strong")
+    )
     assert result.code == 0
 
 
@@ -206,7 +231,10 @@ def test_verify_honours_settings_only_when_asked(isolated_settings: Path) -> Non
     settings.write_text("model_router:\n  agents:\n    git-ops: frontier\n", encoding="utf-8")
     assert in_process("verify", str(BUNDLE)).rows()["model-router:git-ops"][1] == "budget"
     honoured = in_process("verify", str(BUNDLE), "--settings")
-    assert honoured.rows()["model-router:git-ops"][1:3] == ["frontier", first_match("frontier", set())]
+    assert honoured.rows()["model-router:git-ops"][1:3] == [
+        "frontier",
+        first_match("frontier", set()),
+    ]
     assert honoured.code == 0
 
 
@@ -225,7 +253,9 @@ def test_verify_flags_a_model_other_than_expected(monkeypatch: pytest.MonkeyPatc
     assert result.code == 1
     row = result.rows()["model-router:git-ops"]
     assert row[4] == f"✗ expected {first_match('budget', {'anthropic'})}"
-    assert result.summary().group(1) == "1" and result.summary().group(2) == "17"  # only self is right
+    assert (
+        result.summary().group(1) == "1" and result.summary().group(2) == "17"
+    )  # only self is right
 
 
 def test_verify_notices_the_module_failing_to_mount(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,7 +272,9 @@ def test_verify_notices_the_module_failing_to_mount(monkeypatch: pytest.MonkeyPa
 
 
 def test_verify_without_failover_a_flaky_provider_is_an_error(tmp_path: Path) -> None:
-    text = BUNDLE.read_text(encoding="utf-8").replace("    config:\n      tiers:", "    config:\n      failover: false\n      tiers:", 1)
+    text = BUNDLE.read_text(encoding="utf-8").replace(
+        "    config:\n      tiers:", "    config:\n      failover: false\n      tiers:", 1
+    )
     bundle = tmp_path / "bundle.md"
     bundle.write_text(text, encoding="utf-8")
     (tmp_path / "agents").symlink_to(ROOT / "agents")
@@ -269,7 +301,9 @@ def write_bad_bundle(folder: Path) -> Path:
     files = {
         "good": agent.format(name="good", extra="  model_tier: budget\n"),
         "typo-tier": agent.format(name="typo-tier", extra="  model_tier: budgett\n"),
-        "no-model": agent.format(name="no-model", extra="provider_preferences:\n  - {provider: openai}\n"),
+        "no-model": agent.format(
+            name="no-model", extra="provider_preferences:\n  - {provider: openai}\n"
+        ),
     }
     for name, text in files.items():
         (folder / "agents" / f"{name}.md").write_text(text, encoding="utf-8")
@@ -284,8 +318,12 @@ def test_verify_bad_bundle_is_one_line_naming_file_agent_field(run: Runner, tmp_
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.err
     # the loader stops at the first problem (validate lists them all): either one, fully located
-    assert ("agents/typo-tier.md: agent 'typo-tier': meta.model_tier: unknown tier 'budgett'" in lines[0]
-            or "agents/no-model.md: agent 'no-model': provider_preferences[0]: missing 'model'" in lines[0])
+    assert (
+        "agents/typo-tier.md: agent 'typo-tier': meta.model_tier: unknown tier 'budgett'"
+        in lines[0]
+        or "agents/no-model.md: agent 'no-model': provider_preferences[0]: missing 'model'"
+        in lines[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,11 +331,23 @@ def test_verify_bad_bundle_is_one_line_naming_file_agent_field(run: Runner, tmp_
     [
         (("verify", "missing/bundle.md"), ["missing/bundle.md", "not found"]),
         (("verify", str(BUNDLE), "--down", "anthropc"), ["down", "unknown provider 'anthropc'"]),
-        (("verify", str(BUNDLE), "--catalog", "nowhere.yaml"), ["nowhere.yaml", "cannot read catalog"]),
+        (
+            ("verify", str(BUNDLE), "--catalog", "nowhere.yaml"),
+            ["nowhere.yaml", "cannot read catalog"],
+        ),
         (("explain", "no-such-agent", "--bundle", str(BUNDLE)), ["unknown agent 'no-such-agent'"]),
         (("show", str(BUNDLE), "--session-model", "openai"), ["expected PROVIDER/MODEL"]),
-        (("verify", str(BUNDLE), "--flaky", "anthropic", "--session-model", "anthropic/claude-opus-4-8"),
-         ["flaky", "--session-model"]),
+        (
+            (
+                "verify",
+                str(BUNDLE),
+                "--flaky",
+                "anthropic",
+                "--session-model",
+                "anthropic/claude-opus-4-8",
+            ),
+            ["flaky", "--session-model"],
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line(args: tuple[str, ...], words: list[str]) -> None:
@@ -309,7 +359,9 @@ def test_bad_input_is_one_clear_line(args: tuple[str, ...], words: list[str]) ->
 
 def test_unreadable_catalog_through_a_real_process(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("date: 2026-11\nproviders: {anthropic: {models: [{id: 'claude-*'}]}}\n", encoding="utf-8")
+    catalog.write_text(
+        "date: 2026-11\nproviders: {anthropic: {models: [{id: 'claude-*'}]}}\n", encoding="utf-8"
+    )
     result = in_subprocess("verify", str(BUNDLE), "--catalog", str(catalog))
     assert result.code == 2 and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1 and str(catalog) in result.err
@@ -334,8 +386,14 @@ def test_validate_lists_every_error_and_exits_1(run: Runner, tmp_path: Path) -> 
     assert result.code == 1
     errors = [line for line in result.out.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2, result.out
-    assert any("agents/typo-tier.md" in e and "agent 'typo-tier'" in e and "meta.model_tier" in e for e in errors)
-    assert any("agents/no-model.md" in e and "agent 'no-model'" in e and "provider_preferences[0]" in e for e in errors)
+    assert any(
+        "agents/typo-tier.md" in e and "agent 'typo-tier'" in e and "meta.model_tier" in e
+        for e in errors
+    )
+    assert any(
+        "agents/no-model.md" in e and "agent 'no-model'" in e and "provider_preferences[0]" in e
+        for e in errors
+    )
     assert result.out.strip().endswith("2 errors")
 
 
@@ -347,7 +405,11 @@ def test_explain_walks_the_chain_and_ends_with_the_model(run: Runner) -> None:
     result = run("explain", "git-ops", "--bundle", str(BUNDLE), "--down", "anthropic")
     assert result.code == 0
     chain = load_bundle(BUNDLE).tiers["budget"]
-    candidates = [re.split(r"\s{2,}", line.strip()) for line in result.out.splitlines() if re.match(r"^\d+\s", line)]
+    candidates = [
+        re.split(r"\s{2,}", line.strip())
+        for line in result.out.splitlines()
+        if re.match(r"^\d+\s", line)
+    ]
     assert [c[1] for c in candidates] == [f"{p.provider}/{p.model}" for p in chain]
     assert candidates[0][2:] == ["skipped", "provider 'anthropic' is not mounted"]
     chosen = [c for c in candidates if c[2] == "chosen"]
@@ -374,7 +436,9 @@ def test_explain_failing_provider_says_the_lookup_failed() -> None:
 
 
 def test_explain_self_and_json() -> None:
-    result = in_process("explain", "self", "--bundle", str(BUNDLE), "--session-model", "openai/gpt-5.5")
+    result = in_process(
+        "explain", "self", "--bundle", str(BUNDLE), "--session-model", "openai/gpt-5.5"
+    )
     assert "-> self gets the session model openai/gpt-5.5 (inherits)" in result.out
     data = json.loads(in_process("explain", "git-ops", "--bundle", str(BUNDLE), "--json").out)
     assert data["tier"] == "budget" and data["candidates"][0]["outcome"] == "chosen"
@@ -417,21 +481,35 @@ def test_show_and_explain_say_which_settings_layer_decided(isolated_settings: Pa
 def test_settings_prints_each_value_with_its_source(run: Runner, isolated_settings: Path) -> None:
     user = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
     user.parent.mkdir()
-    user.write_text("model_router:\n  disabled_providers: [github-copilot]\n  default_tier: budget\n", encoding="utf-8")
+    user.write_text(
+        "model_router:\n  disabled_providers: [github-copilot]\n  default_tier: budget\n",
+        encoding="utf-8",
+    )
     result = run("settings", "--bundle", str(BUNDLE))
     assert result.code == 0
-    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", l.strip()) for l in result.out.splitlines()) if cells}
+    rows = {
+        cells[0]: cells
+        for cells in (re.split(r"\s{2,}", line.strip()) for line in result.out.splitlines())
+        if cells
+    }
     assert rows["disabled_providers"][1:] == ["github-copilot", f"user ({user})"]
     assert rows["default_tier"][1:] == ["budget", f"user ({user})"]
     assert rows["strict"][1:] == ["false", "default"]
-    assert rows["tiers.frontier"][1:] == ["anthropic/claude-opus-*", f"bundle; github-copilot disabled by user ({user})"]
+    assert rows["tiers.frontier"][1:] == [
+        "anthropic/claude-opus-*",
+        f"bundle; github-copilot disabled by user ({user})",
+    ]
 
 
 def test_settings_bad_layer_is_one_line_with_file_and_key(isolated_settings: Path) -> None:
     project = isolated_settings / ".amplifier" / "settings.yaml"
     project.parent.mkdir()
     project.write_text("model_router:\n  provider_oder: [openai]\n", encoding="utf-8")
-    for args in (("settings", "--bundle", str(BUNDLE)), ("show", str(BUNDLE)), ("verify", str(BUNDLE), "--settings")):
+    for args in (
+        ("settings", "--bundle", str(BUNDLE)),
+        ("show", str(BUNDLE)),
+        ("verify", str(BUNDLE), "--settings"),
+    ):
         result = in_process(*args)
         assert result.code == 2 and len(result.err.strip().splitlines()) == 1
         assert str(project) in result.err and "provider_oder" in result.err
@@ -455,10 +533,22 @@ def record_run(folder: Path, *args: str) -> dict:
     file.parent.mkdir(parents=True)
     schema = {"name": "amplifier.log", "ver": "1.0.0"}
     lines = [
-        {"ts": "2026-11-27T10:00:00+00:00", "lvl": "INFO", "schema": schema, "event": "session:start",
-         "session_id": cost["session_id"], "data": {"parent_id": None}},
-        {"ts": "2026-11-27T10:00:01+00:00", "lvl": "INFO", "schema": schema, "event": "model_router:cost",
-         "session_id": cost["session_id"], "data": {k: v for k, v in cost.items() if k != "session_id"}},
+        {
+            "ts": "2026-11-27T10:00:00+00:00",
+            "lvl": "INFO",
+            "schema": schema,
+            "event": "session:start",
+            "session_id": cost["session_id"],
+            "data": {"parent_id": None},
+        },
+        {
+            "ts": "2026-11-27T10:00:01+00:00",
+            "lvl": "INFO",
+            "schema": schema,
+            "event": "model_router:cost",
+            "session_id": cost["session_id"],
+            "data": {k: v for k, v in cost.items() if k != "session_id"},
+        },
     ]
     file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return cost
@@ -466,7 +556,7 @@ def record_run(folder: Path, *args: str) -> dict:
 
 def test_verify_prints_the_cost_per_agent_of_its_run() -> None:
     result = in_process("verify", str(BUNDLE))
-    after = result.out[result.summary().end():]
+    after = result.out[result.summary().end() :]
     assert "Cost per agent in this run" in after and "Routing saved" in after
     for spec in load_bundle(BUNDLE).agents.values():
         assert spec.key in after
@@ -499,7 +589,10 @@ def test_report_on_a_folder_combines_sessions(tmp_path: Path) -> None:
     first = record_run(tmp_path)
     second = record_run(tmp_path, "--down", "anthropic")
     data = json.loads(in_subprocess("report", str(tmp_path), "--json").out)
-    assert {s["session_id"] for s in data["sessions"]} == {first["session_id"], second["session_id"]}
+    assert {s["session_id"] for s in data["sessions"]} == {
+        first["session_id"],
+        second["session_id"],
+    }
     calls = {a["agent"]: a["calls"] for a in data["combined"]["agents"]}
     assert calls["model-router:git-ops"] == 2
     text = in_process("report", str(tmp_path)).out
