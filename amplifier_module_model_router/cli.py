@@ -129,7 +129,16 @@ def _build(bundle: str | None, options: Mapping[str, Any]) -> tuple[Scenario, Pl
     return scenario, Planner(scenario)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _InOrder(click.Group):
+    """Commands listed in the order a new user needs them, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(
+    cls=_InOrder, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(
     package_name="amplifier-bundle-model-router", prog_name="amplifier-model-router"
 )
@@ -157,7 +166,7 @@ def main(verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
-@main.command()
+@main.command(short_help="Prove every agent gets its tier's model, in a real session.")
 @click.argument("bundle", required=False)
 @_scenario_options(settings_default=False)
 @_guarded
@@ -185,7 +194,7 @@ def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
         sys.exit(EXIT_PROBLEM)
 
 
-@main.command()
+@main.command(short_help="The routing table: tier, model and first fallback per agent.")
 @click.argument("bundle", required=False)
 @_scenario_options(settings_default=True)
 @_guarded
@@ -201,7 +210,7 @@ def show(bundle: str | None, as_json: bool, **options: Any) -> None:
         render_show(scenario, routes, make_console())
 
 
-@main.command()
+@main.command(short_help="Why an agent gets its model, candidate by candidate.")
 @click.argument("agent")
 @click.option(
     "--bundle",
@@ -226,7 +235,7 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
         render_explain(planner, route, make_console())
 
 
-@main.command()
+@main.command(short_help="Check a bundle; list every error with file, agent, field.")
 @click.argument("path")
 @_guarded
 def validate(path: str) -> None:
@@ -241,7 +250,7 @@ def validate(path: str) -> None:
         sys.exit(EXIT_PROBLEM)
 
 
-@main.command()
+@main.command(short_help="The effective routing settings, each with its source.")
 @click.option(
     "--bundle", metavar="PATH", help="Bundle whose tiers are the base layer (default: ./bundle.md)."
 )
@@ -271,7 +280,7 @@ def settings(bundle: str | None, as_json: bool) -> None:
         render_settings(routing, layers, make_console())
 
 
-@main.command()
+@main.command(short_help="Cost per agent, from recorded sessions' events.jsonl.")
 @click.argument("path", metavar="EVENTS.jsonl|DIR")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_guarded

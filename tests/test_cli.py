@@ -603,3 +603,25 @@ def test_report_bad_path_is_one_line(tmp_path: Path) -> None:
     result = in_process("report", str(tmp_path / "nothing-here"))
     assert result.code == 2 and result.out == ""
     assert len(result.err.strip().splitlines()) == 1 and "nothing-here" in result.err
+
+
+def test_verify_default_bundle_is_the_one_in_the_working_folder(isolated_settings: Path) -> None:
+    (isolated_settings / "bundle.md").write_text(
+        f"---\nbundle: {{name: mine, version: 1.0.0}}\nincludes:\n  - {BUNDLE.as_uri()}\n---\n",
+        encoding="utf-8",
+    )
+    result = in_process("verify")
+    assert "bundle mine 1.0.0 (bundle.md)" in result.out
+    assert_routed(result, skip=set(), session=session_default("anthropic"))
+
+
+def test_explain_an_agent_of_another_bundle_routed_by_a_settings_pattern() -> None:
+    user = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
+    user.parent.mkdir()
+    user.write_text(
+        'model_router:\n  agent_patterns:\n    "recipes:*": frontier\n', encoding="utf-8"
+    )
+    result = in_process("explain", "recipes:author", "--bundle", str(BUNDLE))
+    assert result.code == 0
+    assert f"tier decided by: user ({user}): agent_patterns.recipes:*" in result.out
+    assert f"-> recipes:author gets {first_match('frontier', set())}" in result.out
