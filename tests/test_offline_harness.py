@@ -647,7 +647,7 @@ async def test_usage_carries_cost_only_where_reported_and_priced() -> None:
     price = list_price("anthropic", "claude-sonnet-4-6")
     for call in by_provider["anthropic"]:
         expected = (
-            Decimal(str(price.input_per_million)) * call.input_tokens
+            Decimal(str(price.input_per_million)) * (call.input_tokens - call.cache_read_tokens)
             + Decimal(str(price.cache_read_per_million)) * call.cache_read_tokens
             + Decimal(str(price.output_per_million)) * call.output_tokens
         ) / 1_000_000

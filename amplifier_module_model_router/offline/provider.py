@@ -229,7 +229,8 @@ class SimProvider:
         """Deterministic token counts (~4 characters a token).
 
         The newest message is fresh input; everything before it is reported as a cache read,
-        as prompt caching on a stable prefix would. ``total_tokens`` counts all three.
+        as prompt caching on a stable prefix would. As Amplifier's provider contract says,
+        ``input_tokens`` includes the cache reads; ``total_tokens`` is input plus output.
         """
         fresh = _tokens(_full_text(messages[-1])) if messages else 0
         cached = sum(_tokens(_full_text(m)) for m in messages[:-1])
@@ -239,7 +240,7 @@ class SimProvider:
         if self.settings.report_cost and record and record.pricing:
             cost = _cost(record, fresh, cached, output)
         return Usage(
-            input_tokens=fresh,
+            input_tokens=fresh + cached,
             output_tokens=output,
             total_tokens=fresh + cached + output,
             cache_read_tokens=cached,
