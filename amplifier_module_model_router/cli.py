@@ -291,14 +291,16 @@ def report(path: str, as_json: bool) -> None:
     the model that answered, calls, tokens and cost, and what the same tokens would have cost
     on the session's own model. Sessions live in ~/.amplifier/projects/<project>/sessions/.
     """
-    from .cli_render import make_console
+    from .cli_render import make_console, stripped
     from .cost_report import load_report, render_report, report_to_json
 
     loaded = load_report(path)
     if as_json:
         _echo_json(report_to_json(loaded))
     else:
-        render_report(loaded, make_console())
+        console = make_console()
+        with stripped(console):
+            render_report(loaded, console)
 
 
 if __name__ == "__main__":  # python -m amplifier_module_model_router.cli

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ __all__ = [
     "render_header",
     "render_show",
     "render_verify",
+    "stripped",
     "scenario_json",
     "show_json",
     "verify_json",
@@ -66,14 +69,20 @@ def make_table(*columns: str, wrap: str | None = None) -> Table:
     return table
 
 
-def print_table(console: Console, table: Table) -> None:
-    """Print a table; off a terminal without the trailing blanks rich pads cells with."""
+@contextmanager
+def stripped(console: Console) -> Iterator[None]:
+    """Off a terminal, drop the trailing blanks rich pads table cells with (clean logs, docs)."""
     if console.is_terminal:
-        console.print(table)
+        yield
         return
     with console.capture() as captured:
+        yield
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def print_table(console: Console, table: Table) -> None:
+    with stripped(console):
         console.print(table)
-    console.file.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
 
 
 def _pair(pair: tuple[str, str] | None) -> str:
@@ -194,7 +203,8 @@ def render_verify(run: VerifyRun, console: Console) -> None:
         from .cost_report import render_cost_table, summary_from_event
 
         console.print()
-        render_cost_table(summary_from_event(run.cost), console, title=COST_TITLE)
+        with stripped(console):
+            render_cost_table(summary_from_event(run.cost), console, title=COST_TITLE)
 
 
 def verify_json(run: VerifyRun) -> dict[str, Any]:
