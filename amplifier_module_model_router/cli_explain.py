@@ -36,9 +36,12 @@ def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:
     if not others:
         text = f"matched 1 model: {picked}"
     else:
-        version = version_key(picked).version
-        why = f"the newest version ({'.'.join(map(str, version)) or 'unversioned'})"
-        if any(version_key(m).version == version for m in others):
+        key = version_key(picked)
+        why = f"the newest version ({'.'.join(map(str, key.version)) or 'unversioned'})"
+        peers = [version_key(m) for m in others if version_key(m).version == key.version]
+        if peers and all(peer.variant == key.variant for peer in peers):
+            why += "; at that version the undated id beats its dated snapshots"
+        elif peers:
             why += "; at that version the base id beats variants and dated snapshots"
         text = f"matched {len(matches)} models ({listed}); picked {picked}: {why}"
     if "cooling" in step.reason:

@@ -65,7 +65,10 @@ class AgentResult:
     @property
     def notes(self) -> tuple[str, ...]:
         """How the agent reached its model when not on the first try: failovers, cooled skips."""
-        notes = [f"failover: {c.error} on {c.provider}/{c.model}" for c in self.failed_attempts]
+        failed: dict[str, list[str]] = {}
+        for call in self.failed_attempts:
+            failed.setdefault(call.error or "error", []).append(f"{call.provider}/{call.model}")
+        notes = [f"failover: {error} on {', '.join(models)}" for error, models in failed.items()]
         tried = {(c.provider, c.model) for c in self.calls}
         resolved = self.resolved or {}
         for skipped in resolved.get("skipped") or []:
