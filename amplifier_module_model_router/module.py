@@ -19,7 +19,7 @@ from amplifier_core.models import HookResult
 from . import events
 from .agent_tiers import assign_tier_preferences
 from .config import RouterConfig
-from .router import Router, session_entries
+from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class SessionRouting:
         task.add_done_callback(self._tasks.discard)
 
     async def cleanup(self) -> None:
+        forget_session(self.coordinator)
         for unregister in self._unregister:
             try:
                 unregister()

@@ -76,6 +76,11 @@ def session_entries(coordinator: Any) -> tuple[ProviderEntry, ...]:
     return entries
 
 
+def forget_session(coordinator: Any) -> None:
+    """Drop an ended session's memoised entries: they hold its providers (and so the session)."""
+    _entry_memo.pop(id(coordinator), None)
+
+
 def current_model(coordinator: Any) -> tuple[str | None, str | None]:
     """The (provider, model) a session's loop would use: lowest priority wins, as in the loops."""
     entries = session_entries(coordinator)
