@@ -82,8 +82,15 @@ def forget_session(coordinator: Any) -> None:
 
 
 def current_model(coordinator: Any) -> tuple[str | None, str | None]:
-    """The (provider, model) a session's loop would use: lowest priority wins, as in the loops."""
-    entries = session_entries(coordinator)
+    """The (provider, model) a child that inherits runs on: the lowest-priority provider of the
+    session's mount plan, as in the loops.
+
+    A routed child's failover front (mounted at runtime, never in the plan a child copies) is
+    not that provider: the child gets the plan's promoted candidate, so that is what we report.
+    """
+    from .failover import FailoverProvider
+
+    entries = [e for e in session_entries(coordinator) if not isinstance(e.provider, FailoverProvider)]
     if not entries:
         return None, None
     chosen = min(entries, key=lambda e: e.priority)
