@@ -1,0 +1,496 @@
+"""Fault-injection soak: many delegations in real sessions while providers misbehave at random.
+
+Every round is one root ``AmplifierSession`` (offline harness, model-router hook, event-tap
+hook) whose four providers get a fresh, seeded fault scenario: ``list_models()`` answers, lists
+plain strings, lists nothing, lists junk, raises a random ``amplifier_core.llm_errors`` type or
+hangs past the router's lookup timeout; ``complete()`` raises a random ``llm_errors`` type from
+the first call or mid-run (nested children meet it on their second call). The root delegates
+to the 16 agents (some nested one level, some ``self``, some with caller preferences that
+cannot resolve). Cooldowns run on a simulated clock that advances ``--step`` seconds a round,
+so they expire during the run as they would over hours.
+
+Afterwards it checks, and exits non-zero when any check fails:
+- every delegation was routed to a model of the chain it asked for (every answer in the child
+  came from the resolved chain), or was unresolved / failed with a named reason;
+- no asyncio task and no session is left behind (every ``session:start`` has its
+  ``session:end``; no coordinator stays reachable after garbage collection);
+- the catalog cache, cooldown registry, spawn handoffs and the per-session entry memo stay
+  bounded.
+
+It prints delegations per second, failovers and peak memory.
+
+Run: ``python benchmarks/soak.py [--delegations 1000] [--seed N] [--tracemalloc]``
+(the test suite runs a ~100-delegation version: ``tests/test_soak.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import json
+import random
+import re
+import resource
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_TESTS = Path(__file__).resolve().parent.parent / "tests"
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+
+import amplifier_module_event_tap as tap  # noqa: E402
+from amplifier_core import AmplifierSession  # noqa: E402
+from amplifier_core import llm_errors  # noqa: E402
+
+from amplifier_module_model_router import cooldown, router  # noqa: E402
+from amplifier_module_model_router.globs import glob_matches  # noqa: E402
+from amplifier_module_model_router.handoff import shared_handoffs  # noqa: E402
+from amplifier_module_model_router.offline import RECORDER  # noqa: E402
+from amplifier_module_model_router.providers import canonical_name  # noqa: E402
+from session_kit import ALL_AGENTS, AGENT_TIER, BUNDLE, NS, AppCliStandIn, routed_plan  # noqa: E402
+
+PROVIDERS = ("anthropic", "openai", "gemini", "github-copilot")
+SESSION_PROVIDER, SESSION_MODEL = "openai", "gpt-5.1"
+"""The roots run here; no tier picks gpt-5.1, so faults aimed at routed models spare the root."""
+
+LLM_ERRORS = tuple(
+    sorted(
+        (c for c in vars(llm_errors).values() if inspect.isclass(c) and issubclass(c, llm_errors.LLMError)),
+        key=lambda c: c.__name__,
+    )
+)
+ERROR_NAMES = frozenset(c.__name__ for c in LLM_ERRORS) | {"RoutingError"}
+LIST_MODES = ("ok", "ok", "ok", "ok", "strings", "empty", "junk", "raise", "raise", "hang", "hang")
+TAPPED = [
+    "session:start",
+    "session:end",
+    "model_router:resolved",
+    "model_router:failover",
+    "delegate:agent_spawned",
+    "delegate:agent_completed",
+    "delegate:error",
+]
+UNRESOLVABLE = [
+    [{"provider": "nosuch", "model": "claude-*"}, {"provider": "openai", "model": "gpt-99*"}],
+    [{"provider": "anthropic", "model": "claude-opus-3000"}],
+]
+FAULT_WEIGHT = {"anthropic": 1.4, "openai": 1.0, "gemini": 0.6, "github-copilot": 0.6}
+CATALOG_KEYS_PER_PROVIDER = 6  # one cache key per list_models mode (the endpoint names it)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class SoakConfig:
+    """Knobs of one soak run (defaults: the README's 1,000-delegation run)."""
+
+    delegations: int = 1000
+    seed: int = 20260612
+    per_round: int = 10
+    nested_share: float = 0.2
+    self_share: float = 0.05
+    call_prefs_share: float = 0.05
+    app_spawner_share: float = 0.3
+    """Rounds whose root has an app-cli-like session.spawn (ours wraps it; children adopt the
+    chain through the spawn handoff)."""
+    fault_share: float = 0.5
+    """Chance a provider's complete() fails in a round (anthropic, first in every chain: more)."""
+    lookup_timeout: float = 0.05
+    cache_ttl: float = 1.0
+    failure_cooldown: float = 0.5
+    step: float = 60.0
+    """Simulated seconds per round on the cooldown clock."""
+    trace_memory: bool = False
+
+
+@dataclass
+class SoakReport:
+    """What happened; ``problems`` lists every failed check (empty = the soak passed)."""
+
+    delegations: int = 0
+    rounds: int = 0
+    elapsed_s: float = 0.0
+    outcomes: Counter = field(default_factory=Counter)
+    results: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)
+    failovers: int = 0
+    faults_injected: Counter = field(default_factory=Counter)
+    peak_rss_mb: float = 0.0
+    rss_first_mb: float = 0.0
+    rss_last_mb: float = 0.0
+    traced_peak_mb: float | None = None
+    max_catalog_slots: int = 0
+    max_memo: int = 0
+    max_cooldowns: int = 0
+    max_handoffs: int = 0
+    max_entry_memo: int = 0
+    end_entry_memo: int = 0
+    end_handoffs: int = 0
+    leftover_tasks: list[str] = field(default_factory=list)
+    max_tasks_after_round: int = 0
+    sessions: int = 0
+    live_coordinators: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.delegations / self.elapsed_s if self.elapsed_s else 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"delegations      {self.delegations} in {self.rounds} root sessions, "
+            f"{self.elapsed_s:.1f} s -> {self.per_second:.1f} delegations/s",
+            f"routing          {dict(sorted(self.outcomes.items()))}",
+            f"results          {dict(sorted(self.results.items()))}",
+            f"failed with      {dict(sorted(self.failures.items()))}",
+            f"failovers        {self.failovers}",
+            f"faults injected  {dict(sorted(self.faults_injected.items()))}",
+            f"memory           peak RSS {self.peak_rss_mb:.1f} MB (after first round "
+            f"{self.rss_first_mb:.1f} MB, after last {self.rss_last_mb:.1f} MB)"
+            + (f"; tracemalloc peak {self.traced_peak_mb:.1f} MB" if self.traced_peak_mb is not None else ""),
+            f"bounded state    catalog slots max {self.max_catalog_slots}, resolver memo max "
+            f"{self.max_memo}, cooldowns max {self.max_cooldowns}, handoffs max {self.max_handoffs} "
+            f"(end {self.end_handoffs}), entry memo max {self.max_entry_memo} (end {self.end_entry_memo})",
+            f"left behind      tasks {len(self.leftover_tasks)} (max {self.max_tasks_after_round} "
+            f"right after a root's cleanup), sessions not ended 0 of {self.sessions}",
+            f"kernel           {self.live_coordinators} of {self.sessions} ended sessions' coordinators "
+            "still reachable after gc (amplifier-core keeps them; a bare session does too)",
+            f"checks           {'all passed' if not self.problems else f'{len(self.problems)} FAILED'}",
+        ]
+        lines += [f"  - {p}" for p in self.problems[:30]]
+        return "\n".join(lines)
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+def _provider_scenario(rng: random.Random, name: str, cfg: SoakConfig, report: SoakReport) -> dict[str, Any]:
+    """Seeded misbehaviour for one provider during one round."""
+    scenario: dict[str, Any] = {}
+    mode = rng.choice(LIST_MODES)
+    listing: dict[str, Any] = {"mode": mode}
+    if mode == "raise":
+        listing["error"] = rng.choice(LLM_ERRORS).__name__
+    elif mode == "hang":
+        listing["hang_seconds"] = 3600.0
+    if rng.random() < 0.1:
+        listing["delay"] = cfg.lookup_timeout / 2
+    scenario["list_models"] = listing
+    report.faults_injected[f"list_models:{mode}"] += 1
+    if rng.random() < cfg.fault_share * FAULT_WEIGHT[name]:
+        error = rng.choice(LLM_ERRORS).__name__
+        if rng.random() < 0.3:
+            error = "RateLimitError"  # the common case, weighted up
+        fault: dict[str, Any] = {
+            "type": error,
+            "from_call": rng.choice((1, 1, 2)),  # 2 = mid-run, inside a nested child
+            "times": rng.choice((None, None, 1, 3)),
+            "retry_after": rng.choice((None, 1.0, 30.0, 120.0)),
+        }
+        if name == SESSION_PROVIDER:
+            fault["models"] = ["gpt-5.[2-9]*", "gpt-5-*"]  # never the root's gpt-5.1
+        scenario["complete_error"] = fault
+        report.faults_injected[f"complete:{error}"] += 1
+    return scenario
+
+
+def _line(rng: random.Random, cfg: SoakConfig, depth: int = 0) -> tuple[str, int]:
+    """One DELEGATE line and the number of delegations it makes (nested ones included)."""
+    roll = rng.random()
+    if roll < cfg.self_share:
+        agent = "self"
+    else:
+        agent = NS + rng.choice(ALL_AGENTS)
+    prefs = ""
+    if agent != "self" and rng.random() < cfg.call_prefs_share:
+        prefs = " PREFS " + json.dumps(rng.choice(UNRESOLVABLE))
+    count = 1
+    instruction = f"task {rng.randrange(10**6)}"
+    if depth == 0 and rng.random() < cfg.nested_share:
+        inner, more = _line(rng, cfg, depth + 1)
+        instruction = json.dumps(inner)
+        count += more
+    return f"DELEGATE {agent}{prefs}: {instruction}", count
+
+
+def _prompt(rng: random.Random, cfg: SoakConfig, budget: int) -> tuple[list[str], int]:
+    lines: list[str] = []
+    count = 0
+    while count < min(cfg.per_round, budget):
+        line, made = _line(rng, cfg)
+        lines.append(line)
+        count += made
+    return lines, count
+
+
+# -- state under test --------------------------------------------------------------------------
+
+
+class SimClock:
+    """Monotonic time plus a simulated offset, for the cooldown registry."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@contextmanager
+def simulated_cooldowns(clock: SimClock) -> Iterator[cooldown.CooldownRegistry]:
+    """A fresh process-wide cooldown registry on ``clock`` for the run; the old one after."""
+    saved = cooldown._SHARED
+    registry = cooldown.CooldownRegistry(clock=clock)
+    cooldown._SHARED = registry
+    try:
+        yield registry
+    finally:
+        cooldown._SHARED = saved
+
+
+async def _sampler(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
+    """Sample the bounded state while a round runs (sessions in flight), every 5 ms."""
+    while True:
+        _sample_bounds(report, registry)
+        await asyncio.sleep(0.005)
+
+
+def _sample_bounds(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
+    for cache in router._CACHES.values():
+        report.max_catalog_slots = max(report.max_catalog_slots, len(cache._slots))
+        report.max_memo = max(report.max_memo, len(cache.memo))
+    report.max_cooldowns = max(report.max_cooldowns, len(registry))
+    report.max_handoffs = max(report.max_handoffs, len(shared_handoffs()))
+    report.max_entry_memo = max(report.max_entry_memo, len(router._entry_memo))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def _in_chain(provider: str | None, model: str | None, requested: list[dict[str, Any]]) -> bool:
+    if not provider or not model:
+        return False
+    return any(
+        canonical_name(p["provider"]) == canonical_name(provider) and glob_matches(p["model"], model)
+        for p in requested
+    )
+
+
+def _check_round(
+    events: list[tuple[str, str, dict[str, Any]]], root_id: str, lines: int, issued: int, report: SoakReport
+) -> None:
+    """Every delegation of one round accounted for (see the module docstring).
+
+    Every top-level line spawns (the root never fails); a nested line spawns only when its
+    outer child got as far as calling the delegate tool.
+    """
+    by_event: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for session_id, event, data in events:
+        by_event.setdefault(event, []).append((session_id, data))
+    spawns = by_event.get("delegate:agent_spawned", [])
+    spawned = [data["sub_session_id"] for _, data in spawns]
+    problems = report.problems
+    top = sum(1 for sid, _ in spawns if sid == root_id)
+    if top != lines or len(spawned) > issued:
+        problems.append(f"{lines} lines ({issued} delegations) issued, {top} ({len(spawned)}) spawned")
+    resolved = {data["sub_session_id"]: data for _, data in by_event.get("model_router:resolved", [])}
+    completed = {data["sub_session_id"] for _, data in by_event.get("delegate:agent_completed", [])}
+    errored = {data["sub_session_id"]: data["error"] for _, data in by_event.get("delegate:error", [])}
+    started = {sid for sid, _ in by_event.get("session:start", [])}
+    ended = {sid for sid, _ in by_event.get("session:end", [])}
+    report.sessions += len(started)
+    report.failovers += len(by_event.get("model_router:failover", []))
+    for sid in started - ended:
+        problems.append(f"session {sid} started but never ended")
+    for sub in spawned:
+        report.delegations += 1
+        event = resolved.get(sub)
+        if event is None:
+            problems.append(f"{sub}: no model_router:resolved event")
+            continue
+        outcome = event["outcome"]
+        report.outcomes[outcome] += 1
+        allowed: set[tuple[str, str]] = set()
+        if outcome == "routed":
+            picks = [(event["provider"], event["model"])]
+            picks += [(f["provider"], f["model"]) for f in event["fallbacks"]]
+            for provider, model in picks:
+                if not _in_chain(provider, model, event["requested"]):
+                    problems.append(f"{sub}: {provider}/{model} is not in its chain {event['requested']}")
+            allowed = set(picks)
+            agent = event["agent"].removeprefix(NS)
+            if event["source"] == "agent" and agent in AGENT_TIER:
+                tier_chain = [p.to_dict() for p in BUNDLE.tiers[AGENT_TIER[agent]]]
+                if event["requested"] != tier_chain:
+                    problems.append(f"{sub}: asked for {event['requested']}, not its tier's chain")
+        elif outcome == "unresolved":
+            if not event["reason"] or len(event["skipped"]) != len(event["requested"]):
+                problems.append(f"{sub}: unresolved without a reason for every candidate: {event}")
+            allowed = {(event["provider"], event["model"])}
+        elif outcome == "inherit":
+            allowed = {(event["provider"], event["model"])}
+        else:
+            problems.append(f"{sub}: unknown outcome {outcome!r}")
+        if any(not s.get("reason") for s in event["skipped"]):
+            problems.append(f"{sub}: a skipped candidate without a reason: {event['skipped']}")
+        answers = {(c.provider, c.model) for c in RECORDER.completions(session_id=sub) if c.error is None}
+        if not answers <= allowed:
+            problems.append(f"{sub}: answered by {answers - allowed}, outside {allowed}")
+        if sub in completed and sub not in errored:
+            report.results["completed"] += 1
+        elif sub in errored and sub not in completed:
+            report.results["failed"] += 1
+            named = [w for w in _WORD.findall(errored[sub]) if w in ERROR_NAMES]
+            if not named:
+                problems.append(f"{sub}: failed without a named reason: {errored[sub]!r}")
+            else:
+                report.failures[named[0]] += 1
+        else:
+            problems.append(f"{sub}: neither completed nor failed exactly once")
+
+
+def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
+    problems = report.problems
+    slots_bound = len(PROVIDERS) * CATALOG_KEYS_PER_PROVIDER
+    if report.max_catalog_slots > slots_bound:
+        problems.append(f"catalog cache grew to {report.max_catalog_slots} slots (bound {slots_bound})")
+    for cache in router._CACHES.values():
+        if cache._flights:
+            problems.append(f"{len(cache._flights)} catalog lookups still in flight")
+    if report.max_memo > 2048:
+        problems.append(f"resolver memo grew to {report.max_memo}")
+    cooldown_bound = sum(1 + len(m) for m in _catalog_models().values())
+    if report.max_cooldowns > cooldown_bound:
+        problems.append(f"cooldown registry grew to {report.max_cooldowns} (bound {cooldown_bound})")
+    if report.end_handoffs:
+        problems.append(f"{report.end_handoffs} spawn handoffs left behind")
+    if report.end_entry_memo:
+        problems.append(f"{report.end_entry_memo} ended sessions still memoised in router._entry_memo")
+    if report.max_entry_memo > router._ENTRY_MEMO_LIMIT:
+        problems.append(f"entry memo grew to {report.max_entry_memo}")
+    if report.leftover_tasks:
+        problems.append(f"asyncio tasks left behind: {report.leftover_tasks[:5]}")
+
+
+def _catalog_models() -> dict[str, list[str]]:
+    from amplifier_module_model_router.catalog_file import load_catalog
+
+    snapshot = load_catalog()
+    return {name: [m.id for m in snapshot.models(name)] for name in PROVIDERS}
+
+
+def _live_coordinators() -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj).__name__ == "RustCoordinator")
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+async def _round(plan: dict[str, Any], prompt: str, app_spawner: bool) -> str:
+    """One root session's run; returns its id."""
+    session = AmplifierSession(plan)
+    try:
+        await session.initialize()
+        if app_spawner:
+            session.coordinator.register_capability("session.spawn", AppCliStandIn())
+        await session.execute(prompt)
+    finally:
+        await session.cleanup()
+    return session.session_id
+
+
+async def run_soak(cfg: SoakConfig) -> SoakReport:
+    """Run the soak in the current event loop; returns the report (check ``problems``)."""
+    rng = random.Random(cfg.seed)
+    report = SoakReport()
+    clock = SimClock()
+    hook_options = {
+        "lookup_timeout": cfg.lookup_timeout,
+        "cache_ttl": cfg.cache_ttl,
+        "failure_cooldown": cfg.failure_cooldown,
+        "use_settings_files": False,
+    }
+    if cfg.trace_memory:
+        tracemalloc.start()
+    memo_before = set(router._entry_memo)  # other sessions' entries (e.g. earlier tests)
+    coordinators_before = _live_coordinators()
+    with simulated_cooldowns(clock) as registry:
+        started = time.perf_counter()
+        remaining = cfg.delegations
+        while remaining > 0:
+            provider_config = {name: _provider_scenario(rng, name, cfg, report) for name in PROVIDERS}
+            plan = routed_plan(
+                session_model=f"{SESSION_PROVIDER}/{SESSION_MODEL}",
+                provider_config=provider_config,
+                hook_options=hook_options,
+            )
+            plan["hooks"].append({"module": "event-tap", "config": {"events": TAPPED}})
+            lines, issued = _prompt(rng, cfg, remaining)
+            tap.TAP.clear()
+            root_id = ""
+            sampler = asyncio.ensure_future(_sampler(report, registry))
+            try:
+                root_id = await _round(plan, "\n".join(lines), rng.random() < cfg.app_spawner_share)
+            except Exception as exc:  # the root itself must never fail
+                report.problems.append(f"round {report.rounds}: root session raised {exc!r}")
+            finally:
+                sampler.cancel()
+                await asyncio.gather(sampler, return_exceptions=True)
+            current = asyncio.current_task()
+            report.max_tasks_after_round = max(
+                report.max_tasks_after_round, sum(1 for t in asyncio.all_tasks() if t is not current)
+            )
+            _check_round(list(tap.TAP), root_id, len(lines), issued, report)
+            RECORDER.clear()
+            tap.TAP.clear()
+            remaining -= issued
+            report.rounds += 1
+            clock.offset += cfg.step
+            if report.rounds == 1:
+                report.rss_first_mb = _rss_mb()
+        report.elapsed_s = time.perf_counter() - started
+        await asyncio.sleep(cfg.lookup_timeout * 2 + 0.05)  # a timed-out lookup finishes
+        current = asyncio.current_task()
+        report.leftover_tasks = [repr(t) for t in asyncio.all_tasks() if t is not current]
+        report.end_handoffs = len(shared_handoffs())
+        report.end_entry_memo = len(set(router._entry_memo) - memo_before)
+        report.live_coordinators = _live_coordinators() - coordinators_before
+        report.rss_last_mb = _rss_mb()
+        report.peak_rss_mb = _rss_mb()
+        if cfg.trace_memory:
+            report.traced_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+        _check_end_state(report, registry)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--delegations", type=int, default=SoakConfig.delegations)
+    parser.add_argument("--seed", type=int, default=SoakConfig.seed)
+    parser.add_argument("--step", type=float, default=SoakConfig.step, help="simulated seconds per round")
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    args = parser.parse_args()
+    cfg = SoakConfig(delegations=args.delegations, seed=args.seed, step=args.step, trace_memory=args.tracemalloc)
+    print(f"soak: {cfg.delegations} delegations, seed {cfg.seed}, lookup timeout {cfg.lookup_timeout}s, "
+          f"catalog TTL {cfg.cache_ttl}s, {cfg.step:g} simulated s per round")
+    report = asyncio.run(run_soak(cfg))
+    print(report.summary())
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
