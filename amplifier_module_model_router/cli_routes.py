@@ -102,19 +102,8 @@ class Planner:
         """The expected route of ``agent`` (a key from :meth:`find`)."""
         scenario = self.scenario
         routing = scenario.routing
-        session = scenario.session_pair
         if agent == SELF:
-            return Route(
-                SELF,
-                None,
-                "self: inherits the parent's model",
-                None,
-                (),
-                None,
-                INHERIT,
-                session,
-                None,
-            )
+            return self._inherit(SELF, "self: inherits the parent's model")
         spec = scenario.bundle.agents.get(agent.rsplit(":", 1)[-1])
         declared = spec.tier if spec is not None else None
         tier, decided_by = routing.tier_for(agent, declared)
@@ -130,23 +119,35 @@ class Planner:
             if preferences:
                 decided_by = f"{decided_by}; the agent's own provider_preferences"
         if not preferences:
-            return Route(agent, None, decided_by, None, (), None, INHERIT, session, None)
+            return self._inherit(agent, decided_by)
         resolution = await resolve(preferences, self.entries, self.cache)
         outcome, expected = self._expected(resolution)
-        chain = resolution.chain()
-        fallback = next(
-            ((c.provider, c.model) for c in chain if (c.provider, c.model) != expected), None
-        )
+        pairs = [(c.provider, c.model) for c in resolution.chain()]
+        after = pairs[pairs.index(expected) + 1 :] if expected in pairs else pairs
         return Route(
-            agent,
-            tier,
-            decided_by,
-            chain_source,
-            preferences,
-            resolution,
-            outcome,
-            expected,
-            fallback,
+            agent=agent,
+            tier=tier,
+            decided_by=decided_by,
+            chain_source=chain_source,
+            preferences=preferences,
+            resolution=resolution,
+            outcome=outcome,
+            expected=expected,
+            first_fallback=after[0] if after else None,
+        )
+
+    def _inherit(self, agent: str, decided_by: str) -> Route:
+        """No chain: the agent runs on the session's model."""
+        return Route(
+            agent=agent,
+            tier=None,
+            decided_by=decided_by,
+            chain_source=None,
+            preferences=(),
+            resolution=None,
+            outcome=INHERIT,
+            expected=self.scenario.session_pair,
+            first_fallback=None,
         )
 
     def _expected(self, resolution: Resolution) -> tuple[str, tuple[str, str] | None]:
