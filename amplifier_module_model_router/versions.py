@@ -48,6 +48,7 @@ _VERSION = re.compile(r"\d+(?:[._-]\d+)*")
 _WORDS = re.compile(r"[a-z0-9]+")
 _DIGITS = re.compile(r"\d+")
 _PICK_CACHE_LIMIT = 1024
+_MAX_DIGITS = 18  # no vendor numbers a version past this; int() of 4,301+ digits even raises
 
 
 class VersionKey(NamedTuple):
@@ -59,6 +60,12 @@ class VersionKey(NamedTuple):
     dated: bool
     lowered: str
     original: str
+
+
+def _number(digits: str) -> int:
+    """A digit run as a number; absurdly long runs (junk ids) all rank as one huge number."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def _valid_date(year: str, month: str, day: str) -> bool:
@@ -91,7 +98,7 @@ def version_key(model_id: str) -> VersionKey:
         for run in _DIGITS.finditer(group.group()):
             if numbers and len(run.group()) >= 4:
                 break  # ``gpt-4-1106-preview``: a 4-digit run after a version is a stamp
-            numbers.append(int(run.group()))
+            numbers.append(_number(run.group()))
             end = group.start() + run.end()
         while len(numbers) > 1 and numbers[-1] == 0:
             numbers.pop()
@@ -101,7 +108,7 @@ def version_key(model_id: str) -> VersionKey:
     numbers_after: list[int] = []
     for word in _WORDS.findall(rest):
         if word.isdigit():
-            numbers_after.append(int(word))
+            numbers_after.append(_number(word))
         else:
             words.append(word)
     return VersionKey(
