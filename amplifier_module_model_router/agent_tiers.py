@@ -50,6 +50,11 @@ def assign_tier_preferences(
         if declared is None and cfg.get("model_role"):
             continue  # routing-matrix's agent: its hook already wrote the role's chain
         tier = choose_tier(name, declared) if choose_tier else declared
+        if tier is None and declared is not None:
+            # settings sent this tiered agent back to its parent's model: nothing may carry
+            # its file's chain to the spawner (tool-delegate or app-cli would use it)
+            cfg.pop("provider_preferences", None)
+            continue
         if tier is None or tier not in tiers:
             continue
         cfg["provider_preferences"] = [pref.to_dict() for pref in tiers[tier]]

@@ -56,14 +56,22 @@ def decide_route(
     tiers: Mapping[str, Sequence[ProviderPreference]],
     choose_tier: Callable[[str, str | None], str | None] | None = None,
 ) -> RouteRequest:
-    """Pick the source of this spawn's chain; never touches providers."""
+    """Pick the source of this spawn's chain; never touches providers.
+
+    A settings layer can move an agent to another tier, give ``self`` a tier, or send a tiered
+    agent back to its parent's model (``inherit``): then the agent's own list from its file is
+    ignored too, as is that same list forwarded by tool-delegate.
+    """
     cfg = agent_cfg or {}
     declared = declared_tier(cfg) if agent != "self" else None
-    tier = choose_tier(agent, declared) if choose_tier and agent != "self" else declared
-    if tier is not None and tier not in tiers:
-        tier = None
-    own = tuple(tiers[tier]) if tier else as_preferences(cfg.get("provider_preferences"))
+    chosen = choose_tier(agent, declared) if choose_tier else declared
+    inherit_override = declared is not None and chosen is None
+    tier = chosen if chosen in tiers else None
     configured = as_preferences(cfg.get("provider_preferences"))
+    if inherit_override:
+        own: tuple[ProviderPreference, ...] = ()
+    else:
+        own = tuple(tiers[tier]) if tier else configured
     called = as_preferences(call_preferences)
     if called and not (_same_chain(called, configured) or _same_chain(called, own)):
         return RouteRequest(agent, tier, SOURCE_CALL, called)
