@@ -37,3 +37,29 @@ def fresh_routing_state() -> None:
     shared_cache().invalidate()
     shared_cooldowns().clear()
     RECORDER.clear()
+
+
+class FakeClock:
+    """A monotonic clock tests move by hand (cooldowns, TTLs)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def registry(clock: FakeClock):
+    """A cooldown registry of its own on the fake clock (not the process-wide one)."""
+    from amplifier_module_model_router.cooldown import CooldownRegistry
+
+    return CooldownRegistry(clock=clock)

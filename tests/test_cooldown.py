@@ -9,25 +9,9 @@ import pytest
 from amplifier_module_model_router.cooldown import CooldownRegistry, shared_cooldowns
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
-
-@pytest.fixture
-def registry(clock: FakeClock) -> CooldownRegistry:
-    return CooldownRegistry(clock=clock)
 
 
 def test_free_until_cooled_and_free_again_after_expiry(registry, clock):

@@ -29,13 +29,6 @@ from amplifier_module_model_router.failover import (
 from amplifier_module_model_router.history import ROUTER_METADATA_KEY
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 class ScriptedProvider:
     """Provider protocol: each complete() takes the next script step (error, callable, or text)."""
@@ -71,14 +64,8 @@ class ScriptedProvider:
         return list(response.tool_calls or [])
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
-@pytest.fixture
-def registry(clock: FakeClock) -> CooldownRegistry:
-    return CooldownRegistry(clock=clock)
 
 
 @pytest.fixture
