@@ -19,6 +19,7 @@ from amplifier_core.models import HookResult
 from . import events
 from .agent_tiers import assign_tier_preferences
 from .config import RouterConfig
+from .cost_hooks import install_cost_tracking
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
 
@@ -91,6 +92,10 @@ class SessionRouting:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def on_cleanup(self, stop: Any) -> None:
+        """Run ``stop()`` when the session ends (e.g. cost tracking's unregister)."""
+        self._unregister.append(stop)
+
     async def cleanup(self) -> None:
         forget_session(self.coordinator)
         for unregister in self._unregister:
@@ -111,8 +116,7 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     await router.adopt_handoff(coordinator)
     routing = SessionRouting(coordinator, router)
     routing.register()
-    from .cost_hooks import install_cost_tracking  # cost per agent: usage ledger, model_router:cost
-    routing._unregister.append(install_cost_tracking(coordinator, router))
+    routing.on_cleanup(install_cost_tracking(coordinator, router))
     return routing.cleanup
 
 
