@@ -9,6 +9,8 @@ the last of two equal keys (a tier defined twice, one lost). Every such problem 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ MAX_DEPTH = 50
 _OPEN = re.compile(r"\A---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# Past this an int cannot become a float (OverflowError), and past 4,300 digits repr() raises:
+# no setting, bundle or catalog needs such a number, so the scalar is refused where it stands.
+_MAX_INT = int(sys.float_info.max)
 # libyaml scans, parses and composes in C (and caps nesting at 1000 levels on its own).
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -56,6 +61,29 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
                     )
                 seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
+
+
+def _guarded(construct: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A scalar constructor whose bad values (month 13, a 5,000-digit int) name their line."""
+
+    def construct_scalar(loader: Any, node: Any) -> Any:
+        what = node.tag.rsplit(":", 1)[-1]
+        try:
+            value = construct(loader, node)
+        except (ValueError, OverflowError) as err:
+            raise _Refused(None, None, f"bad {what}: {err}", node.start_mark) from None
+        if isinstance(value, int) and abs(value) > _MAX_INT:
+            raise _Refused(None, None, "integer too large (more than 308 digits)", node.start_mark)
+        return value
+
+    return construct_scalar
+
+
+for _tag, _construct in (
+    ("tag:yaml.org,2002:int", _Loader.construct_yaml_int),
+    ("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp),
+):
+    _Loader.add_constructor(_tag, _guarded(_construct))
 
 
 def _check_limits(root: Node) -> None:
