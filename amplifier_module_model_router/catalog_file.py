@@ -21,10 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from .errors import BundleError
 from .globs import is_glob
+from .safe_yaml import MAX_FILE_BYTES, parse_yaml
 
 __all__ = [
     "EMBEDDED_CATALOG",
@@ -131,9 +130,12 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
     file = str(path)
     try:
         stat = Path(path).stat()
-    except OSError as err:
-        raise BundleError(f"cannot read catalog: {err.strerror or err}", file=file) from None
-    return _load_file(file, str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+        resolved = str(Path(path).resolve())
+    except (OSError, RuntimeError) as err:
+        raise BundleError(f"cannot read catalog: {getattr(err, 'strerror', None) or err}", file=file) from None
+    if stat.st_size > MAX_FILE_BYTES:
+        raise BundleError(f"file is {stat.st_size} bytes; the limit is {MAX_FILE_BYTES}", file=file)
+    return _load_file(file, resolved, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=1)
@@ -152,14 +154,12 @@ def _load_file(file: str, resolved: str, mtime_ns: int, size: int) -> CatalogSna
 
 
 def _parse_yaml(text: str, file: str) -> Any:
+    """Bounded like every other file we read: alias bombs, depth, duplicate keys, huge ints."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise BundleError(
-            f"invalid YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-        ) from None
+        return parse_yaml(text, file=file)
+    except BundleError as err:  # catalog errors have always said "invalid YAML"
+        reason = err.reason.replace("malformed YAML", "invalid YAML", 1)
+        raise BundleError(reason, file=file, line=err.line) from None
 
 
 def parse_catalog(data: Any, *, file: str, source: str | None = None) -> CatalogSnapshot:
