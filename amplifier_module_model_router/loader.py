@@ -53,9 +53,25 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 # --------------------------------------------------------------------------- includes
 
 
+def _is_dir(path: Path) -> bool:
+    """``Path.is_dir`` that answers False, not OSError, for names the OS refuses (too long...)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file``, with the same tolerance as :func:`_is_dir`."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _bundle_file_in(folder: Path) -> Path:
     for candidate in ("bundle.md", "bundle.yaml", "bundle.yml"):
-        if (folder / candidate).is_file():
+        if _is_file(folder / candidate):
             return folder / candidate
     return folder / "bundle.md"
 
@@ -88,12 +104,15 @@ def _resolve_include(raw: Any, *, base: Path, file: str, field: str) -> Path:
             field=field,
         )
     else:
-        target = Path(ref).expanduser()
+        try:
+            target = Path(ref).expanduser()
+        except RuntimeError as err:  # ``~someone/...`` for an unknown user
+            raise BundleError(f"cannot expand {ref!r}: {err}", file=file, field=field) from None
     if not target.is_absolute():
         target = base / target
-    if target.is_dir():
+    if _is_dir(target):
         target = _bundle_file_in(target)
-    if not target.is_file():
+    if not _is_file(target):
         raise BundleError(f"included bundle not found: {target}", file=file, field=field)
     return target.resolve()
 
@@ -166,7 +185,7 @@ def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], fie
     try:
         return _Entry(ref, path, read_agent_file(path), {}, {})
     except BundleError:
-        if path.is_file():
+        if _is_file(path):
             raise
         raise BundleError(
             f"agent is listed but its file is missing: {display_path(path)}",
@@ -250,10 +269,13 @@ def _spec(entry: _Entry, tiers: Mapping[str, tuple[ProviderPreference, ...]]) ->
 
 
 def _root_path(path: str | Path) -> Path:
-    target = Path(path).expanduser()
-    if target.is_dir():
+    try:
+        target = Path(path).expanduser()
+    except RuntimeError as err:
+        raise BundleError(f"cannot expand the path: {err}", file=str(path)) from None
+    if _is_dir(target):
         target = _bundle_file_in(target)
-    if not target.is_file():
+    if not _is_file(target):
         raise BundleError("bundle file not found", file=str(target))
     return target.resolve()
 
