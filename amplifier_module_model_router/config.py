@@ -6,6 +6,7 @@ routing silently falling back to defaults.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,11 @@ class RouterConfig:
         """Parse the module config; raises :class:`BundleError` naming the bad key."""
         from .loader import parse_tiers  # loader owns the tier syntax
 
-        raw = dict(raw or {})
-        if not isinstance(raw, dict):
-            raise BundleError("module config must be a mapping", file=source)
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise BundleError(f"module config must be a mapping, got {type(raw).__name__}", file=source)
+        raw = dict(raw)
         known = {f for f in cls.__dataclass_fields__ if f != "settings"} | SETTINGS_KEYS
         unknown = sorted(str(k) for k in raw if k not in known)
         if unknown:
@@ -53,14 +56,7 @@ class RouterConfig:
         values: dict[str, Any] = {"tiers": tiers}
         for name in ("cache_ttl", "lookup_timeout", "failure_cooldown"):
             if name in raw:
-                value = raw[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                    raise BundleError(
-                        f"must be a non-negative number of seconds, got {value!r}",
-                        file=source,
-                        field=f"config.{name}",
-                    )
-                values[name] = float(value)
+                values[name] = _seconds(raw[name], source=source, field=f"config.{name}")
         for name in ("strict", "prefetch", "failover", "use_settings_files"):
             if name in raw:
                 if not isinstance(raw[name], bool):
@@ -70,3 +66,21 @@ class RouterConfig:
                 values[name] = raw[name]
         values["settings"] = {k: raw[k] for k in SETTINGS_KEYS | {"tiers", "strict"} if k in raw}
         return cls(**values)
+
+
+def _seconds(value: Any, *, source: str, field: str) -> float:
+    """A finite, non-negative duration: NaN would time every lookup out at once, infinity would
+    let a hung provider hang every spawn, and a huge int overflows ``float()``."""
+    seconds = None
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        big = isinstance(value, int) and not isinstance(value, bool) and seconds is None
+        shown = "an integer too large for a float" if big else repr(value)
+        raise BundleError(
+            f"must be a finite, non-negative number of seconds, got {shown}", file=source, field=field
+        )
+    return seconds
