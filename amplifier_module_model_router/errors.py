@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+_CLIP = {"agent": 200, "field": 300, "reason": 1000}
+"""Longest rendered agent / field / reason: a 20,000-character value pasted into a file must
+not become a 20,000-character error. The attributes keep the full text for programs."""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 class BundleError(ValueError):
     """Bad bundle, agent file, settings layer, catalog or preference.
@@ -32,10 +40,10 @@ class BundleError(ValueError):
         if self.file:
             parts.append(f"{self.file}:{self.line}" if self.line else self.file)
         if self.agent:
-            parts.append(f"agent '{self.agent}'")
+            parts.append(f"agent '{_clip(self.agent, _CLIP['agent'])}'")
         if self.field:
-            parts.append(self.field)
-        parts.append(self.reason)
+            parts.append(_clip(self.field, _CLIP["field"]))
+        parts.append(_clip(self.reason, _CLIP["reason"]))
         return ": ".join(parts)
 
     def located(
