@@ -357,6 +357,8 @@ async def resolve(
         else:
             plan = _Plan(steps, usable, expires, *_assemble(steps, None, True))
         _remember(memo, identity, preferences, entries, plan)
+        if len(memo) >= _MEMO_LIMIT:  # list preferences skip _remember, and its clear with it
+            memo.clear()
         memo[content_key] = plan
     return resolution
 
