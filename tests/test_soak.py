@@ -83,3 +83,27 @@ async def test_ended_sessions_are_not_kept_in_the_entry_memo() -> None:
 
     assert "file-ops" in result.output
     assert set(router._entry_memo) - before == set()
+
+
+async def test_the_resolver_memo_stays_bounded_for_list_preferences() -> None:
+    """Was: only the identity shortcut (tuples) cleared the memo at its limit, so resolving list
+    preferences for fresh sessions' providers grew it by one plan (holding those providers) per
+    call until a catalog changed: 5,000 calls, 5,000 entries. Found while auditing the soak's
+    bounded state."""
+    from amplifier_module_model_router import resolver
+    from amplifier_module_model_router.catalog import CatalogCache
+    from amplifier_module_model_router.preferences import ProviderPreference
+    from amplifier_module_model_router.providers import ProviderEntry
+
+    class Provider:
+        base_url = "https://api.example.test"
+
+        async def list_models(self) -> list[str]:
+            return ["claude-haiku-4-5", "claude-sonnet-4-6"]
+
+    cache = CatalogCache(ttl=600)
+    for _ in range(3 * resolver._MEMO_LIMIT):
+        entries = (ProviderEntry("anthropic", Provider()),)  # a fresh session's provider
+        resolution = await resolver.resolve([ProviderPreference("anthropic", "claude-haiku-*")], entries, cache)
+        assert resolution.chosen is not None and resolution.chosen.model == "claude-haiku-4-5"
+    assert len(cache.memo) <= resolver._MEMO_LIMIT
