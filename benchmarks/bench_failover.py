@@ -8,6 +8,8 @@ Run: ``.venv/bin/python benchmarks/bench_failover.py``
    shared cooldown, sends at least one call per delegation to the limited provider.
 2. The same with delegations started 10 at a time (siblings in flight together).
 3. Wall-clock overhead of the failover wrapper per ``complete()`` and of history cleaning.
+4. End to end: 100 real delegations (AmplifierSession, model-router hook, offline providers)
+   with Anthropic answering 429 (retry-after 30 s) to every call; calls it received.
 """
 
 from __future__ import annotations
@@ -156,6 +158,47 @@ async def main() -> None:
           f"(+{wrapped - direct:.1f} us per model call)")
     print(f"history check, 200 messages: same vendor {same:.0f} us (no copy), "
           f"vendor switch {switch:.0f} us (cleaned copy)")
+    for batch in (1, 10):
+        calls, models, answered, seconds = await real_sessions(batch)
+        print(f"real sessions, {DELEGATIONS} delegations started {batch:>2} at a time in {seconds:.1f}s: "
+              f"calls to the limited provider = {calls} over {models} models (a 429 cools one model: goal "
+              f"one call per model per {RETRY_AFTER:.0f}s window, plus siblings already in flight; "
+              f"reference without the shared cooldown = {DELEGATIONS}); answered by the next candidate: "
+              f"{answered}/{DELEGATIONS}")
+
+
+async def real_sessions(batch: int) -> tuple[int, int, int, float]:
+    """Delegations through the real module; Anthropic (first in every tier) always 429s."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from amplifier_core import AmplifierSession
+
+    from amplifier_module_model_router.cooldown import shared_cooldowns
+    from amplifier_module_model_router.offline import RECORDER
+    from session_kit import ALL_AGENTS, routed_plan
+
+    shared_cooldowns().clear()
+    RECORDER.clear()
+    fault = {"type": "RateLimitError", "retry_after": RETRY_AFTER}
+    plan = routed_plan(session_model="openai/gpt-5.5",
+                       provider_config={"anthropic": {"complete_error": fault}})
+    session = AmplifierSession(plan)
+    started = time.perf_counter()
+    try:
+        await session.initialize()
+        for first in range(0, DELEGATIONS, batch):
+            lines = [f"DELEGATE model-router:{ALL_AGENTS[i % len(ALL_AGENTS)]}: task {i}"
+                     for i in range(first, min(first + batch, DELEGATIONS))]
+            await session.execute("\n".join(lines))
+    finally:
+        await session.cleanup()
+    seconds = time.perf_counter() - started
+    children = {c.session_id for c in RECORDER.completions() if c.session_id != session.session_id}
+    answered = sum(
+        1 for sid in children
+        if any(c.error is None and c.provider != "anthropic" for c in RECORDER.completions(session_id=sid))
+    )
+    limited = RECORDER.completions(provider="anthropic")
+    return len(limited), len({c.model for c in limited}), answered, seconds
 
 
 if __name__ == "__main__":
