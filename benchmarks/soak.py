@@ -39,7 +39,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,11 @@ import amplifier_module_event_tap as tap  # noqa: E402
 from amplifier_core import AmplifierSession  # noqa: E402
 from amplifier_core import llm_errors  # noqa: E402
 
-from amplifier_module_model_router import cooldown, router  # noqa: E402
+from amplifier_module_model_router import cooldown, resolver, router  # noqa: E402
 from amplifier_module_model_router.globs import glob_matches  # noqa: E402
 from amplifier_module_model_router.handoff import shared_handoffs  # noqa: E402
-from amplifier_module_model_router.offline import RECORDER  # noqa: E402
+from amplifier_module_model_router.loader import agent_configs  # noqa: E402
+from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402
 from amplifier_module_model_router.providers import canonical_name  # noqa: E402
 from session_kit import ALL_AGENTS, AGENT_TIER, BUNDLE, NS, AppCliStandIn, routed_plan  # noqa: E402
 
@@ -144,6 +145,10 @@ class SoakReport:
     def per_second(self) -> float:
         return self.delegations / self.elapsed_s if self.elapsed_s else 0.0
 
+    @property
+    def growth_kb_per_session(self) -> float:
+        return (self.rss_last_mb - self.rss_first_mb) * 1024 / max(self.sessions, 1)
+
     def summary(self) -> str:
         lines = [
             f"delegations      {self.delegations} in {self.rounds} root sessions, "
@@ -154,7 +159,8 @@ class SoakReport:
             f"failovers        {self.failovers}",
             f"faults injected  {dict(sorted(self.faults_injected.items()))}",
             f"memory           peak RSS {self.peak_rss_mb:.1f} MB (after first round "
-            f"{self.rss_first_mb:.1f} MB, after last {self.rss_last_mb:.1f} MB)"
+            f"{self.rss_first_mb:.1f} MB, after last {self.rss_last_mb:.1f} MB: "
+            f"{self.growth_kb_per_session:.0f} KB per session)"
             + (f"; tracemalloc peak {self.traced_peak_mb:.1f} MB" if self.traced_peak_mb is not None else ""),
             f"bounded state    catalog slots max {self.max_catalog_slots}, resolver memo max "
             f"{self.max_memo}, cooldowns max {self.max_cooldowns}, handoffs max {self.max_handoffs} "
@@ -265,7 +271,8 @@ async def _sampler(report: SoakReport, registry: cooldown.CooldownRegistry) -> N
 
 def _sample_bounds(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
     for cache in router._CACHES.values():
-        report.max_catalog_slots = max(report.max_catalog_slots, len(cache._slots))
+        keys = max(len(cache._slots), len(cache._epochs), len(cache.calls))
+        report.max_catalog_slots = max(report.max_catalog_slots, keys)
         report.max_memo = max(report.max_memo, len(cache.memo))
     report.max_cooldowns = max(report.max_cooldowns, len(registry))
     report.max_handoffs = max(report.max_handoffs, len(shared_handoffs()))
@@ -273,7 +280,19 @@ def _sample_bounds(report: SoakReport, registry: cooldown.CooldownRegistry) -> N
 
 
 def _rss_mb() -> float:
+    """Peak resident set size so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    """Resident set size now (Linux), else the peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _rss_mb()
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -369,8 +388,8 @@ def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) ->
     for cache in router._CACHES.values():
         if cache._flights:
             problems.append(f"{len(cache._flights)} catalog lookups still in flight")
-    if report.max_memo > 2048:
-        problems.append(f"resolver memo grew to {report.max_memo}")
+    if report.max_memo > resolver._MEMO_LIMIT:
+        problems.append(f"resolver memo grew to {report.max_memo} (bound {resolver._MEMO_LIMIT})")
     cooldown_bound = sum(1 + len(m) for m in _catalog_models().values())
     if report.max_cooldowns > cooldown_bound:
         problems.append(f"cooldown registry grew to {report.max_cooldowns} (bound {cooldown_bound})")
@@ -460,7 +479,7 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
             report.rounds += 1
             clock.offset += cfg.step
             if report.rounds == 1:
-                report.rss_first_mb = _rss_mb()
+                report.rss_first_mb = _current_rss_mb()
         report.elapsed_s = time.perf_counter() - started
         await asyncio.sleep(cfg.lookup_timeout * 2 + 0.05)  # a timed-out lookup finishes
         current = asyncio.current_task()
@@ -468,7 +487,7 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
         report.end_handoffs = len(shared_handoffs())
         report.end_entry_memo = len(set(router._entry_memo) - memo_before)
         report.live_coordinators = _live_coordinators() - coordinators_before
-        report.rss_last_mb = _rss_mb()
+        report.rss_last_mb = _current_rss_mb()
         report.peak_rss_mb = _rss_mb()
         if cfg.trace_memory:
             report.traced_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
@@ -477,16 +496,52 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
     return report
 
 
+async def run_baseline(cfg: SoakConfig) -> tuple[int, int, float, float]:
+    """The same kind of rounds with no model-router and no faults: kernel, offline harness and
+    an app-style spawner alone. ``(delegations, sessions, seconds, RSS growth KB/session)``."""
+    rng = random.Random(cfg.seed)
+    cfg = replace(cfg, call_prefs_share=0.0)
+    agents = {key: {k: v for k, v in agent.items() if k != "provider_preferences"}
+              for key, agent in agent_configs(BUNDLE).items()}  # children inherit: no globs to apply
+    plan = offline_mount_plan(agents, session_model=f"{SESSION_PROVIDER}/{SESSION_MODEL}")
+    plan["hooks"] = [{"module": "event-tap", "config": {"events": ["session:start"]}}]
+    delegations = sessions = 0
+    remaining = cfg.delegations
+    started = time.perf_counter()
+    first = None
+    while remaining > 0:
+        lines, issued = _prompt(rng, cfg, remaining)
+        tap.TAP.clear()
+        await _round(plan, "\n".join(lines), app_spawner=True)
+        sessions += len(tap.TAP)
+        delegations += len(tap.TAP) - 1
+        remaining -= issued
+        RECORDER.clear()
+        if first is None:
+            first = (_current_rss_mb(), sessions)
+    tap.TAP.clear()
+    elapsed = time.perf_counter() - started
+    growth = (_current_rss_mb() - first[0]) * 1024 / max(sessions - first[1], 1)
+    return delegations, sessions, elapsed, growth
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--delegations", type=int, default=SoakConfig.delegations)
     parser.add_argument("--seed", type=int, default=SoakConfig.seed)
     parser.add_argument("--step", type=float, default=SoakConfig.step, help="simulated seconds per round")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="first run the same rounds without model-router or faults, as the reference")
     args = parser.parse_args()
     cfg = SoakConfig(delegations=args.delegations, seed=args.seed, step=args.step, trace_memory=args.tracemalloc)
     print(f"soak: {cfg.delegations} delegations, seed {cfg.seed}, lookup timeout {cfg.lookup_timeout}s, "
           f"catalog TTL {cfg.cache_ttl}s, {cfg.step:g} simulated s per round")
+    if args.baseline:
+        made, sessions, seconds, growth = asyncio.run(run_baseline(cfg))
+        print(f"reference        no model-router, no faults, app-style spawner: {made} delegations in "
+              f"{seconds:.1f} s -> {made / seconds:.1f} delegations/s; {growth:.0f} KB RSS per session "
+              f"({sessions} sessions)")
     report = asyncio.run(run_soak(cfg))
     print(report.summary())
     return 1 if report.problems else 0
