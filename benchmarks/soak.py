@@ -13,13 +13,18 @@ Afterwards it checks, and exits non-zero when any check fails:
 - every delegation was routed to a model of the chain it asked for (every answer in the child
   came from the resolved chain), or was unresolved / failed with a named reason;
 - no asyncio task and no session is left behind (every ``session:start`` has its
-  ``session:end``; no coordinator stays reachable after garbage collection);
-- the catalog cache, cooldown registry, spawn handoffs and the per-session entry memo stay
-  bounded.
+  ``session:end``, i.e. every child was cleaned up);
+- the catalog cache, resolver memo, cooldown registry, spawn handoffs and the per-session entry
+  memo stay bounded (sampled every 5 ms while sessions run), and the last three hold nothing of
+  ended sessions.
 
-It prints delegations per second, failovers and peak memory.
+It prints delegations per second, failovers, faults injected, peak memory and RSS growth per
+session. ``--baseline`` first runs the same kind of rounds with no model-router and no faults
+(kernel, offline harness and an app-style spawner alone) and prints its numbers as the reference.
+amplifier-core 2.0.2 keeps every ended session reachable (a bare session too), so RSS grows with
+the number of sessions in both runs; the soak reports it and does not count it against routing.
 
-Run: ``python benchmarks/soak.py [--delegations 1000] [--seed N] [--tracemalloc]``
+Run: ``python benchmarks/soak.py [--delegations 1000] [--seed N] [--baseline] [--tracemalloc]``
 (the test suite runs a ~100-delegation version: ``tests/test_soak.py``).
 """
 
@@ -52,6 +57,7 @@ from amplifier_core import AmplifierSession  # noqa: E402
 from amplifier_core import llm_errors  # noqa: E402
 
 from amplifier_module_model_router import cooldown, resolver, router  # noqa: E402
+from amplifier_module_model_router.catalog_file import load_catalog  # noqa: E402
 from amplifier_module_model_router.globs import glob_matches  # noqa: E402
 from amplifier_module_model_router.handoff import shared_handoffs  # noqa: E402
 from amplifier_module_model_router.loader import agent_configs  # noqa: E402
@@ -138,6 +144,7 @@ class SoakReport:
     leftover_tasks: list[str] = field(default_factory=list)
     max_tasks_after_round: int = 0
     sessions: int = 0
+    unended: int = 0
     live_coordinators: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -166,7 +173,7 @@ class SoakReport:
             f"{self.max_memo}, cooldowns max {self.max_cooldowns}, handoffs max {self.max_handoffs} "
             f"(end {self.end_handoffs}), entry memo max {self.max_entry_memo} (end {self.end_entry_memo})",
             f"left behind      tasks {len(self.leftover_tasks)} (max {self.max_tasks_after_round} "
-            f"right after a root's cleanup), sessions not ended 0 of {self.sessions}",
+            f"right after a root's cleanup), sessions not ended {self.unended} of {self.sessions}",
             f"kernel           {self.live_coordinators} of {self.sessions} ended sessions' coordinators "
             "still reachable after gc (amplifier-core keeps them; a bare session does too)",
             f"checks           {'all passed' if not self.problems else f'{len(self.problems)} FAILED'}",
@@ -331,6 +338,7 @@ def _check_round(
     ended = {sid for sid, _ in by_event.get("session:end", [])}
     report.sessions += len(started)
     report.failovers += len(by_event.get("model_router:failover", []))
+    report.unended += len(started - ended)
     for sid in started - ended:
         problems.append(f"session {sid} started but never ended")
     for sub in spawned:
@@ -339,45 +347,57 @@ def _check_round(
         if event is None:
             problems.append(f"{sub}: no model_router:resolved event")
             continue
-        outcome = event["outcome"]
-        report.outcomes[outcome] += 1
-        allowed: set[tuple[str, str]] = set()
-        if outcome == "routed":
-            picks = [(event["provider"], event["model"])]
-            picks += [(f["provider"], f["model"]) for f in event["fallbacks"]]
-            for provider, model in picks:
-                if not _in_chain(provider, model, event["requested"]):
-                    problems.append(f"{sub}: {provider}/{model} is not in its chain {event['requested']}")
-            allowed = set(picks)
-            agent = event["agent"].removeprefix(NS)
-            if event["source"] == "agent" and agent in AGENT_TIER:
-                tier_chain = [p.to_dict() for p in BUNDLE.tiers[AGENT_TIER[agent]]]
-                if event["requested"] != tier_chain:
-                    problems.append(f"{sub}: asked for {event['requested']}, not its tier's chain")
-        elif outcome == "unresolved":
-            if not event["reason"] or len(event["skipped"]) != len(event["requested"]):
-                problems.append(f"{sub}: unresolved without a reason for every candidate: {event}")
-            allowed = {(event["provider"], event["model"])}
-        elif outcome == "inherit":
-            allowed = {(event["provider"], event["model"])}
+        _check_routing(sub, event, report)
+        _check_result(sub, completed, errored, report)
+
+
+def _check_routing(sub: str, event: dict[str, Any], report: SoakReport) -> None:
+    """Routed to a model of the chain it asked for, or unresolved/inherited with reasons; and
+    every answer the child got came from what the event promised."""
+    problems = report.problems
+    outcome = event["outcome"]
+    report.outcomes[outcome] += 1
+    allowed: set[tuple[str, str]] = set()
+    if outcome == "routed":
+        picks = [(event["provider"], event["model"])]
+        picks += [(f["provider"], f["model"]) for f in event["fallbacks"]]
+        for provider, model in picks:
+            if not _in_chain(provider, model, event["requested"]):
+                problems.append(f"{sub}: {provider}/{model} is not in its chain {event['requested']}")
+        allowed = set(picks)
+        agent = event["agent"].removeprefix(NS)
+        if event["source"] == "agent" and agent in AGENT_TIER:
+            tier_chain = [p.to_dict() for p in BUNDLE.tiers[AGENT_TIER[agent]]]
+            if event["requested"] != tier_chain:
+                problems.append(f"{sub}: asked for {event['requested']}, not its tier's chain")
+    elif outcome == "unresolved":
+        if not event["reason"] or len(event["skipped"]) != len(event["requested"]):
+            problems.append(f"{sub}: unresolved without a reason for every candidate: {event}")
+        allowed = {(event["provider"], event["model"])}
+    elif outcome == "inherit":
+        allowed = {(event["provider"], event["model"])}
+    else:
+        problems.append(f"{sub}: unknown outcome {outcome!r}")
+    if any(not s.get("reason") for s in event["skipped"]):
+        problems.append(f"{sub}: a skipped candidate without a reason: {event['skipped']}")
+    answers = {(c.provider, c.model) for c in RECORDER.completions(session_id=sub) if c.error is None}
+    if not answers <= allowed:
+        problems.append(f"{sub}: answered by {answers - allowed}, outside {allowed}")
+
+
+def _check_result(sub: str, completed: set[str], errored: dict[str, str], report: SoakReport) -> None:
+    """Completed, or failed with an error that names its type."""
+    if sub in completed and sub not in errored:
+        report.results["completed"] += 1
+    elif sub in errored and sub not in completed:
+        report.results["failed"] += 1
+        named = [w for w in _WORD.findall(errored[sub]) if w in ERROR_NAMES]
+        if named:
+            report.failures[named[0]] += 1
         else:
-            problems.append(f"{sub}: unknown outcome {outcome!r}")
-        if any(not s.get("reason") for s in event["skipped"]):
-            problems.append(f"{sub}: a skipped candidate without a reason: {event['skipped']}")
-        answers = {(c.provider, c.model) for c in RECORDER.completions(session_id=sub) if c.error is None}
-        if not answers <= allowed:
-            problems.append(f"{sub}: answered by {answers - allowed}, outside {allowed}")
-        if sub in completed and sub not in errored:
-            report.results["completed"] += 1
-        elif sub in errored and sub not in completed:
-            report.results["failed"] += 1
-            named = [w for w in _WORD.findall(errored[sub]) if w in ERROR_NAMES]
-            if not named:
-                problems.append(f"{sub}: failed without a named reason: {errored[sub]!r}")
-            else:
-                report.failures[named[0]] += 1
-        else:
-            problems.append(f"{sub}: neither completed nor failed exactly once")
+            report.problems.append(f"{sub}: failed without a named reason: {errored[sub]!r}")
+    else:
+        report.problems.append(f"{sub}: neither completed nor failed exactly once")
 
 
 def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
@@ -404,8 +424,6 @@ def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) ->
 
 
 def _catalog_models() -> dict[str, list[str]]:
-    from amplifier_module_model_router.catalog_file import load_catalog
-
     snapshot = load_catalog()
     return {name: [m.id for m in snapshot.models(name)] for name in PROVIDERS}
 
