@@ -33,6 +33,7 @@ from amplifier_module_model_router import safe_yaml
 from amplifier_module_model_router.catalog_file import load_catalog
 from amplifier_module_model_router.config import RouterConfig
 from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.globs import glob_matches
 from amplifier_module_model_router.loader import load_bundle
 from amplifier_module_model_router.module import build_router
 from amplifier_module_model_router.settings import ORG_ENV, discover_layers, effective_routing
@@ -657,3 +658,70 @@ def test_a_module_config_that_is_no_mapping_is_a_bundle_error(config: Any) -> No
     """Was: ``dict(config)`` raised ValueError / TypeError before the mapping check ran."""
     err = outcome(lambda: RouterConfig.from_mount(config), "mount plan")
     assert isinstance(err, BundleError) and "mapping" in err.reason
+
+
+# -- junk catalogs: whatever list_models() returns, resolution answers -------------------------
+
+
+class _Raises:
+    """A catalog entry whose attributes blow up when read."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name} here")
+
+
+def _junk_iterable(items: list[Any], fail_at: int | None) -> Any:
+    for index, item in enumerate(items):
+        if index == fail_at:
+            raise KeyError("catalog stream broke")
+        yield item
+
+
+junk_items = st.one_of(
+    st.sampled_from(["claude-haiku-4-5", "Claude-Haiku-5", "claude-haiku-*", " claude-haiku-4-6 ", "",
+                     "claude-haiku-" + "9" * 5000, "gpt-5-mini"]),
+    st.text(max_size=20),
+    st.builds(lambda i: {"id": i, "context_window": "big", "pricing": {"input": float("nan")}}, st.text(max_size=12)),
+    st.sampled_from([None, 42, 3.5, b"bytes", [], {}, {"display_name": "no id"}, _Raises()]),
+)
+
+
+@FUZZ
+@given(
+    st.one_of(st.lists(junk_items, max_size=12), st.sampled_from([None, "claude-haiku-4-5", 7, {"id": "x"}])),
+    st.one_of(st.none(), st.integers(0, 12)),
+    st.sampled_from([None, RuntimeError("boom"), KeyError("k"), TimeoutError(), ValueError("v")]),
+)
+def test_whatever_list_models_returns_resolution_answers_from_it(listing: Any, fail_at: Any, error: Any) -> None:
+    import asyncio
+
+    from amplifier_module_model_router.catalog import CatalogCache
+    from amplifier_module_model_router.providers import ProviderEntry
+    from amplifier_module_model_router.resolver import resolve
+
+    class Provider:
+        base_url = "https://junk.example.test"
+
+        async def list_models(self) -> Any:
+            if error is not None:
+                raise error
+            if isinstance(listing, list) and fail_at is not None:
+                return _junk_iterable(listing, fail_at)
+            return listing
+
+    chain = BUNDLE.tiers["budget"]
+    entries = (ProviderEntry("anthropic", Provider()),)
+
+    async def go() -> Any:
+        return await resolve(chain, entries, CatalogCache(timeout=1.0))
+
+    with watchdog():
+        resolution = asyncio.run(go())
+    raw_ids = [i.get("id") if isinstance(i, dict) else i for i in listing] if isinstance(listing, list) else []
+    listed = {i.strip() for i in raw_ids if isinstance(i, str)}
+    for candidate in resolution.chain():
+        assert glob_matches(candidate.preference.model, candidate.model) or candidate.model == candidate.preference.model
+        if candidate.model != candidate.preference.model:  # a glob: resolved from the catalog
+            assert candidate.model in listed
+    assert len(resolution.trace) == len(chain)
+    assert all(t.reason for t in resolution.trace)
