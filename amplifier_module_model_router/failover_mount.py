@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from .failover import FailoverCandidate, FailoverProvider
+from .preferences import ProviderPreference
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +57,11 @@ def answered_by(coordinator: Any) -> tuple[str, str] | None:
     """(provider, model) that last answered in a session behind a failover provider."""
     failover = (coordinator.get("providers") or {}).get(FAILOVER_MOUNT_NAME)
     return getattr(failover, "answered", None)
+
+
+def inherited_chain(coordinator: Any) -> tuple[ProviderPreference, ...]:
+    """The concrete chain a session runs behind, for a child that inherits its model; else ()."""
+    failover = (coordinator.get("providers") or {}).get(FAILOVER_MOUNT_NAME)
+    if not isinstance(failover, FailoverProvider):
+        return ()
+    return tuple(ProviderPreference(provider=c.name, model=c.model) for c in failover.candidates)

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import events
+from .agent_tiers import lookup_agent
 from .catalog import CatalogCache
 from .config import RouterConfig
 from .errors import RoutingError
+from .failover import FailoverProvider
+from .failover_mount import answered_by, inherited_chain, mount_failover
 from .handoff import shared_handoffs
 from .providers import ProviderEntry, entries_from, plan_index
 from .resolver import Candidate, Resolution, resolve
@@ -88,8 +91,6 @@ def current_model(coordinator: Any) -> tuple[str | None, str | None]:
     A routed child's failover front (mounted at runtime, never in the plan a child copies) is
     not that provider: the child gets the plan's promoted candidate, so that is what we report.
     """
-    from .failover import FailoverProvider
-
     entries = [e for e in session_entries(coordinator) if not isinstance(e.provider, FailoverProvider)]
     if not entries:
         return None, None
@@ -129,8 +130,6 @@ class Router:
     def decide(
         self, agent: str, agent_configs: Mapping[str, Any], call_preferences: Sequence[Any] | None
     ) -> RouteRequest:
-        from .agent_tiers import lookup_agent
-
         found = lookup_agent(agent_configs, agent) if agent != "self" else None
         return decide_route(
             agent, found[1] if found else None, call_preferences, self.tiers, self.choose_tier
@@ -149,45 +148,50 @@ class Router:
         child inherits the parent's model and the event says so.
         """
         started = time.perf_counter()
+        inheriting = request.source == SOURCE_INHERIT
+        # A parent that itself runs behind a failover chain passes that chain on: its child
+        # must not walk back into the candidate the parent just failed over from.
+        preferences = inherited_chain(coordinator) if inheriting else request.preferences
         resolution: Resolution | None = None
-        reason = None
-        if request.source == SOURCE_INHERIT:
-            provider, model = current_model(coordinator)
-            outcome = "inherit"
-            fallbacks: list[dict[str, Any]] = []
-            skipped: list[dict[str, Any]] = []
-            from_cache = True
-        else:
+        if preferences:
             resolution = await resolve(
-                request.preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
+                preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
             )
+        reason = None
+        skipped: list[dict[str, Any]] = []
+        fallbacks: list[dict[str, Any]] = []
+        from_cache = True
+        if resolution is not None:
+            from_cache = resolution.from_cache
             skipped = [
                 {"provider": t.preference.provider, "model": t.preference.model, "reason": t.reason}
                 for t in resolution.skipped
             ]
-            from_cache = resolution.from_cache
-            if resolution.chosen is not None:
-                outcome = "routed"
-                provider, model = resolution.chosen.provider, resolution.chosen.model
-                fallbacks = [{"provider": c.provider, "model": c.model} for c in resolution.fallbacks]
-            else:
-                if self.strict:
-                    raise RoutingError(
-                        request.agent,
-                        request.tier,
-                        [(str(t.preference), t.reason) for t in resolution.trace],
-                    )
-                outcome = "unresolved"
-                provider, model = current_model(coordinator)
-                fallbacks = []
-                reason = "no candidate resolved; inheriting the parent's model"
-                logger.warning(
-                    "model-router: no model resolved for agent %r (%s); inheriting %s/%s",
+        if resolution is not None and resolution.chosen is not None:
+            outcome = "inherit" if inheriting else "routed"
+            provider, model = resolution.chosen.provider, resolution.chosen.model
+            fallbacks = [{"provider": c.provider, "model": c.model} for c in resolution.fallbacks]
+        elif inheriting:
+            outcome = "inherit"
+            provider, model = current_model(coordinator)
+        else:
+            assert resolution is not None  # a non-inheriting request always has preferences
+            if self.strict:
+                raise RoutingError(
                     request.agent,
-                    "; ".join(f"{s['provider']}/{s['model']}: {s['reason']}" for s in skipped),
-                    provider,
-                    model,
+                    request.tier,
+                    [(str(t.preference), t.reason) for t in resolution.trace],
                 )
+            outcome = "unresolved"
+            provider, model = current_model(coordinator)
+            reason = "no candidate resolved; inheriting the parent's model"
+            logger.warning(
+                "model-router: no model resolved for agent %r (%s); inheriting %s/%s",
+                request.agent,
+                "; ".join(f"{s['provider']}/{s['model']}: {s['reason']}" for s in skipped),
+                provider,
+                model,
+            )
         payload = events.resolved_payload(
             agent=request.agent,
             tier=request.tier,
@@ -212,15 +216,11 @@ class Router:
         The child's own model-router instance normally mounted it already (see
         :meth:`adopt_handoff`); this covers children whose plan dropped our hook.
         """
-        from .failover_mount import mount_failover
-
         if self.config.failover and len(outcome.chain) > 1:
             await mount_failover(child_coordinator, outcome, self)
 
     async def adopt_handoff(self, coordinator: Any) -> bool:
         """Called at mount: when this session is a routed child, mount its failover provider."""
-        from .failover_mount import mount_failover
-
         outcome = self.handoffs.get(getattr(coordinator, "session_id", None))
         if outcome is None or not self.config.failover or len(outcome.chain) < 2:
             return False
@@ -228,8 +228,6 @@ class Router:
 
     def answered_by(self, child_coordinator: Any, outcome: RouteOutcome) -> dict[str, Any]:
         """Routing metadata for a spawn result: the model that answered, else the one chosen."""
-        from .failover_mount import answered_by
-
         info = {
             "agent": outcome.request.agent,
             "tier": outcome.request.tier,

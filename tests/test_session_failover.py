@@ -103,3 +103,21 @@ async def test_app_spawned_children_fail_over_through_their_own_router_instance(
     calls = [(c.provider, c.model, c.error is not None) for c in RECORDER.completions(session_id=sub)]
     assert calls == [("anthropic", "claude-opus-4-8", True), ("openai", "gpt-5.6-sol", False)]
     assert [e["to"]["model"] for e in tapped("model_router:failover")] == ["gpt-5.6-sol"]
+
+
+async def test_a_child_inheriting_from_a_failed_over_parent_skips_the_cooled_candidate() -> None:
+    """git-ops fails over from Haiku (429) to OpenAI, then delegates to ``self``: the grandchild
+    inherits git-ops' chain, so it starts on the candidate that answered, not the cooling one."""
+    nested = json.dumps("DELEGATE self: tidy up")
+    result = await run(plan_with({"type": "RateLimitError", "retry_after": 60}),
+                       f"DELEGATE model-router:git-ops: {nested}")
+
+    git_ops = result.resolved("git-ops")["sub_session_id"]
+    grandchildren = {c.session_id for c in RECORDER.completions() if c.parent_id == git_ops}
+    assert len(grandchildren) == 1
+    calls = [(c.provider, c.model, c.error is None) for c in RECORDER.completions(session_id=grandchildren.pop())]
+    assert calls == [("openai", "gpt-5.6-luna", True)]
+    inherited = [e for e in tapped("model_router:resolved") if e["agent"] == "self"]
+    assert inherited[0]["source"] == "inherit"
+    assert (inherited[0]["provider"], inherited[0]["model"]) == ("openai", "gpt-5.6-luna")
+    assert any("cool" in s["reason"] for s in inherited[0]["skipped"])
