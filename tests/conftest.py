@@ -9,6 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Deterministic property tests everywhere: fixed derandomised examples, no example database,
+# so CI runs the same cases every time (individual tests may still set their own budgets).
+settings.register_profile("model-router", derandomize=True, database=None)
+settings.load_profile("model-router")
 
 
 @pytest.fixture(autouse=True)
