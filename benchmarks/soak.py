@@ -31,6 +31,7 @@ Run: ``python benchmarks/soak.py [--delegations 1000] [--seed N] [--baseline] [-
 from __future__ import annotations
 
 import argparse
+import logging
 import asyncio
 import gc
 import inspect
@@ -551,7 +552,11 @@ def main() -> int:
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     parser.add_argument("--baseline", action="store_true",
                         help="first run the same rounds without model-router or faults, as the reference")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the router's per-delegation warnings (thousands, by design)")
     args = parser.parse_args()
+    if not args.verbose:  # unresolved chains are expected here; the summary counts them
+        logging.getLogger("amplifier_module_model_router").setLevel(logging.ERROR)
     cfg = SoakConfig(delegations=args.delegations, seed=args.seed, step=args.step, trace_memory=args.tracemalloc)
     print(f"soak: {cfg.delegations} delegations, seed {cfg.seed}, lookup timeout {cfg.lookup_timeout}s, "
           f"catalog TTL {cfg.cache_ttl}s, {cfg.step:g} simulated s per round")
