@@ -19,6 +19,7 @@ from amplifier_module_model_router.errors import BundleError
 from amplifier_module_model_router.globs import is_glob
 from amplifier_module_model_router.loader import agent_configs, load_bundle
 from amplifier_module_model_router.offline import RECORDER
+from amplifier_module_model_router.router import session_entries
 
 from session_kit import (
     AGENT_TIER, ALL_AGENTS, BUNDLE, NS, ROOT, AppCliStandIn, Run, delegate_lines, routed_plan, run,
@@ -332,3 +333,22 @@ async def test_a_custom_app_routes_by_calling_the_spawner_itself() -> None:
         ("anthropic", "claude-opus-4-8")
     ]
     assert "[anthropic/claude-opus-4-8]" in result["output"]
+
+
+async def test_prefetch_never_delays_the_first_turn_and_a_hung_provider_costs_one_call() -> None:
+    plan = routed_plan(session_model="openai/gpt-5.5", hook_options={"lookup_timeout": 0.2},
+                       provider_config={"anthropic": {"list_models": {"mode": "hang"}}})
+    async with session(plan) as (s, seen):
+        await s.execute("a plain first turn")
+        router = s.coordinator.get_capability("session.spawn").router
+        anthropic = next(e for e in session_entries(s.coordinator) if e.name == "anthropic")
+        # the turn is over while anthropic's catalog lookup (started at session:start) still hangs
+        assert [c.outcome for c in RECORDER.catalog_calls(provider="anthropic")] == ["hang"]
+        assert router.cache.peek(anthropic) is None
+        await asyncio.sleep(0.3)  # past the lookup timeout: the failure is remembered
+        await s.execute(delegate_lines(["git-ops", "zen-architect"]))
+        result = Run(s.session_id, "", seen)
+
+    assert result.child_models("git-ops") == [("openai", "gpt-5.6-luna")]
+    assert "timed out" in result.resolved("zen-architect")["skipped"][0]["reason"]
+    assert len(RECORDER.catalog_calls(provider="anthropic")) == 1
