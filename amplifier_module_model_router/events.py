@@ -39,8 +39,9 @@ def resolved_payload(
     """The ``model_router:resolved`` payload.
 
     ``outcome`` is ``routed`` (a candidate of the chain was chosen), ``inherit`` (no routing
-    asked for: the child runs on the parent's model) or ``unresolved`` (routing was asked for
-    but nothing in the chain resolved, so the child inherits; ``reason`` says why).
+    asked for: the child runs on the parent's model, or on the chain the parent runs behind),
+    ``unresolved`` (routing was asked for but nothing in the chain resolved, so the child
+    inherits; ``reason`` says why) or ``refused`` (the same in strict mode: no child is spawned).
     """
     return {
         "agent": agent,

@@ -144,8 +144,9 @@ class Router:
     ) -> RouteOutcome:
         """Resolve ``request`` against ``coordinator``'s providers and emit ``model_router:resolved``.
 
-        Strict mode raises :class:`RoutingError` when a chain resolves to nothing; otherwise the
-        child inherits the parent's model and the event says so.
+        When a chain resolves to nothing the child inherits the parent's model and the event says
+        so (``unresolved``); in strict mode the event says ``refused`` and :class:`RoutingError`
+        is raised, naming the agent and every skipped candidate.
         """
         started = time.perf_counter()
         inheriting = request.source == SOURCE_INHERIT
@@ -177,21 +178,19 @@ class Router:
         else:
             assert resolution is not None  # a non-inheriting request always has preferences
             if self.strict:
-                raise RoutingError(
+                outcome, provider, model = "refused", None, None
+                reason = "no candidate resolved and strict is on: the spawn is refused"
+            else:
+                outcome = "unresolved"
+                provider, model = current_model(coordinator)
+                reason = "no candidate resolved; inheriting the parent's model"
+                logger.warning(
+                    "model-router: no model resolved for agent %r (%s); inheriting %s/%s",
                     request.agent,
-                    request.tier,
-                    [(str(t.preference), t.reason) for t in resolution.trace],
+                    "; ".join(f"{s['provider']}/{s['model']}: {s['reason']}" for s in skipped),
+                    provider,
+                    model,
                 )
-            outcome = "unresolved"
-            provider, model = current_model(coordinator)
-            reason = "no candidate resolved; inheriting the parent's model"
-            logger.warning(
-                "model-router: no model resolved for agent %r (%s); inheriting %s/%s",
-                request.agent,
-                "; ".join(f"{s['provider']}/{s['model']}: {s['reason']}" for s in skipped),
-                provider,
-                model,
-            )
         payload = events.resolved_payload(
             agent=request.agent,
             tier=request.tier,
@@ -208,6 +207,11 @@ class Router:
             reason=reason,
         )
         await coordinator.hooks.emit(events.RESOLVED, payload)
+        if outcome == "refused":
+            assert resolution is not None
+            raise RoutingError(
+                request.agent, request.tier, [(str(t.preference), t.reason) for t in resolution.trace]
+            )
         return RouteOutcome(request, resolution, payload)
 
     async def ensure_failover(self, child_coordinator: Any, sub_session_id: str, outcome: RouteOutcome) -> None:

@@ -225,7 +225,11 @@ async def test_nothing_resolvable_inherits_loudly_and_strict_mode_fails_the_spaw
     assert len(errors) == 1
     text = json.dumps(errors[0])
     assert "model-router:git-ops" in text and "anthropic/claude-haiku-*" in text and "not mounted" in text
-    assert strict.named("model_router:resolved") == []
+    refused = strict.resolved("git-ops")
+    assert (refused["outcome"], refused["provider"], refused["model"]) == ("refused", None, None)
+    assert refused["skipped"][0]["reason"] == "provider 'anthropic' is not mounted"
+    assert RECORDER.completions(provider="anthropic") == []
+    assert {c.session_id for c in RECORDER.completions(root=strict.session_id)} == {strict.session_id}
 
 
 async def test_derived_bundle_routes_the_inherited_agents_exactly_as_the_base() -> None:
