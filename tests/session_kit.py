@@ -23,8 +23,14 @@ NS = "model-router:"
 TIER_AGENTS: dict[str, tuple[str, ...]] = {
     "budget": ("git-ops", "file-ops", "shell-exec", "amplifier-smoke-test", "post-task-cleanup"),
     "strong": (
-        "explorer", "ecosystem-expert", "foundation-expert", "session-analyst", "web-research",
-        "integration-specialist", "test-coverage", "security-guardian",
+        "explorer",
+        "ecosystem-expert",
+        "foundation-expert",
+        "session-analyst",
+        "web-research",
+        "integration-specialist",
+        "test-coverage",
+        "security-guardian",
     ),
     "strong-code": ("bug-hunter", "modular-builder"),
     "frontier": ("zen-architect",),
@@ -40,8 +46,13 @@ def router_hook(bundle: Any = BUNDLE, **options: Any) -> dict[str, Any]:
     return {"module": "model-router", "config": {**dict(bundle.module_config), **options}}
 
 
-def routed_plan(*, bundle: Any = BUNDLE, hook_options: Mapping[str, Any] | None = None,
-                agents: Mapping[str, Any] | None = None, **plan_kwargs: Any) -> dict[str, Any]:
+def routed_plan(
+    *,
+    bundle: Any = BUNDLE,
+    hook_options: Mapping[str, Any] | None = None,
+    agents: Mapping[str, Any] | None = None,
+    **plan_kwargs: Any,
+) -> dict[str, Any]:
     return offline_mount_plan(
         dict(agents) if agents is not None else agent_configs(bundle),
         hooks=[router_hook(bundle, **dict(hook_options or {}))],
@@ -80,8 +91,9 @@ class Run:
 
 
 @asynccontextmanager
-async def session(plan: dict[str, Any], *, capabilities: Mapping[str, Any] | None = None,
-                  is_resumed: bool = False) -> AsyncIterator[tuple[AmplifierSession, list]]:
+async def session(
+    plan: dict[str, Any], *, capabilities: Mapping[str, Any] | None = None, is_resumed: bool = False
+) -> AsyncIterator[tuple[AmplifierSession, list]]:
     s = AmplifierSession(plan, is_resumed=is_resumed)
     seen: list[tuple[str, dict[str, Any]]] = []
 
@@ -135,5 +147,10 @@ class AppCliStandIn:
             output = await child.execute(kwargs["instruction"])
         finally:
             await child.cleanup()
-        return {"output": output, "session_id": child.session_id, "status": "success",
-                "turn_count": 1, "metadata": {}}
+        return {
+            "output": output,
+            "session_id": child.session_id,
+            "status": "success",
+            "turn_count": 1,
+            "metadata": {},
+        }

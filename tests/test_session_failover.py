@@ -79,8 +79,12 @@ async def test_an_exhausted_chain_surfaces_the_last_error() -> None:
     plan = routed_plan(
         providers=("anthropic", "openai"),
         session_model="openai/gpt-5.5",
-        provider_config={"anthropic": {"complete_error": everywhere},
-                         "openai": {"complete_error": {**everywhere, "models": ["gpt-5.6-luna", "gpt-5*mini*", "gpt-5-nano"]}}},
+        provider_config={
+            "anthropic": {"complete_error": everywhere},
+            "openai": {
+                "complete_error": {**everywhere, "models": ["gpt-5.6-luna", "gpt-5*mini*", "gpt-5-nano"]}
+            },
+        },
     )
     result = await run(plan, delegate_lines(["git-ops"]))
 
@@ -96,8 +100,11 @@ async def test_app_spawned_children_fail_over_through_their_own_router_instance(
     """app-cli applies only the first preference; the child's inherited model-router hook picks
     the whole chain up by sub-session id and mounts the failover provider itself."""
     app = AppCliStandIn()
-    result = await run(plan_with({"type": "RateLimitError"}), delegate_lines(["zen-architect"]),
-                       capabilities={"session.spawn": app})
+    result = await run(
+        plan_with({"type": "RateLimitError"}),
+        delegate_lines(["zen-architect"]),
+        capabilities={"session.spawn": app},
+    )
 
     sub = result.resolved("zen-architect")["sub_session_id"]
     calls = [(c.provider, c.model, c.error is not None) for c in RECORDER.completions(session_id=sub)]
@@ -109,13 +116,16 @@ async def test_a_child_inheriting_from_a_failed_over_parent_skips_the_cooled_can
     """git-ops fails over from Haiku (429) to OpenAI, then delegates to ``self``: the grandchild
     inherits git-ops' chain, so it starts on the candidate that answered, not the cooling one."""
     nested = json.dumps("DELEGATE self: tidy up")
-    result = await run(plan_with({"type": "RateLimitError", "retry_after": 60}),
-                       f"DELEGATE model-router:git-ops: {nested}")
+    result = await run(
+        plan_with({"type": "RateLimitError", "retry_after": 60}), f"DELEGATE model-router:git-ops: {nested}"
+    )
 
     git_ops = result.resolved("git-ops")["sub_session_id"]
     grandchildren = {c.session_id for c in RECORDER.completions() if c.parent_id == git_ops}
     assert len(grandchildren) == 1
-    calls = [(c.provider, c.model, c.error is None) for c in RECORDER.completions(session_id=grandchildren.pop())]
+    calls = [
+        (c.provider, c.model, c.error is None) for c in RECORDER.completions(session_id=grandchildren.pop())
+    ]
     assert calls == [("openai", "gpt-5.6-luna", True)]
     inherited = [e for e in tapped("model_router:resolved") if e["agent"] == "self"]
     assert inherited[0]["source"] == "inherit"

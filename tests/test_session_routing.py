@@ -22,7 +22,16 @@ from amplifier_module_model_router.offline import RECORDER
 from amplifier_module_model_router.router import session_entries
 
 from session_kit import (
-    AGENT_TIER, ALL_AGENTS, BUNDLE, NS, ROOT, AppCliStandIn, Run, delegate_lines, routed_plan, run,
+    AGENT_TIER,
+    ALL_AGENTS,
+    BUNDLE,
+    NS,
+    ROOT,
+    AppCliStandIn,
+    Run,
+    delegate_lines,
+    routed_plan,
+    run,
     session,
 )
 
@@ -69,11 +78,15 @@ async def test_every_agent_runs_on_its_tiers_newest_model_whatever_the_parents_m
 
 
 async def test_budget_agents_downgrade_and_the_architect_upgrades() -> None:
-    frontier_parent = await run(routed_plan(session_model="anthropic/claude-opus-4-8"), delegate_lines(["git-ops"]))
+    frontier_parent = await run(
+        routed_plan(session_model="anthropic/claude-opus-4-8"), delegate_lines(["git-ops"])
+    )
     assert frontier_parent.child_models("git-ops") == [("anthropic", "claude-haiku-4-5")]
 
     RECORDER.clear()
-    budget_parent = await run(routed_plan(session_model="openai/gpt-5-nano"), delegate_lines(["zen-architect"]))
+    budget_parent = await run(
+        routed_plan(session_model="openai/gpt-5-nano"), delegate_lines(["zen-architect"])
+    )
     assert budget_parent.child_models("zen-architect") == [("anthropic", "claude-opus-4-8")]
 
 
@@ -86,7 +99,9 @@ async def test_anthropic_not_mounted_every_agent_lands_on_openai() -> None:
 
 
 async def test_anthropic_catalog_raising_every_agent_lands_on_openai_with_one_lookup() -> None:
-    result = await run(routed_plan(failing=["anthropic"], session_model="anthropic/claude-sonnet-4-6"), EVERYONE)
+    result = await run(
+        routed_plan(failing=["anthropic"], session_model="anthropic/claude-sonnet-4-6"), EVERYONE
+    )
 
     assert_routed(result, OPENAI, self_model=("anthropic", "claude-sonnet-4-6"))
     reason = result.resolved("zen-architect")["skipped"][0]["reason"]
@@ -129,14 +144,18 @@ async def test_preferences_in_the_delegate_call_override_the_tier() -> None:
 
 async def test_plain_and_namespaced_agent_keys_both_route() -> None:
     plain = {name.removeprefix(NS): cfg for name, cfg in agent_configs(BUNDLE).items()}
-    result = await run(routed_plan(agents=plain), "DELEGATE git-ops: commit\nDELEGATE model-router:zen-architect: plan")
+    result = await run(
+        routed_plan(agents=plain), "DELEGATE git-ops: commit\nDELEGATE model-router:zen-architect: plan"
+    )
 
     assert result.child_models("git-ops") == [("anthropic", "claude-haiku-4-5")]
     assert result.child_models("zen-architect") == [("anthropic", "claude-opus-4-8")]
 
 
 async def test_resolved_event_payload_field_by_field() -> None:
-    result = await run(routed_plan(down=["anthropic"], session_model="openai/gpt-5.5"), delegate_lines(["git-ops"]))
+    result = await run(
+        routed_plan(down=["anthropic"], session_model="openai/gpt-5.5"), delegate_lines(["git-ops"])
+    )
     event = result.resolved("git-ops")
 
     budget = [p.to_dict() for p in BUNDLE.tiers["budget"]]
@@ -148,7 +167,11 @@ async def test_resolved_event_payload_field_by_field() -> None:
     assert (event["provider"], event["model"]) == ("openai", "gpt-5.6-luna")
     assert event["fallbacks"][0] == {"provider": "openai", "model": "gpt-5.4-mini"}
     assert all(not is_glob(f["model"]) for f in event["fallbacks"])
-    assert event["skipped"][0] == {"provider": "anthropic", "model": "claude-haiku-*", "reason": event["skipped"][0]["reason"]}
+    assert event["skipped"][0] == {
+        "provider": "anthropic",
+        "model": "claude-haiku-*",
+        "reason": event["skipped"][0]["reason"],
+    }
     assert "not mounted" in event["skipped"][0]["reason"]
     assert event["from_cache"] is True  # session:start prefetched the catalogs the tiers need
     assert isinstance(event["resolution_ms"], float) and event["resolution_ms"] >= 0
@@ -166,8 +189,10 @@ async def test_without_prefetch_the_first_spawn_fetches_and_says_so() -> None:
 async def test_self_and_untiered_agents_inherit_the_parents_model_and_say_so() -> None:
     agents = agent_configs(BUNDLE)
     agents["helper"] = {"description": "no tier, no preferences", "instruction": "help"}
-    result = await run(routed_plan(agents=agents, session_model="gemini/gemini-2.5-pro"),
-                       "DELEGATE helper: hi\nDELEGATE self: hi")
+    result = await run(
+        routed_plan(agents=agents, session_model="gemini/gemini-2.5-pro"),
+        "DELEGATE helper: hi\nDELEGATE self: hi",
+    )
 
     for agent in ("helper", "self"):
         assert result.child_models(agent) == [("gemini", "gemini-2.5-pro")]
@@ -181,15 +206,19 @@ async def test_fifty_concurrent_delegations_cost_one_catalog_call_per_provider()
     result = await run(routed_plan(), delegate_lines(agents))
 
     assert len(result.named("model_router:resolved")) == 50
-    per_provider = {p: len(RECORDER.catalog_calls(provider=p)) for p in ("anthropic", "openai", "gemini", "github-copilot")}
+    per_provider = {
+        p: len(RECORDER.catalog_calls(provider=p))
+        for p in ("anthropic", "openai", "gemini", "github-copilot")
+    }
     assert all(n <= 1 for n in per_provider.values()), per_provider
     assert per_provider["anthropic"] == 1
 
 
 async def test_an_app_spawner_only_ever_receives_concrete_models() -> None:
     app = AppCliStandIn()
-    result = await run(routed_plan(session_model="anthropic/claude-opus-4-8"), EVERYONE,
-                       capabilities={"session.spawn": app})
+    result = await run(
+        routed_plan(session_model="anthropic/claude-opus-4-8"), EVERYONE, capabilities={"session.spawn": app}
+    )
 
     assert len(app.calls) == len(ALL_AGENTS) + 1
     for call in app.calls:
@@ -201,15 +230,19 @@ async def test_an_app_spawner_only_ever_receives_concrete_models() -> None:
     assert self_call["provider_preferences"] is None
     assert_routed(result, ANTHROPIC, self_model=("anthropic", "claude-opus-4-8"))
     # the app's spawner did no catalog lookup of its own: only the router's prefetch/resolution
-    assert all(len(RECORDER.catalog_calls(provider=p)) <= 1 for p in ("anthropic", "openai", "gemini", "github-copilot"))
+    assert all(
+        len(RECORDER.catalog_calls(provider=p)) <= 1
+        for p in ("anthropic", "openai", "gemini", "github-copilot")
+    )
 
 
 async def test_nothing_resolvable_inherits_loudly_and_strict_mode_fails_the_spawn() -> None:
     tiers = {"budget": [{"provider": "anthropic", "model": "claude-haiku-*"}]}
     agents = {"model-router:git-ops": {"model_tier": "budget", "instruction": "commit"}}
     loose = await run(
-        routed_plan(agents=agents, down=["anthropic"], session_model="openai/gpt-5.5",
-                    hook_options={"tiers": tiers}),
+        routed_plan(
+            agents=agents, down=["anthropic"], session_model="openai/gpt-5.5", hook_options={"tiers": tiers}
+        ),
         delegate_lines(["git-ops"]),
     )
     event = loose.resolved("git-ops")
@@ -217,8 +250,12 @@ async def test_nothing_resolvable_inherits_loudly_and_strict_mode_fails_the_spaw
     assert loose.child_models("git-ops") == [("openai", "gpt-5.5")]
 
     strict = await run(
-        routed_plan(agents=agents, down=["anthropic"], session_model="openai/gpt-5.5",
-                    hook_options={"tiers": tiers, "strict": True}),
+        routed_plan(
+            agents=agents,
+            down=["anthropic"],
+            session_model="openai/gpt-5.5",
+            hook_options={"tiers": tiers, "strict": True},
+        ),
         delegate_lines(["git-ops"]),
     )
     errors = strict.named("delegate:error")
@@ -238,8 +275,10 @@ async def test_derived_bundle_routes_the_inherited_agents_exactly_as_the_base() 
     assert own, "the derived bundle adds agents of its own"
     derived_agents = agent_configs(derived)
     own_keys = [key for key in derived_agents if key.rsplit(":", 1)[-1] in own]
-    result = await run(routed_plan(bundle=derived, agents=derived_agents, session_model="openai/gpt-5-nano"),
-                       delegate_lines([*ALL_AGENTS, *own_keys]))
+    result = await run(
+        routed_plan(bundle=derived, agents=derived_agents, session_model="openai/gpt-5-nano"),
+        delegate_lines([*ALL_AGENTS, *own_keys]),
+    )
 
     base = await run(routed_plan(), delegate_lines(ALL_AGENTS))
     for agent in ALL_AGENTS:
@@ -276,7 +315,9 @@ async def test_agents_that_declare_a_model_role_stay_routing_matrixs() -> None:
     assert live["matrix:coder"]["provider_preferences"] == [{"provider": "gemini", "model": "gemini-2.5-pro"}]
     assert "model_tier" not in live["matrix:coder"]
     assert result.child_models("matrix:coder") == [("gemini", "gemini-2.5-pro")]
-    assert live["model-router:git-ops"]["provider_preferences"] == [p.to_dict() for p in BUNDLE.tiers["budget"]]
+    assert live["model-router:git-ops"]["provider_preferences"] == [
+        p.to_dict() for p in BUNDLE.tiers["budget"]
+    ]
 
 
 async def test_invalid_module_config_fails_the_mount_and_the_session_shows_it() -> None:
@@ -298,8 +339,13 @@ async def test_invalid_module_config_fails_the_mount_and_the_session_shows_it() 
 
 async def test_cleanup_leaves_no_task_behind() -> None:
     before = {t for t in asyncio.all_tasks()}
-    await run(routed_plan(providers=("anthropic", "openai"), provider_config={"openai": {"list_models": {"mode": "ok", "delay": 0.05}}}),
-              delegate_lines(["git-ops"]))
+    await run(
+        routed_plan(
+            providers=("anthropic", "openai"),
+            provider_config={"openai": {"list_models": {"mode": "ok", "delay": 0.05}}},
+        ),
+        delegate_lines(["git-ops"]),
+    )
     leftover = {t for t in asyncio.all_tasks() if t not in before and not t.done()}
     assert leftover == set()
 
@@ -324,14 +370,21 @@ async def test_a_custom_app_routes_by_calling_the_spawner_itself() -> None:
     async with session(plan) as (s, seen):
         spawn = RoutingSpawner(router, s.coordinator)
         s.coordinator.register_capability("session.spawn", spawn)
-        result = await spawn(agent_name="model-router:zen-architect", instruction="plan the release",
-                             parent_session=s, agent_configs=s.coordinator.config["agents"])
+        result = await spawn(
+            agent_name="model-router:zen-architect",
+            instruction="plan the release",
+            parent_session=s,
+            agent_configs=s.coordinator.config["agents"],
+        )
 
     assert set(result) == {"output", "session_id", "status", "turn_count", "metadata"}
     assert result["status"] == "success"
     assert result["metadata"]["model_router"] == {
-        "agent": "model-router:zen-architect", "tier": "frontier", "source": "agent",
-        "provider": "anthropic", "model": "claude-opus-4-8",
+        "agent": "model-router:zen-architect",
+        "tier": "frontier",
+        "source": "agent",
+        "provider": "anthropic",
+        "model": "claude-opus-4-8",
     }
     assert [(c.provider, c.model) for c in RECORDER.completions(session_id=result["session_id"])] == [
         ("anthropic", "claude-opus-4-8")
@@ -340,8 +393,11 @@ async def test_a_custom_app_routes_by_calling_the_spawner_itself() -> None:
 
 
 async def test_prefetch_never_delays_the_first_turn_and_a_hung_provider_costs_one_call() -> None:
-    plan = routed_plan(session_model="openai/gpt-5.5", hook_options={"lookup_timeout": 0.2},
-                       provider_config={"anthropic": {"list_models": {"mode": "hang"}}})
+    plan = routed_plan(
+        session_model="openai/gpt-5.5",
+        hook_options={"lookup_timeout": 0.2},
+        provider_config={"anthropic": {"list_models": {"mode": "hang"}}},
+    )
     async with session(plan) as (s, seen):
         await s.execute("a plain first turn")
         router = s.coordinator.get_capability("session.spawn").router

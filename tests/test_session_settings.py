@@ -20,11 +20,16 @@ def project_settings(cwd: Path, values: dict) -> None:
 
 
 async def test_project_settings_retier_inherit_and_give_self_a_tier(isolated_settings: Path) -> None:
-    project_settings(isolated_settings, {
-        "agents": {"git-ops": "strong", "file-ops": "inherit", "self": "budget"},
-    })
-    result = await run(routed_plan(session_model="openai/gpt-5.5"),
-                       delegate_lines(["git-ops", "file-ops", "shell-exec", "self"]))
+    project_settings(
+        isolated_settings,
+        {
+            "agents": {"git-ops": "strong", "file-ops": "inherit", "self": "budget"},
+        },
+    )
+    result = await run(
+        routed_plan(session_model="openai/gpt-5.5"),
+        delegate_lines(["git-ops", "file-ops", "shell-exec", "self"]),
+    )
 
     assert result.child_models("git-ops") == [("anthropic", "claude-sonnet-4-6")]
     assert result.child_models("file-ops") == [("openai", "gpt-5.5")]  # back to the parent's model
@@ -43,15 +48,20 @@ async def test_inherit_also_clears_what_tool_delegate_would_forward(isolated_set
 
 
 async def test_patterns_and_default_tier_route_other_bundles_agents(isolated_settings: Path) -> None:
-    project_settings(isolated_settings, {
-        "agent_patterns": {"recipes:*": "strong-code"},
-        "default_tier": "budget",
-    })
+    project_settings(
+        isolated_settings,
+        {
+            "agent_patterns": {"recipes:*": "strong-code"},
+            "default_tier": "budget",
+        },
+    )
     agents = agent_configs(BUNDLE)
     agents["recipes:runner"] = {"instruction": "run the recipe"}
     agents["other:helper"] = {"instruction": "help"}
-    result = await run(routed_plan(agents=agents, session_model="anthropic/claude-opus-4-8"),
-                       "DELEGATE recipes:runner: go\nDELEGATE other:helper: go")
+    result = await run(
+        routed_plan(agents=agents, session_model="anthropic/claude-opus-4-8"),
+        "DELEGATE recipes:runner: go\nDELEGATE other:helper: go",
+    )
 
     assert result.child_models("recipes:runner") == [("anthropic", "claude-sonnet-4-6")]
     assert result.resolved("recipes:runner")["tier"] == "strong-code"
@@ -63,9 +73,16 @@ async def test_provider_order_and_disabled_providers_from_the_user_layer(
 ) -> None:
     amp_home = tmp_path / "amp-home"
     amp_home.mkdir()
-    (amp_home / "settings.yaml").write_text(yaml.safe_dump({"model_router": {
-        "provider_order": ["gemini"], "disabled_providers": ["openai"],
-    }}))
+    (amp_home / "settings.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "model_router": {
+                    "provider_order": ["gemini"],
+                    "disabled_providers": ["openai"],
+                }
+            }
+        )
+    )
     monkeypatch.setenv("AMPLIFIER_HOME", str(amp_home))
     result = await run(routed_plan(), delegate_lines(["git-ops", "zen-architect"]))
 
