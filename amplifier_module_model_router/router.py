@@ -159,6 +159,8 @@ class Router:
                 preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
             )
         reason = None
+        provider: str | None
+        model: str | None
         skipped: list[dict[str, Any]] = []
         fallbacks: list[dict[str, Any]] = []
         from_cache = True
