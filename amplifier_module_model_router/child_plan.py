@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .preferences import PROTECTED_CONFIG_KEYS
+from .preferences import is_protected_key
 from .providers import plan_index
 
 _MODULE_LISTS = ("providers", "tools", "hooks")
@@ -85,7 +85,7 @@ def promote_provider(
         config = dict(entry.get("config") or {})
         if i == target:
             for key, value in (pref_config or {}).items():
-                if key.lower() not in PROTECTED_CONFIG_KEYS:
+                if not is_protected_key(key):
                     config[key] = copy.deepcopy(value)
             config["priority"] = 0
             config["default_model"] = model

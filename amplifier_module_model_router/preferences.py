@@ -35,7 +35,8 @@ PROTECTED_CONFIG_KEYS: frozenset[str] = frozenset(
 )
 
 
-def _is_protected(key: str) -> bool:
+def is_protected_key(key: str) -> bool:
+    """True for a config key that names a credential or an endpoint (case and ``-`` folded)."""
     folded = key.strip().lower().replace("-", "_")
     return folded in PROTECTED_CONFIG_KEYS or folded.endswith(("_api_key", "_secret", "_token"))
 
@@ -45,7 +46,7 @@ def _find_protected(config: Mapping[str, Any], path: str) -> str | None:
         if not isinstance(key, str):
             continue
         here = f"{path}.{key}"
-        if _is_protected(key):
+        if is_protected_key(key):
             return here
         if isinstance(value, Mapping):
             found = _find_protected(value, here)
