@@ -25,7 +25,7 @@ from typing import Any
 from .providers import ProviderEntry, catalog_key
 from .versions import SortedCatalog
 
-__all__ = ["CatalogCache", "CatalogLookup", "ModelRecord", "parse_models", "shared_cache"]
+__all__ = ["CatalogCache", "CatalogLookup", "ModelRecord", "parse_models", "shared_cache", "shared_caches"]
 
 _MAX_JUNK_REPORTED = 20
 
@@ -288,12 +288,19 @@ def _lookup(
     )
 
 
-_SHARED: CatalogCache | None = None
+_SHARED: dict[tuple[float, float, float], CatalogCache] = {}
 
 
-def shared_cache() -> CatalogCache:
-    """The process-wide cache: a parent session and its children resolve against one catalog."""
-    global _SHARED
-    if _SHARED is None:
-        _SHARED = CatalogCache()
-    return _SHARED
+def shared_cache(*, ttl: float = 600, timeout: float = 10, cooldown: float = 60) -> CatalogCache:
+    """The process-wide cache for these timings: a parent session and its children (which mount
+    the same config) resolve against one catalog per provider."""
+    key = (float(ttl), float(timeout), float(cooldown))
+    cache = _SHARED.get(key)
+    if cache is None:
+        cache = _SHARED[key] = CatalogCache(ttl=ttl, timeout=timeout, cooldown=cooldown)
+    return cache
+
+
+def shared_caches() -> tuple[CatalogCache, ...]:
+    """Every process-wide cache made so far (tests reset them, the soak checks their bounds)."""
+    return tuple(_SHARED.values())

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import events
 from .agent_tiers import lookup_agent
-from .catalog import CatalogCache
+from .catalog import shared_cache
 from .config import RouterConfig
 from .errors import RoutingError
 from .failover import FailoverProvider
@@ -25,20 +25,6 @@ from .resolver import Candidate, Resolution, resolve
 from .routing import SOURCE_INHERIT, RouteRequest, decide_route
 
 logger = logging.getLogger(__name__)
-
-_CACHES: dict[tuple[float, float, float], CatalogCache] = {}
-
-
-def cache_for(config: RouterConfig) -> CatalogCache:
-    """The process-wide catalog cache for these timings (children mount the same config)."""
-    key = (config.cache_ttl, config.lookup_timeout, config.failure_cooldown)
-    cache = _CACHES.get(key)
-    if cache is None:
-        cache = _CACHES[key] = CatalogCache(
-            ttl=config.cache_ttl, timeout=config.lookup_timeout, cooldown=config.failure_cooldown
-        )
-    return cache
-
 
 @dataclass(frozen=True, slots=True)
 class RouteOutcome:
@@ -123,7 +109,9 @@ class Router:
         self.strict = config.strict if strict is None else strict
         self.routing = routing
         """The EffectiveRouting (with provenance) when built from settings layers."""
-        self.cache = cache_for(config)
+        self.cache = shared_cache(
+            ttl=config.cache_ttl, timeout=config.lookup_timeout, cooldown=config.failure_cooldown
+        )
         self.cooldowns = cooldowns
         self.handoffs = shared_handoffs()
 

@@ -58,6 +58,7 @@ from amplifier_core import AmplifierSession  # noqa: E402
 from amplifier_core import llm_errors  # noqa: E402
 
 from amplifier_module_model_router import cooldown, resolver, router  # noqa: E402
+from amplifier_module_model_router.catalog import shared_caches  # noqa: E402
 from amplifier_module_model_router.catalog_file import load_catalog  # noqa: E402
 from amplifier_module_model_router.globs import glob_matches  # noqa: E402
 from amplifier_module_model_router.handoff import shared_handoffs  # noqa: E402
@@ -278,7 +279,7 @@ async def _sampler(report: SoakReport, registry: cooldown.CooldownRegistry) -> N
 
 
 def _sample_bounds(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:
-    for cache in router._CACHES.values():
+    for cache in shared_caches():
         keys = max(len(cache._slots), len(cache._epochs), len(cache.calls))
         report.max_catalog_slots = max(report.max_catalog_slots, keys)
         report.max_memo = max(report.max_memo, len(cache.memo))
@@ -406,7 +407,7 @@ def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) ->
     slots_bound = len(PROVIDERS) * CATALOG_KEYS_PER_PROVIDER
     if report.max_catalog_slots > slots_bound:
         problems.append(f"catalog cache grew to {report.max_catalog_slots} slots (bound {slots_bound})")
-    for cache in router._CACHES.values():
+    for cache in shared_caches():
         if cache._flights:
             problems.append(f"{len(cache._flights)} catalog lookups still in flight")
     if report.max_memo > resolver._MEMO_LIMIT:

@@ -34,13 +34,12 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def fresh_routing_state() -> None:
     """Cold catalog caches, no cooldowns, an empty call recorder."""
-    from amplifier_module_model_router import router
-    from amplifier_module_model_router.catalog import shared_cache
+    from amplifier_module_model_router.catalog import shared_caches
     from amplifier_module_model_router.cooldown import shared_cooldowns
     from amplifier_module_model_router.offline import RECORDER
 
-    router._CACHES.clear()
-    shared_cache().invalidate()
+    for cache in shared_caches():
+        cache.invalidate()
     shared_cooldowns().clear()
     RECORDER.clear()
 
