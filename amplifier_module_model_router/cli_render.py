@@ -25,6 +25,7 @@ from .catalog_file import CatalogSnapshot
 from .cli_routes import Route
 from .cli_scenario import Scenario
 from .cli_verify import AgentResult, VerifyRun
+from .events import UNRESOLVED
 
 __all__ = [
     "make_console",
@@ -286,7 +287,7 @@ def render_show(scenario: Scenario, routes: list[Route], console: Console) -> No
     table = make_table("Agent", "Tier", "Model", "First fallback", "Price vs session", "Set by")
     for route in routes:
         model = route.expected_text if route.expected else route.outcome
-        if route.outcome == "unresolved":
+        if route.outcome == UNRESOLVED:
             model = f"{route.expected_text} (unresolved: inherits)"
         table.add_row(
             Text(route.agent),

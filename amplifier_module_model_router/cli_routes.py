@@ -16,6 +16,7 @@ from .agent_tiers import lookup_agent
 from .catalog import CatalogCache
 from .cli_scenario import Scenario
 from .errors import BundleError
+from .events import INHERIT, REFUSED, ROUTED, UNRESOLVED
 from .globs import glob_matches, is_glob
 from .offline.provider import SimProvider
 from .offline.sim_config import SimProviderConfig
@@ -26,12 +27,6 @@ from .resolver import Resolution, TraceEntry, resolve
 __all__ = ["ROUTED", "INHERIT", "UNRESOLVED", "REFUSED", "FAILS", "Route", "Planner", "SELF"]
 
 SELF = "self"
-ROUTED = "routed"
-INHERIT = "inherit"
-UNRESOLVED = "unresolved"
-"""A chain was asked for but nothing resolved: the agent inherits the session model."""
-REFUSED = "refused"
-"""Strict mode and nothing resolved: the spawn is refused."""
 FAILS = "fails"
 """Every resolved candidate is flaky: the agent's run ends with the last provider error."""
 

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .cli_routes import REFUSED, UNRESOLVED, Route
+from .cli_routes import Route
 from .cli_scenario import Scenario
 from .cooldown import shared_cooldowns
-from .events import COST, RESOLVED
+from .events import COST, REFUSED, RESOLVED, ROUTED, UNRESOLVED
 from .globs import is_glob
 from .offline import RECORDER, CompletionCall
 
@@ -77,7 +77,7 @@ class AgentResult:
                     f"skipped cooling {skipped.get('provider')}/{skipped.get('model')} at spawn"
                 )
         chosen = (resolved.get("provider"), resolved.get("model"))
-        if resolved.get("outcome") == "routed" and self.used is not None and chosen not in tried:
+        if resolved.get("outcome") == ROUTED and self.used is not None and chosen not in tried:
             notes.append(f"failover: skipped cooling {chosen[0]}/{chosen[1]}")
         return tuple(notes)
 
@@ -87,7 +87,7 @@ class AgentResult:
 
     @property
     def unresolved(self) -> bool:
-        return bool(self.resolved and self.resolved.get("outcome") == "unresolved")
+        return bool(self.resolved and self.resolved.get("outcome") == UNRESOLVED)
 
     @property
     def problem(self) -> str | None:

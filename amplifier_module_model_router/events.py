@@ -19,6 +19,14 @@ COST = "model_router:cost"
 
 ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST)
 
+# The ``outcome`` of a ``model_router:resolved`` event (see :func:`resolved_payload`).
+ROUTED = "routed"
+INHERIT = "inherit"
+UNRESOLVED = "unresolved"
+"""A chain was asked for but nothing resolved: the agent inherits the parent's model."""
+REFUSED = "refused"
+"""Strict mode and nothing resolved: the spawn is refused."""
+
 
 def resolved_payload(
     *,

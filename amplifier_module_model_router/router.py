@@ -159,19 +159,19 @@ class Router:
                 for t in resolution.skipped
             ]
         if resolution is not None and resolution.chosen is not None:
-            outcome = "inherit" if inheriting else "routed"
+            outcome = events.INHERIT if inheriting else events.ROUTED
             provider, model = resolution.chosen.provider, resolution.chosen.model
             fallbacks = [{"provider": c.provider, "model": c.model} for c in resolution.fallbacks]
         elif inheriting:
-            outcome = "inherit"
+            outcome = events.INHERIT
             provider, model = current_model(coordinator)
         else:
             assert resolution is not None  # a non-inheriting request always has preferences
             if self.strict:
-                outcome, provider, model = "refused", None, None
+                outcome, provider, model = events.REFUSED, None, None
                 reason = "no candidate resolved and strict is on: the spawn is refused"
             else:
-                outcome = "unresolved"
+                outcome = events.UNRESOLVED
                 provider, model = current_model(coordinator)
                 reason = "no candidate resolved; inheriting the parent's model"
                 logger.warning(
@@ -197,7 +197,7 @@ class Router:
             reason=reason,
         )
         await coordinator.hooks.emit(events.RESOLVED, payload)
-        if outcome == "refused":
+        if outcome == events.REFUSED:
             assert resolution is not None
             raise RoutingError(
                 request.agent, request.tier, [(str(t.preference), t.reason) for t in resolution.trace]
