@@ -92,8 +92,14 @@ class Run:
 
 @asynccontextmanager
 async def session(
-    plan: dict[str, Any], *, capabilities: Mapping[str, Any] | None = None, is_resumed: bool = False
+    plan: dict[str, Any],
+    *,
+    capabilities: Mapping[str, Any] | None = None,
+    is_resumed: bool = False,
+    events: Sequence[str] = WATCHED,
 ) -> AsyncIterator[tuple[AmplifierSession, list]]:
+    """An initialized session with ``events`` captured and ``capabilities`` registered after
+    ``initialize()`` (as an app registers ``session.spawn``); always cleaned up."""
     s = AmplifierSession(plan, is_resumed=is_resumed)
     seen: list[tuple[str, dict[str, Any]]] = []
 
@@ -101,7 +107,7 @@ async def session(
         seen.append((event, data))
         return HookResult()
 
-    for event in WATCHED:
+    for event in events:
         s.coordinator.hooks.register(event, capture, name=f"test-capture-{event}")
     try:
         await s.initialize()

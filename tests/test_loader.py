@@ -19,6 +19,7 @@ from amplifier_module_model_router.bundle_model import TIER_NAMES
 from amplifier_module_model_router.errors import BundleError
 from amplifier_module_model_router.loader import agent_configs, load_bundle, parse_tiers
 from amplifier_module_model_router.preferences import ProviderPreference
+from session_kit import TIER_AGENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.md"
@@ -117,21 +118,8 @@ def prefs(chain: list[dict[str, str]]) -> tuple[ProviderPreference, ...]:
 
 # --------------------------------------------------------------------------- the shipped bundles
 
-ISSUE_TIERS = {
-    "budget": {"git-ops", "file-ops", "shell-exec", "amplifier-smoke-test", "post-task-cleanup"},
-    "strong": {
-        "explorer",
-        "ecosystem-expert",
-        "foundation-expert",
-        "session-analyst",
-        "web-research",
-        "integration-specialist",
-        "test-coverage",
-        "security-guardian",
-    },
-    "strong-code": {"bug-hunter", "modular-builder"},
-    "frontier": {"zen-architect"},
-}
+ISSUE_TIERS = {tier: set(agents) for tier, agents in TIER_AGENTS.items()}
+"""The issue's tier table (kept once, in session_kit), as sets."""
 
 
 def test_bundle_md_yields_sixteen_agents_in_the_four_tiers() -> None:

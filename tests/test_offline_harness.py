@@ -27,6 +27,7 @@ from amplifier_module_model_router.errors import BundleError
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 from amplifier_module_model_router.offline.script import ScriptError, parse_script
 from amplifier_module_model_router.preferences import ProviderPreference
+from session_kit import session
 
 SPAWN_KEYWORDS = {
     "agent_name",
@@ -139,24 +140,10 @@ async def running(
     capabilities: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[AmplifierSession, list[tuple[str, dict[str, Any]]]]]:
     """An initialized session with every loop event captured; always cleaned up."""
-    session = AmplifierSession(plan)
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    async def capture(event: str, data: dict[str, Any]) -> HookResult:
-        seen.append((event, data))
-        return HookResult()
-
-    for event in LOOP_EVENTS:
-        session.coordinator.hooks.register(event, capture, name=f"capture-{event}")
-    try:
-        await session.initialize()
-        if spawner is not None:
-            session.coordinator.register_capability("session.spawn", spawner)
-        for name, value in (capabilities or {}).items():
-            session.coordinator.register_capability(name, value)
-        yield session, seen
-    finally:
-        await session.cleanup()
+    registered = {"session.spawn": spawner} if spawner is not None else {}
+    caps = {**registered, **(capabilities or {})}
+    async with session(plan, capabilities=caps, events=LOOP_EVENTS) as run:
+        yield run
 
 
 def events_named(seen: list[tuple[str, dict[str, Any]]], name: str) -> list[dict[str, Any]]:
