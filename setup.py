@@ -2,7 +2,7 @@
 
 The bundle lives at the repository root, where Amplifier expects a bundle repository to keep it;
 package data cannot reach outside the package, so ``build_py`` copies it to
-``amplifier_module_model_router/bundle/``, where ``amplifier-model-router verify`` finds it in a
+``amplifier_module_model_router/data/bundle/``, where ``amplifier-model-router verify`` finds it in a
 non-editable install. Everything else is declared in pyproject.toml.
 """
 
@@ -33,7 +33,7 @@ class BuildWithBundle(build_py):
     def run(self) -> None:
         super().run()
         if not self.dry_run:
-            copy_bundle(ROOT, Path(self.build_lib) / "amplifier_module_model_router" / "bundle")
+            copy_bundle(ROOT, Path(self.build_lib) / "amplifier_module_model_router" / "data" / "bundle")
 
 
 if __name__ == "__main__":  # setuptools runs this file as __main__; tests import copy_bundle

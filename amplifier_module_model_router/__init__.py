@@ -1,7 +1,7 @@
 """amplifier-bundle-model-router: the right model for every delegated agent.
 
 The kernel finds this module by its entry point ``model-router``. The real ``mount`` lives in
-:mod:`.module`; importing it lazily keeps ``import amplifier_module_model_router.loader`` (the
+:mod:`.session.mount`; importing it lazily keeps ``import amplifier_module_model_router.bundle.loader`` (the
 CLI, tests, other tools) free of the kernel and the session machinery.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import BundleError, RoutingError
-from .preferences import ProviderPreference
+from .resolve.preferences import ProviderPreference
 
 __all__ = ["BundleError", "ProviderPreference", "RoutingError", "mount"]
 
@@ -19,6 +19,6 @@ __amplifier_module_type__ = "hook"
 
 async def mount(coordinator: Any, config: dict[str, Any] | None = None):
     """Mount module ``model-router`` (see :func:`.module.mount`)."""
-    from .module import mount as mount_router
+    from .session.mount import mount as mount_router
 
     return await mount_router(coordinator, config)

@@ -32,9 +32,9 @@ from amplifier_core.message_models import (  # noqa: E402
     ThinkingBlock,
 )
 
-from amplifier_module_model_router.cooldown import CooldownRegistry  # noqa: E402
-from amplifier_module_model_router.failover import FailoverCandidate, FailoverProvider  # noqa: E402
-from amplifier_module_model_router.history import ROUTER_METADATA_KEY, clean_for_vendor  # noqa: E402
+from amplifier_module_model_router.failover.cooldown import CooldownRegistry  # noqa: E402
+from amplifier_module_model_router.failover.history import ROUTER_METADATA_KEY, clean_for_vendor  # noqa: E402
+from amplifier_module_model_router.failover.provider import FailoverCandidate, FailoverProvider  # noqa: E402
 
 RETRY_AFTER = 30.0
 DELEGATIONS = 100
@@ -171,10 +171,10 @@ async def real_sessions(batch: int) -> tuple[int, int, int, float]:
     """Delegations through the real module; Anthropic (first in every tier) always 429s."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from amplifier_core import AmplifierSession
-
-    from amplifier_module_model_router.cooldown import shared_cooldowns
-    from amplifier_module_model_router.offline import RECORDER
     from session_kit import ALL_AGENTS, routed_plan
+
+    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
+    from amplifier_module_model_router.offline import RECORDER
 
     shared_cooldowns().clear()
     RECORDER.clear()

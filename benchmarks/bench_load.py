@@ -19,7 +19,7 @@ from pathlib import Path
 
 import frontmatter
 
-from amplifier_module_model_router.loader import clear_cache, load_bundle
+from amplifier_module_model_router.bundle.loader import clear_cache, load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = {

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from amplifier_core import AmplifierSession  # noqa: E402
 from amplifier_core.models import HookResult  # noqa: E402
-
-from amplifier_module_model_router.loader import agent_configs  # noqa: E402
-from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402
 from session_kit import ALL_AGENTS, BUNDLE, AppCliStandIn, routed_plan  # noqa: E402
+
+from amplifier_module_model_router.bundle.loader import agent_configs  # noqa: E402
+from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -52,9 +52,9 @@ def time_command(args: list[str], runs: int, env: dict[str, str]) -> list[float]
 
 
 def time_in_process(runs: int) -> tuple[list[float], list[float]]:
-    from amplifier_module_model_router.cli_routes import Planner
-    from amplifier_module_model_router.cli_scenario import ScenarioOptions, build_scenario
-    from amplifier_module_model_router.cli_verify import run_verify
+    from amplifier_module_model_router.cli.expect import Planner
+    from amplifier_module_model_router.cli.scenario import ScenarioOptions, build_scenario
+    from amplifier_module_model_router.cli.verify import run_verify
 
     totals, sessions = [], []
     for _ in range(runs):

@@ -31,11 +31,11 @@ Run: ``python benchmarks/soak.py [--delegations 1000] [--seed N] [--baseline] [-
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
 import gc
 import inspect
 import json
+import logging
 import random
 import re
 import resource
@@ -54,18 +54,22 @@ if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
 
 import amplifier_module_event_tap as tap  # noqa: E402
-from amplifier_core import AmplifierSession  # noqa: E402
-from amplifier_core import llm_errors  # noqa: E402
+from amplifier_core import (
+    AmplifierSession,  # noqa: E402
+    llm_errors,  # noqa: E402
+)
+from session_kit import AGENT_TIER, ALL_AGENTS, BUNDLE, NS, AppCliStandIn, routed_plan  # noqa: E402
 
-from amplifier_module_model_router import cooldown, resolver, router  # noqa: E402
-from amplifier_module_model_router.catalog import shared_caches  # noqa: E402
-from amplifier_module_model_router.catalog_file import load_catalog  # noqa: E402
-from amplifier_module_model_router.globs import glob_matches  # noqa: E402
-from amplifier_module_model_router.handoff import shared_handoffs  # noqa: E402
-from amplifier_module_model_router.loader import agent_configs  # noqa: E402
+from amplifier_module_model_router.bundle.loader import agent_configs  # noqa: E402
+from amplifier_module_model_router.failover import cooldown  # noqa: E402
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402
-from amplifier_module_model_router.providers import canonical_name  # noqa: E402
-from session_kit import ALL_AGENTS, AGENT_TIER, BUNDLE, NS, AppCliStandIn, routed_plan  # noqa: E402
+from amplifier_module_model_router.resolve import resolver  # noqa: E402
+from amplifier_module_model_router.resolve.catalog import shared_caches  # noqa: E402
+from amplifier_module_model_router.resolve.globs import glob_matches  # noqa: E402
+from amplifier_module_model_router.resolve.providers import canonical_name  # noqa: E402
+from amplifier_module_model_router.resolve.snapshot import load_catalog  # noqa: E402
+from amplifier_module_model_router.session import router  # noqa: E402
+from amplifier_module_model_router.session.handoff import shared_handoffs  # noqa: E402
 
 PROVIDERS = ("anthropic", "openai", "gemini", "github-copilot")
 SESSION_PROVIDER, SESSION_MODEL = "openai", "gpt-5.1"

@@ -34,9 +34,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def fresh_routing_state() -> None:
     """Cold catalog caches, no cooldowns, an empty call recorder."""
-    from amplifier_module_model_router.catalog import shared_caches
-    from amplifier_module_model_router.cooldown import shared_cooldowns
+    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
     from amplifier_module_model_router.offline import RECORDER
+    from amplifier_module_model_router.resolve.catalog import shared_caches
 
     for cache in shared_caches():
         cache.invalidate()
@@ -65,6 +65,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def registry(clock: FakeClock):
     """A cooldown registry of its own on the fake clock (not the process-wide one)."""
-    from amplifier_module_model_router.cooldown import CooldownRegistry
+    from amplifier_module_model_router.failover.cooldown import CooldownRegistry
 
     return CooldownRegistry(clock=clock)

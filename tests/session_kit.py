@@ -13,7 +13,7 @@ from typing import Any
 from amplifier_core import AmplifierSession
 from amplifier_core.models import HookResult
 
-from amplifier_module_model_router.loader import agent_configs, load_bundle
+from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from amplifier_module_model_router.bundle_model import TIER_NAMES
-from amplifier_module_model_router.globs import glob_matches
-from amplifier_module_model_router.loader import load_bundle
-from amplifier_module_model_router.preferences import parse_preferences
+from amplifier_module_model_router.bundle.loader import load_bundle
+from amplifier_module_model_router.bundle.model import TIER_NAMES
+from amplifier_module_model_router.resolve.globs import glob_matches
+from amplifier_module_model_router.resolve.preferences import parse_preferences
 from amplifier_module_model_router.safe_yaml import read_document
 
 ROOT = Path(__file__).resolve().parent.parent

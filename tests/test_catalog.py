@@ -6,11 +6,11 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, ProviderUnavailableError
 from amplifier_core.models import ModelInfo, Pricing
 
-from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, ProviderUnavailableError
-from amplifier_module_model_router.catalog import CatalogCache, parse_models, shared_cache
-from amplifier_module_model_router.providers import ProviderEntry, catalog_key
+from amplifier_module_model_router.resolve.catalog import CatalogCache, parse_models, shared_cache
+from amplifier_module_model_router.resolve.providers import ProviderEntry, catalog_key
 
 
 class FakeClock:

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from amplifier_module_model_router.catalog_file import load_catalog
+from amplifier_module_model_router.bundle.loader import load_bundle
 from amplifier_module_model_router.cli import main
-from amplifier_module_model_router.globs import glob_matches
-from amplifier_module_model_router.loader import load_bundle
 from amplifier_module_model_router.offline import RECORDER
-from amplifier_module_model_router.versions import newest_match
+from amplifier_module_model_router.resolve.globs import glob_matches
+from amplifier_module_model_router.resolve.snapshot import load_catalog
+from amplifier_module_model_router.resolve.versions import newest_match
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.md"
@@ -241,7 +241,7 @@ def test_verify_honours_settings_only_when_asked(isolated_settings: Path) -> Non
 
 
 def test_verify_flags_a_model_other_than_expected(monkeypatch: pytest.MonkeyPatch) -> None:
-    from amplifier_module_model_router import cli_routes
+    from amplifier_module_model_router.cli import expect as cli_routes
 
     real = cli_routes.Planner._expected
 
@@ -261,7 +261,7 @@ def test_verify_flags_a_model_other_than_expected(monkeypatch: pytest.MonkeyPatc
 
 
 def test_verify_notices_the_module_failing_to_mount(monkeypatch: pytest.MonkeyPatch) -> None:
-    from amplifier_module_model_router import module
+    from amplifier_module_model_router.session import mount as module
 
     async def broken(coordinator, config=None):
         raise RuntimeError("simulated mount failure")

@@ -6,12 +6,7 @@ import math
 
 import pytest
 
-from amplifier_module_model_router.cooldown import CooldownRegistry, shared_cooldowns
-
-
-
-
-
+from amplifier_module_model_router.failover.cooldown import CooldownRegistry, shared_cooldowns
 
 
 def test_free_until_cooled_and_free_again_after_expiry(registry, clock):

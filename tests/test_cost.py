@@ -17,10 +17,10 @@ import amplifier_module_event_tap as tap
 import pytest
 from amplifier_core.message_models import Usage
 from amplifier_core.models import ModelInfo, Pricing
+from session_kit import session
 
-from amplifier_module_model_router.catalog import parse_models
-from amplifier_module_model_router.catalog_file import load_catalog
-from amplifier_module_model_router.cost import (
+from amplifier_module_model_router.cost.hooks import shared_ledger
+from amplifier_module_model_router.cost.ledger import (
     CallUsage,
     CostLedger,
     Price,
@@ -28,15 +28,15 @@ from amplifier_module_model_router.cost import (
     price_of,
     summarize,
 )
-from amplifier_module_model_router.cost_hooks import shared_ledger
-from amplifier_module_model_router.cost_summary import (
+from amplifier_module_model_router.cost.summary import (
     ROOT_AGENT,
     CostSummary,
     Tokens,
     combine_summaries,
 )
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
-from session_kit import session
+from amplifier_module_model_router.resolve.catalog import parse_models
+from amplifier_module_model_router.resolve.snapshot import load_catalog
 
 CATALOG = load_catalog()
 MTOK = Decimal(1_000_000)

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from amplifier_module_model_router.cost import parse_usage
-from amplifier_module_model_router.cost_report import (
+from amplifier_module_model_router.cost.ledger import parse_usage
+from amplifier_module_model_router.cost.report import (
     load_cost_events,
     load_report,
     render_cost_table,
@@ -31,7 +31,7 @@ from amplifier_module_model_router.cost_report import (
     summary_to_json,
     usd,
 )
-from amplifier_module_model_router.cost_summary import ROOT_AGENT, Tokens
+from amplifier_module_model_router.cost.summary import ROOT_AGENT, Tokens
 from amplifier_module_model_router.errors import BundleError
 
 HERE = Path(__file__).resolve().parent

@@ -18,16 +18,15 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ProviderInfo
 
-from amplifier_module_model_router.cooldown import CooldownRegistry
-from amplifier_module_model_router.errors_policy import DEFAULT_POLICY, CooldownPolicy, classify
 from amplifier_module_model_router.events import FAILOVER
-from amplifier_module_model_router.failover import (
+from amplifier_module_model_router.failover.cooldown import CooldownRegistry
+from amplifier_module_model_router.failover.history import ROUTER_METADATA_KEY
+from amplifier_module_model_router.failover.policy import DEFAULT_POLICY, CooldownPolicy, classify
+from amplifier_module_model_router.failover.provider import (
     FailoverCandidate,
     FailoverProvider,
     lower_internal_retries,
 )
-from amplifier_module_model_router.history import ROUTER_METADATA_KEY
-
 
 
 class ScriptedProvider:

@@ -26,19 +26,18 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+from session_kit import BUNDLE
 
 from amplifier_module_model_router import safe_yaml
-from amplifier_module_model_router.catalog_file import load_catalog
-from amplifier_module_model_router.config import RouterConfig
+from amplifier_module_model_router.bundle.loader import load_bundle
 from amplifier_module_model_router.errors import BundleError
-from amplifier_module_model_router.globs import glob_matches
-from amplifier_module_model_router.loader import load_bundle
-from amplifier_module_model_router.module import build_router
+from amplifier_module_model_router.resolve.globs import glob_matches
+from amplifier_module_model_router.resolve.snapshot import load_catalog
+from amplifier_module_model_router.session.mount import build_router
 from amplifier_module_model_router.settings import ORG_ENV, discover_layers, effective_routing
-
-from session_kit import BUNDLE
+from amplifier_module_model_router.settings.options import RouterConfig
 
 FUZZ = settings(
     derandomize=True,
@@ -695,9 +694,9 @@ junk_items = st.one_of(
 def test_whatever_list_models_returns_resolution_answers_from_it(listing: Any, fail_at: Any, error: Any) -> None:
     import asyncio
 
-    from amplifier_module_model_router.catalog import CatalogCache
-    from amplifier_module_model_router.providers import ProviderEntry
-    from amplifier_module_model_router.resolver import resolve
+    from amplifier_module_model_router.resolve.catalog import CatalogCache
+    from amplifier_module_model_router.resolve.providers import ProviderEntry
+    from amplifier_module_model_router.resolve.resolver import resolve
 
     class Provider:
         base_url = "https://junk.example.test"

@@ -16,7 +16,7 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ProviderInfo
 
-from amplifier_module_model_router.history import (
+from amplifier_module_model_router.failover.history import (
     ROUTER_METADATA_KEY,
     clean_for_vendor,
     producer_vendor,

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-
-from amplifier_module_model_router import bundle_files, safe_yaml
-from amplifier_module_model_router.bundle_model import TIER_NAMES
-from amplifier_module_model_router.errors import BundleError
-from amplifier_module_model_router.loader import agent_configs, load_bundle, parse_tiers
-from amplifier_module_model_router.preferences import ProviderPreference
 from session_kit import TIER_AGENTS
+
+from amplifier_module_model_router import safe_yaml
+from amplifier_module_model_router.bundle import files as bundle_files
+from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle, parse_tiers
+from amplifier_module_model_router.bundle.model import TIER_NAMES
+from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.resolve.preferences import ProviderPreference
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.md"

@@ -21,13 +21,13 @@ import pytest
 from amplifier_core import AmplifierSession, HookResult, llm_errors
 from amplifier_core.message_models import ChatRequest, Message, ThinkingBlock
 from amplifier_core.models import ModelInfo
+from session_kit import session
 
-from amplifier_module_model_router.catalog_file import CatalogPricing, load_catalog
 from amplifier_module_model_router.errors import BundleError
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 from amplifier_module_model_router.offline.script import ScriptError, parse_script
-from amplifier_module_model_router.preferences import ProviderPreference
-from session_kit import session
+from amplifier_module_model_router.resolve.preferences import ProviderPreference
+from amplifier_module_model_router.resolve.snapshot import CatalogPricing, load_catalog
 
 SPAWN_KEYWORDS = {
     "agent_name",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from amplifier_module_model_router.loader import load_bundle
+from amplifier_module_model_router.bundle.loader import load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from amplifier_module_model_router.globs import glob_matches, is_glob
-from amplifier_module_model_router.versions import SortedCatalog, newest_match, version_key
+from amplifier_module_model_router.resolve.globs import glob_matches, is_glob
+from amplifier_module_model_router.resolve.versions import SortedCatalog, newest_match, version_key
 
 CI = settings(
     derandomize=True,

@@ -6,13 +6,25 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from _catalog_fakes import (
+    ANTHROPIC,
+    COPILOT,
+    GEMINI,
+    OPENAI,
+    FakeProvider,
+    ProviderUnavailableError,
+)
 
-from _catalog_fakes import ANTHROPIC, COPILOT, GEMINI, OPENAI, FakeProvider, ProviderUnavailableError
-from amplifier_module_model_router.catalog import CatalogCache
-from amplifier_module_model_router.globs import is_glob
-from amplifier_module_model_router.preferences import ProviderPreference, parse_preferences
-from amplifier_module_model_router.providers import ProviderEntry, entries_from, match_provider, plan_index
-from amplifier_module_model_router.resolver import CHOSEN, FALLBACK, SKIPPED, resolve
+from amplifier_module_model_router.resolve.catalog import CatalogCache
+from amplifier_module_model_router.resolve.globs import is_glob
+from amplifier_module_model_router.resolve.preferences import ProviderPreference, parse_preferences
+from amplifier_module_model_router.resolve.providers import (
+    ProviderEntry,
+    entries_from,
+    match_provider,
+    plan_index,
+)
+from amplifier_module_model_router.resolve.resolver import CHOSEN, FALLBACK, SKIPPED, resolve
 
 
 def chain(*pairs, config=None):

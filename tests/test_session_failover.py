@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 
 import amplifier_module_event_tap as tap
+from session_kit import AppCliStandIn, delegate_lines, routed_plan, run
 
 from amplifier_module_model_router.offline import RECORDER
-
-from session_kit import AppCliStandIn, delegate_lines, routed_plan, run
 
 TAPPED = ["model_router:failover", "model_router:resolved"]
 

@@ -13,14 +13,6 @@ from typing import Any
 
 import pytest
 from amplifier_core.models import HookResult
-
-from amplifier_module_model_router import mount
-from amplifier_module_model_router.errors import BundleError
-from amplifier_module_model_router.globs import is_glob
-from amplifier_module_model_router.loader import agent_configs, load_bundle
-from amplifier_module_model_router.offline import RECORDER
-from amplifier_module_model_router.router import session_entries
-
 from session_kit import (
     AGENT_TIER,
     ALL_AGENTS,
@@ -34,6 +26,13 @@ from session_kit import (
     run,
     session,
 )
+
+from amplifier_module_model_router import mount
+from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle
+from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.offline import RECORDER
+from amplifier_module_model_router.resolve.globs import is_glob
+from amplifier_module_model_router.session.router import session_entries
 
 ANTHROPIC = {
     "budget": ("anthropic", "claude-haiku-4-5"),
@@ -360,10 +359,10 @@ async def test_event_names_are_advertised_for_observers() -> None:
 async def test_a_custom_app_routes_by_calling_the_spawner_itself() -> None:
     """App-level routing, as the README shows it: no hook in the plan, the app registers the
     routing spawner and calls it; the child session is built by the router."""
-    from amplifier_module_model_router.config import RouterConfig
-    from amplifier_module_model_router.module import build_router
     from amplifier_module_model_router.offline import offline_mount_plan
-    from amplifier_module_model_router.spawner import RoutingSpawner
+    from amplifier_module_model_router.session.mount import build_router
+    from amplifier_module_model_router.session.spawner import RoutingSpawner
+    from amplifier_module_model_router.settings.options import RouterConfig
 
     router = build_router(RouterConfig.from_mount({"tiers": dict(BUNDLE.module_config)["tiers"]}))
     plan = offline_mount_plan(agent_configs(BUNDLE), session_model="openai/gpt-5.5")

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from amplifier_module_model_router.loader import agent_configs
-from amplifier_module_model_router.offline import RECORDER
-
 from session_kit import BUNDLE, delegate_lines, routed_plan, run, session
+
+from amplifier_module_model_router.bundle.loader import agent_configs
+from amplifier_module_model_router.offline import RECORDER
 
 
 def project_settings(cwd: Path, values: dict) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from amplifier_module_model_router.errors import BundleError
-from amplifier_module_model_router.preferences import parse_preferences
+from amplifier_module_model_router.resolve.preferences import parse_preferences
 from amplifier_module_model_router.settings import (
     HOME_ENV,
     ORG_ENV,

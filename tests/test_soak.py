@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 import amplifier_module_event_tap as tap
-
-from amplifier_module_model_router import router
-from amplifier_module_model_router.offline import RECORDER
-
 from session_kit import routed_plan, run
+
+from amplifier_module_model_router.offline import RECORDER
+from amplifier_module_model_router.session import router
 
 _SOAK = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
 
@@ -90,10 +89,10 @@ async def test_the_resolver_memo_stays_bounded_for_list_preferences() -> None:
     preferences for fresh sessions' providers grew it by one plan (holding those providers) per
     call until a catalog changed: 5,000 calls, 5,000 entries. Found while auditing the soak's
     bounded state."""
-    from amplifier_module_model_router import resolver
-    from amplifier_module_model_router.catalog import CatalogCache
-    from amplifier_module_model_router.preferences import ProviderPreference
-    from amplifier_module_model_router.providers import ProviderEntry
+    from amplifier_module_model_router.resolve import resolver
+    from amplifier_module_model_router.resolve.catalog import CatalogCache
+    from amplifier_module_model_router.resolve.preferences import ProviderPreference
+    from amplifier_module_model_router.resolve.providers import ProviderEntry
 
     class Provider:
         base_url = "https://api.example.test"

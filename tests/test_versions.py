@@ -5,15 +5,14 @@ from __future__ import annotations
 import random
 
 import pytest
+from _catalog_fakes import ANTHROPIC, COPILOT, GEMINI, OPENAI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amplifier_module_model_router import versions
 from amplifier_module_model_router.errors import BundleError
-from amplifier_module_model_router.globs import glob_matches
-from amplifier_module_model_router.versions import SortedCatalog, newest_match, version_key
-
-from _catalog_fakes import ANTHROPIC, COPILOT, GEMINI, OPENAI
+from amplifier_module_model_router.resolve import versions
+from amplifier_module_model_router.resolve.globs import glob_matches
+from amplifier_module_model_router.resolve.versions import SortedCatalog, newest_match, version_key
 
 ISSUE_CASES = [
     ("claude-opus-*", ["claude-opus-4-6", "claude-opus-4-10"], "claude-opus-4-10"),

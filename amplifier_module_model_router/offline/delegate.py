@@ -34,7 +34,7 @@ from typing import Any
 from amplifier_core.models import ToolResult
 
 from ..errors import BundleError
-from ..preferences import ProviderPreference
+from ..resolve.preferences import ProviderPreference
 
 __all__ = ["DelegateTool", "mount", "sub_session_id"]
 

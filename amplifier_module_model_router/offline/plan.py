@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..catalog_file import CatalogModel, CatalogSnapshot, load_catalog
 from ..errors import BundleError
+from ..resolve.snapshot import CatalogModel, CatalogSnapshot, load_catalog
 
 __all__ = [
     "CONTEXT_MODULE",

@@ -38,8 +38,8 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ModelInfo, Pricing, ProviderInfo
 
-from ..catalog_file import CatalogModel
 from ..errors import BundleError
+from ..resolve.snapshot import CatalogModel
 from .recorder import RECORDER, CatalogCall, CompletionCall
 from .responder import message_text, next_reply
 from .script import ScriptError

@@ -46,9 +46,9 @@ from typing import Any
 
 from amplifier_core import llm_errors
 
-from ..catalog_file import CatalogModel, load_catalog, parse_models, reject_unknown_keys
 from ..errors import BundleError
-from ..globs import check_glob, glob_matches
+from ..resolve.globs import check_glob, glob_matches
+from ..resolve.snapshot import CatalogModel, load_catalog, parse_models, reject_unknown_keys
 
 __all__ = ["CompleteFault", "ListModelsBehaviour", "SimProviderConfig", "llm_error_type"]
 

@@ -20,8 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import BundleError
-from ..globs import glob_matches
-from ..preferences import ProviderPreference, parse_preferences
+from ..resolve.globs import glob_matches
+from ..resolve.preferences import ProviderPreference, parse_preferences
 from .names import (
     BUNDLE_NAMESPACE,
     INHERIT,

@@ -5,7 +5,7 @@ Kept apart so the rules are stated once and tested once.
 
 from __future__ import annotations
 
-from ..providers import _canonical
+from ..resolve.providers import _canonical
 
 BASE = "base"
 """In a tier list: the chain that tier has in the layers below, spliced in at that position."""

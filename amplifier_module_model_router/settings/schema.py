@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BundleError
-from ..globs import check_glob, is_glob
-from ..preferences import ProviderPreference
+from ..resolve.globs import check_glob, is_glob
+from ..resolve.preferences import ProviderPreference
 from .lines import line_of
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
 

@@ -69,7 +69,7 @@ PROMPT = "\n".join(
 def session_plan(folder: Path) -> dict[str, Any]:
     """The offline mount plan: shipped bundle, router (no settings files), events writer."""
     from amplifier_module_model_router import events
-    from amplifier_module_model_router.loader import agent_configs, load_bundle
+    from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle
     from amplifier_module_model_router.offline import offline_mount_plan
 
     bundle = load_bundle(ROOT / "bundle.md")

@@ -9,10 +9,10 @@ agent's session reports its own usage):
   this session's agent and root. The provider and model are those of the call itself, so a
   child that failed over is charged for the model that answered.
 - ``session:end``: a child just leaves the ledger; the root emits ``model_router:cost`` (see
-  :mod:`.cost_summary`) and its data is dropped.
+  :mod:`.summary`) and its data is dropped.
 
 Which agent a child is comes from the route the spawner filed under the child's session id
-(:mod:`.handoff`); a child spawned by someone else falls back to the ``agent_name`` in its
+(:mod:`..session.handoff`); a child spawned by someone else falls back to the ``agent_name`` in its
 session metadata (tool-delegate's), then to its sub-session id's ``_<agent>`` suffix.
 """
 
@@ -25,10 +25,10 @@ from typing import Any
 
 from amplifier_core.models import HookResult
 
-from . import events
-from .cost import CostLedger, ModelKey, Price, parse_usage, price_of, summarize
-from .providers import ProviderEntry, match_provider
-from .router import current_model, session_entries
+from .. import events
+from ..resolve.providers import ProviderEntry, match_provider
+from ..session.router import current_model, session_entries
+from .ledger import CostLedger, ModelKey, Price, parse_usage, price_of, summarize
 
 __all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .agent_tiers import declared_tier
-from .errors import BundleError
-from .preferences import ProviderPreference
+from ..errors import BundleError
+from ..resolve.preferences import ProviderPreference
+from .tiers import declared_tier
 
 SOURCE_CALL = "call"
 SOURCE_AGENT = "agent"

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .errors import BundleError
+from ..errors import BundleError
 
 if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays instant
-    from .cli_routes import Planner
-    from .cli_scenario import Scenario
+    from .expect import Planner
+    from .scenario import Scenario
 
 __all__ = ["main"]
 
@@ -112,8 +112,8 @@ def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
 
 def _build(bundle: str | None, options: Mapping[str, Any]) -> tuple[Scenario, Planner]:
     """The scenario the shared options describe (repeated provider names count once)."""
-    from .cli_routes import Planner
-    from .cli_scenario import ScenarioOptions, build_scenario
+    from .expect import Planner
+    from .scenario import ScenarioOptions, build_scenario
 
     scenario = build_scenario(
         ScenarioOptions(
@@ -177,8 +177,8 @@ def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
     model the agent's tier resolves to in the same catalog with the same providers down.
     Exit status 1 on any mismatch or error.
     """
-    from .cli_render import make_console, render_verify, verify_json
-    from .cli_verify import VerifyRun, run_verify
+    from .render import make_console, render_verify, verify_json
+    from .verify import VerifyRun, run_verify
 
     scenario, planner = _build(bundle, options)
 
@@ -200,7 +200,7 @@ def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
 @_guarded
 def show(bundle: str | None, as_json: bool, **options: Any) -> None:
     """The routing table: every agent's tier, who set it, its model and first fallback."""
-    from .cli_render import make_console, render_show, show_json
+    from .render import make_console, render_show, show_json
 
     scenario, planner = _build(bundle, options)
     routes = asyncio.run(planner.routes())
@@ -224,8 +224,8 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
 
     AGENT is a name as you delegate to it: git-ops, model-router:git-ops or self.
     """
-    from .cli_explain import explain_json, render_explain
-    from .cli_render import make_console
+    from .explain import explain_json, render_explain
+    from .render import make_console
 
     scenario, planner = _build(bundle, options)
     route = asyncio.run(planner.route(planner.find(agent)))
@@ -240,7 +240,7 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
 @_guarded
 def validate(path: str) -> None:
     """Load and check a bundle (derived bundles too); list every error with file, agent, field."""
-    from .cli_validate import validate_bundle
+    from .validate import validate_bundle
 
     result = validate_bundle(path)
     for error in result.errors:
@@ -264,12 +264,12 @@ def settings(bundle: str | None, as_json: bool) -> None:
     (.amplifier/settings.yaml) < local (.amplifier/settings.local.yaml) < the bundle's module
     config.
     """
-    from .cli_explain import render_settings, settings_json
-    from .cli_render import make_console
-    from .cli_scenario import default_bundle, effective_routing_of
-    from .config import RouterConfig
-    from .loader import load_bundle
-    from .settings import discover_layers
+    from ..bundle.loader import load_bundle
+    from ..settings import discover_layers
+    from ..settings.options import RouterConfig
+    from .explain import render_settings, settings_json
+    from .render import make_console
+    from .scenario import default_bundle, effective_routing_of
 
     loaded = load_bundle(bundle if bundle is not None else default_bundle())
     routing, hook_config = effective_routing_of(loaded, use_settings=True)
@@ -291,8 +291,8 @@ def report(path: str, as_json: bool) -> None:
     the model that answered, calls, tokens and cost, and what the same tokens would have cost
     on the session's own model. Sessions live in ~/.amplifier/projects/<project>/sessions/.
     """
-    from .cli_render import make_console, stripped
-    from .cost_report import load_report, render_report, report_to_json
+    from ..cost.report import load_report, render_report, report_to_json
+    from .render import make_console, stripped
 
     loaded = load_report(path)
     if as_json:

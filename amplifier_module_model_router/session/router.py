@@ -12,17 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import events
-from .agent_tiers import lookup_agent
-from .catalog import shared_cache
-from .config import RouterConfig
-from .errors import RoutingError
-from .failover import FailoverProvider
-from .failover_mount import answered_by, inherited_chain, mount_failover
+from .. import events
+from ..errors import RoutingError
+from ..failover.mount import answered_by, inherited_chain, mount_failover
+from ..failover.provider import FailoverProvider
+from ..resolve.catalog import shared_cache
+from ..resolve.providers import ProviderEntry, entries_from, plan_index
+from ..resolve.resolver import Candidate, Resolution, resolve
+from ..settings.options import RouterConfig
+from .decision import SOURCE_INHERIT, RouteRequest, decide_route
 from .handoff import shared_handoffs
-from .providers import ProviderEntry, entries_from, plan_index
-from .resolver import Candidate, Resolution, resolve
-from .routing import SOURCE_INHERIT, RouteRequest, decide_route
+from .tiers import lookup_agent
 
 logger = logging.getLogger(__name__)
 

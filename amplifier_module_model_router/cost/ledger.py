@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .cost_summary import ROOT_AGENT, AgentCost, CostLine, CostSummary, ModelCost, Tokens
+from .summary import ROOT_AGENT, AgentCost, CostLine, CostSummary, ModelCost, Tokens
 
 __all__ = [
     "CallUsage",
@@ -196,7 +196,7 @@ class RootUsage:
 
 
 class CostLedger:
-    """Sessions -> their root, and each root's usage. Process-wide (see :func:`.cost_hooks`)."""
+    """Sessions -> their root, and each root's usage. Process-wide (see :mod:`.hooks`)."""
 
     def __init__(self, *, max_roots: int = _MAX_ROOTS) -> None:
         self.max_roots = max_roots

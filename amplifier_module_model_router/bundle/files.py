@@ -14,9 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from .errors import BundleError
-from .preferences import ProviderPreference, parse_preferences
-from .safe_yaml import read_document
+from ..errors import BundleError
+from ..resolve.preferences import ProviderPreference, parse_preferences
+from ..safe_yaml import read_document
 
 __all__ = [
     "MODULE_ID",

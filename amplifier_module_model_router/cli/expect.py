@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .agent_tiers import lookup_agent
-from .catalog import CatalogCache
-from .cli_scenario import Scenario
-from .errors import BundleError
-from .events import INHERIT, REFUSED, ROUTED, UNRESOLVED
-from .globs import glob_matches, is_glob
-from .offline.provider import SimProvider
-from .offline.sim_config import SimProviderConfig
-from .preferences import ProviderPreference
-from .providers import ProviderEntry, entries_from
-from .resolver import Resolution, TraceEntry, resolve
+from ..errors import BundleError
+from ..events import INHERIT, REFUSED, ROUTED, UNRESOLVED
+from ..offline.provider import SimProvider
+from ..offline.sim_config import SimProviderConfig
+from ..resolve.catalog import CatalogCache
+from ..resolve.globs import glob_matches, is_glob
+from ..resolve.preferences import ProviderPreference
+from ..resolve.providers import ProviderEntry, entries_from
+from ..resolve.resolver import Resolution, TraceEntry, resolve
+from ..session.tiers import lookup_agent
+from .scenario import Scenario
 
 __all__ = ["ROUTED", "INHERIT", "UNRESOLVED", "REFUSED", "FAILS", "Route", "Planner", "SELF"]
 

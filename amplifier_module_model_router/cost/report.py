@@ -29,9 +29,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from . import events
-from .cost_summary import CostLine, CostSummary, combine_summaries
-from .errors import BundleError
+from .. import events
+from ..errors import BundleError
+from .summary import CostLine, CostSummary, combine_summaries
 
 __all__ = [
     "CostReport",

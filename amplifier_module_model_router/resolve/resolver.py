@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from ..errors import BundleError
 from .catalog import CatalogCache, CatalogLookup
-from .errors import BundleError
 from .globs import is_glob
 from .preferences import ProviderPreference
 from .providers import ProviderEntry, match_provider

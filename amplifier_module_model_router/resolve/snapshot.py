@@ -21,9 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import BundleError
+from ..errors import BundleError
+from ..safe_yaml import MAX_FILE_BYTES, parse_yaml
 from .globs import is_glob
-from .safe_yaml import MAX_FILE_BYTES, parse_yaml
 
 __all__ = [
     "EMBEDDED_CATALOG",
@@ -140,7 +140,7 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
 
 @lru_cache(maxsize=1)
 def _load_embedded() -> CatalogSnapshot:
-    text = resources.files(__package__).joinpath("data/catalog.yaml").read_text("utf-8")
+    text = resources.files("amplifier_module_model_router").joinpath("data/catalog.yaml").read_text("utf-8")
     return parse_catalog(_parse_yaml(text, EMBEDDED_CATALOG), file=EMBEDDED_CATALOG, source=None)
 
 

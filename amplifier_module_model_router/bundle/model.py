@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .preferences import ProviderPreference
+from ..resolve.preferences import ProviderPreference
 
 TIER_NAMES: tuple[str, ...] = ("budget", "strong", "strong-code", "frontier")
 """The four tiers this bundle ships, cheapest first. Derived bundles may add others."""

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bundle_model import Bundle
-from .catalog_file import CatalogSnapshot, load_catalog
-from .config import RouterConfig
-from .errors import BundleError
-from .loader import agent_configs, load_bundle
-from .offline import offline_mount_plan
-from .settings import EffectiveRouting
+from ..bundle.loader import agent_configs, load_bundle
+from ..bundle.model import Bundle
+from ..errors import BundleError
+from ..offline import offline_mount_plan
+from ..resolve.snapshot import CatalogSnapshot, load_catalog
+from ..settings import EffectiveRouting
+from ..settings.options import RouterConfig
 
 __all__ = [
     "Scenario",
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 BUNDLE_FILE = "bundle.md"
+SHIPPED_BUNDLE = "data/bundle"  # where setup.py's build_py copies the bundle in a wheel
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,8 @@ def default_bundle(cwd: Path | None = None) -> Path:
     here = (cwd or Path.cwd()) / BUNDLE_FILE
     if here.is_file():
         return here
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "bundle" / BUNDLE_FILE, package.parent / BUNDLE_FILE):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / SHIPPED_BUNDLE / BUNDLE_FILE, package.parent / BUNDLE_FILE):
         if candidate.is_file():
             return candidate
     raise BundleError(
@@ -100,7 +101,7 @@ def effective_routing_of(
     never disagree on how settings layers apply. ``use_settings=False`` reads no settings file
     (only the bundle and its mount-plan keys count).
     """
-    from .module import build_router  # the kernel-facing module; the CLI may import it
+    from ..session.mount import build_router  # the kernel-facing module; the CLI may import it
 
     hook_config = dict(bundle.module_config) | {"use_settings_files": use_settings}
     router_config = RouterConfig.from_mount(

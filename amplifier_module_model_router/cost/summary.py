@@ -1,7 +1,7 @@
 """What a ``model_router:cost`` event says: per-agent usage and cost, the baseline, the savings.
 
-The one shape shared by the session side (:mod:`.cost_hooks` builds it when a root session
-ends) and the report side (:mod:`.cost_report` reads it back from ``events.jsonl``). Money is
+The one shape shared by the session side (:mod:`.hooks` builds it when a root session
+ends) and the report side (:mod:`.report` reads it back from ``events.jsonl``). Money is
 ``Decimal`` in memory and a decimal string in payloads: the kernel JSON-copies event data, and
 floats would lose cents. ``None`` means unknown, never zero.
 

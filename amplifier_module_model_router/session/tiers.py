@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from .preferences import ProviderPreference
+from ..resolve.preferences import ProviderPreference
 
 TierChooser = Callable[[str, str | None], str | None]
 """(agent name, declared tier) -> effective tier; settings layers plug in here."""

@@ -5,7 +5,7 @@ The standard loops pick one provider per ``execute()`` (lowest ``priority``) and
 that pick; on each ``complete()`` it calls the first candidate of the chain that is not
 cooling, with the candidate's model both as ``model=`` (provider-anthropic, provider-openai,
 provider-gemini read it there) and on a copy of the request (provider-github-copilot reads
-``request.model``). Errors the policy (``errors_policy``) marks for failover cool the
+``request.model``). Errors the policy (:mod:`.policy`) marks for failover cool the
 candidate in the shared registry, emit ``model_router:failover`` and move on; others surface
 unchanged; when the chain is exhausted the last error surfaces.
 
@@ -27,10 +27,10 @@ from typing import Any
 from amplifier_core.message_models import ChatRequest, ChatResponse, ToolCall
 from amplifier_core.models import ModelInfo, ProviderInfo
 
+from ..events import FAILOVER
 from .cooldown import CooldownRegistry, shared_cooldowns
-from .errors_policy import DEFAULT_POLICY, CooldownPolicy, Decision, classify
-from .events import FAILOVER
 from .history import ROUTER_METADATA_KEY, clean_for_vendor, vendor_of
+from .policy import DEFAULT_POLICY, CooldownPolicy, Decision, classify
 
 __all__ = ["Emit", "FailoverCandidate", "FailoverProvider", "lower_internal_retries"]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BundleError
+from ..errors import BundleError
 from .globs import check_glob
 
 # Keys a preference's ``config`` may never set: a delegate call must not be able to redirect a

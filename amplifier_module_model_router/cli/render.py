@@ -20,12 +20,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .bundle_files import display_path
-from .catalog_file import CatalogSnapshot
-from .cli_routes import Route
-from .cli_scenario import Scenario
-from .cli_verify import AgentResult, VerifyRun
-from .events import UNRESOLVED
+from ..bundle.files import display_path
+from ..events import UNRESOLVED
+from ..resolve.snapshot import CatalogSnapshot
+from .expect import Route
+from .scenario import Scenario
+from .verify import AgentResult, VerifyRun
 
 __all__ = [
     "make_console",
@@ -201,7 +201,7 @@ def render_verify(run: VerifyRun, console: Console) -> None:
         console.print(Text(f"session failed: {run.session_error}", style="red"))
     console.print(Text(run.summary(), style="bold green" if run.ok else "bold red"))
     if run.cost is not None:
-        from .cost_report import render_cost_table, summary_from_event
+        from ..cost.report import render_cost_table, summary_from_event
 
         console.print()
         with stripped(console):
@@ -255,7 +255,7 @@ def verify_json(run: VerifyRun) -> dict[str, Any]:
 def _cost_json(payload: dict[str, Any] | None) -> dict[str, Any] | None:
     if payload is None:
         return None
-    from .cost_report import summary_from_event, summary_to_json
+    from ..cost.report import summary_from_event, summary_to_json
 
     return summary_to_json(summary_from_event(payload))
 

@@ -4,7 +4,7 @@ One parent session (the offline loop, context and providers from the scenario's 
 model-router module as a hook) executes one prompt whose parallel ``DELEGATE`` lines reach every
 agent of the bundle and ``self``. What each child session's provider actually received is read
 from the offline providers' call recorder, and compared with the expected route worked out
-independently (:mod:`.cli_routes`). Failovers are read the same way: a child whose provider
+independently (:mod:`.expect`). Failovers are read the same way: a child whose provider
 answered with an error and whose next call went to another candidate was carried by the
 failover provider, since the loop itself never retries.
 """
@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .cli_routes import Route
-from .cli_scenario import Scenario
-from .cooldown import shared_cooldowns
-from .events import COST, REFUSED, RESOLVED, ROUTED, UNRESOLVED
-from .globs import is_glob
-from .offline import RECORDER, CompletionCall
+from ..events import COST, REFUSED, RESOLVED, ROUTED, UNRESOLVED
+from ..failover.cooldown import shared_cooldowns
+from ..offline import RECORDER, CompletionCall
+from ..resolve.globs import is_glob
+from .expect import Route
+from .scenario import Scenario
 
 __all__ = ["AgentResult", "VerifyRun", "run_verify"]
 

@@ -10,7 +10,7 @@ import fnmatch
 import re
 from functools import lru_cache
 
-from .errors import BundleError
+from ..errors import BundleError
 
 _GLOB_CHARS = frozenset("*?[")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bundle_files import display_path, read_agent_file, read_bundle_file
-from .bundle_model import Bundle
-from .config import RouterConfig
-from .errors import BundleError
-from .loader import load_bundle
+from ..bundle.files import display_path, read_agent_file, read_bundle_file
+from ..bundle.loader import load_bundle
+from ..bundle.model import Bundle
+from ..errors import BundleError
+from ..settings.options import RouterConfig
 
 __all__ = ["Validation", "validate_bundle"]
 

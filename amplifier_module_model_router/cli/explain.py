@@ -13,11 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .cli_render import make_table, price_vs_session, print_table, render_header
-from .cli_routes import FAILS, INHERIT, REFUSED, UNRESOLVED, Planner, Route
-from .resolver import CHOSEN, FALLBACK, TraceEntry
-from .settings import EffectiveRouting, SettingsLayer
-from .versions import version_key
+from ..resolve.resolver import CHOSEN, FALLBACK, TraceEntry
+from ..resolve.versions import version_key
+from ..settings import EffectiveRouting, SettingsLayer
+from .expect import FAILS, INHERIT, REFUSED, UNRESOLVED, Planner, Route
+from .render import make_table, price_vs_session, print_table, render_header
 
 __all__ = ["candidate_reason", "explain_json", "render_explain", "render_settings", "settings_json"]
 

@@ -11,8 +11,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .preferences import is_protected_key
-from .providers import plan_index
+from ..resolve.preferences import is_protected_key
+from ..resolve.providers import plan_index
 
 _MODULE_LISTS = ("providers", "tools", "hooks")
 _AGENT_ONLY_KEYS = frozenset(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .failover import FailoverCandidate, FailoverProvider
-from .preferences import ProviderPreference
+from ..resolve.preferences import ProviderPreference
+from .provider import FailoverCandidate, FailoverProvider
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Bundle files in, one typed ``Bundle`` out: file parsing, the value types, includes."""

@@ -1,0 +1,331 @@
+"""The shared bundle loader: ``bundle.md``, its agents and includes -> one typed :class:`Bundle`.
+
+Composition rules (documented in README.md, "Composition rules"):
+
+- ``includes:`` entries are relative paths or ``file://`` URIs (a folder means its
+  ``bundle.md``); remote sources (``git+https://...``) and registry names are refused with a
+  clear error, since the loader must work offline. Each bundle file is composed once, depth
+  first, includes before the including bundle; later wins.
+- ``agents.include`` adds agents (``name`` or ``namespace:name``, namespace = a bundle's name);
+  an agent of the same name from a later bundle replaces the earlier one. An inline entry
+  (``agents: {git-ops: {model_tier: strong}}``) overlays the agent's ``meta`` (e.g. to re-tier
+  it) and, as in foundation, lists the agent when nothing listed it yet.
+- ``hooks: [{module: model-router, config: {tiers: ...}}]`` holds the tiers. A later bundle's
+  tier replaces that tier's whole chain (no list concatenation), and every agent on the tier
+  follows. Other config keys deep-merge, later wins.
+
+Every problem raises one :class:`BundleError` naming file, agent and field; nothing is returned
+half-loaded. Parsed files are cached by ``(path, mtime, size)`` so warm loads only ``stat``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..errors import BundleError
+from ..resolve.preferences import ProviderPreference, parse_preferences
+from .files import (
+    AgentFile,
+    BundleFile,
+    clear_cache,
+    display_path,
+    parse_tiers,
+    read_agent_file,
+    read_bundle_file,
+    simple_name,
+)
+from .model import AgentSpec, Bundle
+
+__all__ = ["agent_configs", "clear_cache", "load_bundle", "parse_tiers"]
+
+MAX_INCLUDE_DEPTH = 32
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^git@")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+# --------------------------------------------------------------------------- includes
+
+
+def _is_dir(path: Path) -> bool:
+    """``Path.is_dir`` that answers False, not OSError, for names the OS refuses (too long...)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file``, with the same tolerance as :func:`_is_dir`."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _bundle_file_in(folder: Path) -> Path:
+    for candidate in ("bundle.md", "bundle.yaml", "bundle.yml"):
+        if _is_file(folder / candidate):
+            return folder / candidate
+    return folder / "bundle.md"
+
+
+def _resolve_include(raw: Any, *, base: Path, file: str, field: str) -> Path:
+    """A local path for one ``includes:`` entry, or a BundleError saying why not."""
+    if isinstance(raw, Mapping):
+        raw, field = raw.get("bundle"), f"{field}.bundle"
+    if not isinstance(raw, str) or not raw.strip():
+        raise BundleError(
+            "must be a path, a file:// URI or {bundle: <path>}", file=file, field=field
+        )
+    ref = raw.strip()
+    if ref.lower().startswith("file:"):
+        parts = urlsplit(ref)
+        netloc = "" if parts.netloc in ("", "localhost") else parts.netloc
+        target = Path(unquote(netloc + parts.path))
+    elif _REMOTE.match(ref):
+        raise BundleError(
+            f"cannot be fetched offline: {ref!r} is a remote source and this loader reads local "
+            "files only; check it out and include it by path or file://",
+            file=file,
+            field=field,
+        )
+    elif ":" in ref and not _WINDOWS_DRIVE.match(ref):
+        raise BundleError(
+            f"{ref!r} is a registry reference (namespace:path); this loader reads local files "
+            "only: include it by path or file://",
+            file=file,
+            field=field,
+        )
+    else:
+        try:
+            target = Path(ref).expanduser()
+        except RuntimeError as err:  # ``~someone/...`` for an unknown user
+            raise BundleError(f"cannot expand {ref!r}: {err}", file=file, field=field) from None
+    if not target.is_absolute():
+        target = base / target
+    if _is_dir(target):
+        target = _bundle_file_in(target)
+    if not _is_file(target):
+        raise BundleError(f"included bundle not found: {target}", file=file, field=field)
+    return target.resolve()
+
+
+def _linearize(path: Path, stack: list[Path], order: dict[Path, BundleFile]) -> None:
+    """Depth-first, includes first; each file once. ``stack`` detects cycles."""
+    parsed: BundleFile = read_bundle_file(path)
+    stack.append(path)
+    file = display_path(path)
+    for i, raw in enumerate(parsed.includes):
+        child = _resolve_include(raw, base=path.parent, file=file, field=f"includes[{i}]")
+        if child in stack:
+            loop = " -> ".join(display_path(p) for p in [*stack[stack.index(child) :], child])
+            raise BundleError(f"include cycle: {loop}", file=file, field=f"includes[{i}]")
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            raise BundleError(
+                f"includes nest deeper than {MAX_INCLUDE_DEPTH} bundles",
+                file=file,
+                field=f"includes[{i}]",
+            )
+        if child not in order:
+            _linearize(child, stack, order)
+    stack.pop()
+    order[path] = parsed
+
+
+# --------------------------------------------------------------------------- composition
+
+
+@dataclass(slots=True)
+class _Entry:
+    """An agent while layers are folded: its file plus the overlays later bundles put on it."""
+
+    ref: str
+    path: Path
+    file: AgentFile
+    overlay: dict[str, Any]
+    overlay_from: dict[str, Path]  # overlay key -> the bundle file that set it
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Later wins; mappings merge recursively; lists and scalars are replaced, not concatenated."""
+    out = dict(base)
+    for key, value in top.items():
+        old = out.get(key)
+        out[key] = (
+            _deep_merge(old, value)
+            if isinstance(old, Mapping) and isinstance(value, Mapping)
+            else value
+        )
+    return out
+
+
+def _agent_path(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], field: str) -> Path:
+    namespace, _, name = ref.rpartition(":")
+    if namespace and namespace not in namespaces:
+        known = ", ".join(sorted(namespaces))
+        raise BundleError(
+            f"unknown namespace {namespace!r} (this bundle and its includes are: {known})",
+            file=display_path(layer.path),
+            agent=name,
+            field=field,
+        )
+    folder = namespaces[namespace] if namespace else layer.path.parent
+    return folder / "agents" / f"{name}.md"
+
+
+def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], field: str) -> _Entry:
+    path = _agent_path(ref, layer, namespaces, field)
+    try:
+        return _Entry(ref, path, read_agent_file(path), {}, {})
+    except BundleError:
+        if _is_file(path):
+            raise
+        raise BundleError(
+            f"agent is listed but its file is missing: {display_path(path)}",
+            file=display_path(layer.path),
+            agent=simple_name(ref),
+            field=field,
+        ) from None
+
+
+def _fold(
+    order: list[BundleFile],
+) -> tuple[dict[str, tuple[ProviderPreference, ...]], dict[str, Any], dict[str, _Entry]]:
+    tiers: dict[str, tuple[ProviderPreference, ...]] = {}
+    config: dict[str, Any] = {}
+    entries: dict[str, _Entry] = {}
+    namespaces: dict[str, Path] = {}
+    for layer in order:
+        namespaces[layer.name] = layer.path.parent
+        tiers.update(layer.tiers)
+        config = _deep_merge(config, layer.module_config)
+        for i, ref in enumerate(layer.agent_refs):
+            entries[simple_name(ref)] = _read_agent(ref, layer, namespaces, f"agents.include[{i}]")
+        for ref, overlay in layer.overlays.items():
+            entry = entries.get(simple_name(ref))
+            if entry is None:  # as in foundation, an inline entry also lists its agent
+                entry = _read_agent(ref, layer, namespaces, f"agents.{ref}")
+                entries[simple_name(ref)] = entry
+            for key, value in overlay.items():
+                entry.overlay[key] = value
+                entry.overlay_from[key] = layer.path
+    return tiers, config, entries
+
+
+def _spec(entry: _Entry, tiers: Mapping[str, tuple[ProviderPreference, ...]]) -> AgentSpec:
+    """The agent's effective values; an error names the file that set the bad value."""
+    base, overlay, name = entry.file, entry.overlay, simple_name(entry.ref)
+
+    def fail(reason: str, key: str, prefix: str = "meta") -> BundleError:
+        if key in entry.overlay_from:
+            return BundleError(
+                reason,
+                file=display_path(entry.overlay_from[key]),
+                agent=name,
+                field=f"agents.{entry.ref}.{key}",
+            )
+        return BundleError(
+            reason, file=display_path(entry.path), agent=name, field=f"{prefix}.{key}"
+        )
+
+    tier = overlay.get("model_tier") or base.tier
+    if tier is not None and not isinstance(tier, str):
+        raise fail(f"must be a string, got {type(tier).__name__}", "model_tier")
+    if tier is not None and tier not in tiers:
+        raise fail(f"unknown tier {tier!r} (tiers: {', '.join(tiers) or 'none'})", "model_tier")
+    own = base.own_preferences
+    if "provider_preferences" in overlay:
+        try:
+            own = parse_preferences(overlay["provider_preferences"])
+        except BundleError as err:
+            where = fail(err.reason, "provider_preferences")
+            raise err.located(file=where.file, agent=name, field_prefix=where.field) from None
+    description = overlay.get("description") or base.description
+    if not isinstance(description, str):
+        raise fail("must be a string", "description")
+    meta = {**base.meta, **{k: v for k, v in overlay.items() if k != "provider_preferences"}}
+    meta["description"] = description
+    if tier:
+        meta["model_tier"] = tier
+    return AgentSpec(
+        name=name,
+        tier=tier,
+        description=description,
+        instruction=base.instruction,
+        preferences=tiers[tier] if tier else own,
+        source=entry.path,
+        meta=MappingProxyType(meta),
+        ref=entry.ref,
+        own_preferences=own,
+        sections=base.sections,
+    )
+
+
+def _root_path(path: str | Path) -> Path:
+    try:
+        target = Path(path).expanduser()
+    except RuntimeError as err:
+        raise BundleError(f"cannot expand the path: {err}", file=str(path)) from None
+    if _is_dir(target):
+        target = _bundle_file_in(target)
+    if not _is_file(target):
+        raise BundleError("bundle file not found", file=str(target))
+    return target.resolve()
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load a bundle (its ``.md`` path or its folder) with includes and agents composed in."""
+    root = _root_path(path)
+    ordered: dict[Path, BundleFile] = {}
+    _linearize(root, [], ordered)
+    layers = list(ordered.values())
+    tiers, config, entries = _fold(layers)
+    agents = {name: _spec(entry, tiers) for name, entry in entries.items()}
+    top = layers[-1]
+    config = copy.deepcopy(config)  # cached file values must never reach a caller's hands
+    config["tiers"] = {name: [p.to_dict() for p in chain] for name, chain in tiers.items()}
+    instruction = next((layer.instruction for layer in reversed(layers) if layer.instruction), "")
+    return Bundle(
+        name=top.name,
+        version=top.version,
+        description=top.description,
+        path=root,
+        tiers=MappingProxyType(tiers),
+        agents=MappingProxyType(agents),
+        module_config=MappingProxyType(config),
+        instruction=instruction,
+        includes=tuple(layer.path for layer in layers[:-1]),
+    )
+
+
+# --------------------------------------------------------------------------- foundation shape
+
+
+def agent_configs(bundle: Bundle) -> dict[str, dict[str, Any]]:
+    """``config["agents"]`` as amplifier-foundation builds it from these agent files.
+
+    Keyed like foundation keys them (the include reference, e.g. ``model-router:git-ops``), with
+    ``name`` equal to that key, every ``meta.*`` key, the kept top-level sections, the markdown
+    body as ``instruction``, and ``provider_preferences`` as plain dicts: the effective chain,
+    so a redefined tier shows here too. Fresh copies: callers may mutate them.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for spec in bundle.agents.values():
+        cfg: dict[str, Any] = {"name": spec.key, "description": spec.description}
+        cfg.update(
+            copy.deepcopy({k: v for k, v in spec.meta.items() if k not in ("name", "description")})
+        )
+        cfg.update(copy.deepcopy(dict(spec.sections)))
+        if spec.preferences:
+            cfg["provider_preferences"] = [p.to_dict() for p in spec.preferences]
+        if spec.instruction:
+            cfg["instruction"] = spec.instruction
+        out[spec.key] = cfg
+    return out

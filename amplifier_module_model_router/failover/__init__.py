@@ -1,0 +1,1 @@
+"""Keep a resolved chain alive while the agent runs: failover provider, error policy, cooldowns."""

@@ -1,0 +1,146 @@
+"""``mount``: plug the router into a session through the kernel's public contracts.
+
+At mount: validate config, and when this session is a routed child, put its failover provider
+in front. At ``session:start`` / ``session:resume`` (after routing-matrix's priority-5 hook, and
+after app-cli registered ``session.spawn``): write tier chains into the agent configs, prefetch
+the catalogs those chains need in the background, and wrap (or provide) ``session.spawn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from amplifier_core.models import HookResult
+
+from .. import events
+from ..cost.hooks import install_cost_tracking
+from ..settings.options import RouterConfig
+from .router import Router, forget_session, session_entries
+from .spawner import RoutingSpawner
+from .tiers import assign_tier_preferences
+
+logger = logging.getLogger(__name__)
+
+HOOK_PRIORITY = 10
+"""Runs after routing-matrix's session:start (priority 5, lower first) so its writes stand."""
+
+LIFECYCLE_EVENTS = ("session:start", "session:resume")
+
+_NOWHERE = Path("/nonexistent/model-router-no-settings")
+"""home and cwd used when settings files are switched off: no user or project layer exists there."""
+
+
+def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
+    return {pref.provider for tier in used for pref in tiers.get(tier, ())}
+
+
+class SessionRouting:
+    """The router's per-session side: the lifecycle hook, prefetch task and cleanup."""
+
+    def __init__(self, coordinator: Any, router: Router) -> None:
+        self.coordinator = coordinator
+        self.router = router
+        self._done = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unregister: list[Any] = []
+
+    def register(self) -> None:
+        for event in LIFECYCLE_EVENTS:
+            self._unregister.append(
+                self.coordinator.hooks.register(
+                    event, self.on_lifecycle, priority=HOOK_PRIORITY, name=f"model-router:{event}"
+                )
+            )
+        try:
+            self.coordinator.register_contributor(
+                "observability.events", "model-router", lambda: list(events.ALL_EVENTS)
+            )
+        except Exception:  # older kernels without contribution channels
+            logger.debug("observability.events contribution not registered", exc_info=True)
+
+    async def on_lifecycle(self, event: str, data: dict[str, Any]) -> HookResult:
+        if self._done:
+            return HookResult(action="continue")
+        self._done = True
+        agents = (self.coordinator.config or {}).get("agents")
+        used: set[str] = set()
+        if isinstance(agents, dict):
+            written = assign_tier_preferences(agents, self.router.tiers, self.router.choose_tier)
+            used = set(written.values())
+        if self.router.config.prefetch and used:
+            self._prefetch(_needed_providers(self.router.tiers, used))
+        inner = self.coordinator.get_capability("session.spawn")
+        if not getattr(inner, "is_model_router", False):
+            self.coordinator.register_capability(
+                "session.spawn", RoutingSpawner(self.router, self.coordinator, inner)
+            )
+        return HookResult(action="continue")
+
+    def _prefetch(self, wanted: set[str]) -> None:
+        """Warm the shared catalog cache without delaying the session's first turn."""
+        from ..resolve.providers import match_provider
+
+        entries = session_entries(self.coordinator)
+        targets = {id(e): e for name in wanted if (e := match_provider(name, entries)) is not None}
+        if not targets:
+            return
+        task = asyncio.ensure_future(self.router.cache.prefetch(targets.values()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def on_cleanup(self, stop: Any) -> None:
+        """Run ``stop()`` when the session ends (e.g. cost tracking's unregister)."""
+        self._unregister.append(stop)
+
+    async def cleanup(self) -> None:
+        forget_session(self.coordinator)
+        for unregister in self._unregister:
+            try:
+                unregister()
+            except Exception:
+                logger.debug("hook unregister failed", exc_info=True)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
+    """Mount module ``model-router``; invalid config fails the mount with a clear error."""
+    router_config = RouterConfig.from_mount(config or {})
+    router = build_router(router_config)
+    await router.adopt_handoff(coordinator)
+    routing = SessionRouting(coordinator, router)
+    routing.register()
+    routing.on_cleanup(install_cost_tracking(coordinator, router))
+    return routing.cleanup
+
+
+def build_router(router_config: RouterConfig) -> Router:
+    """A Router over the effective routing: bundle tiers + org/user/project/local/mount layers.
+
+    Settings files are re-read at every mount (children included) so an edit applies to the next
+    session without a restart; a bad layer fails the mount naming its file, key and line.
+    """
+    from ..failover.cooldown import shared_cooldowns
+    from ..settings import discover_layers, effective_routing
+
+    if router_config.use_settings_files:
+        layers = discover_layers(mount_config=router_config.settings)
+    else:
+        layers = discover_layers(
+            mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
+        )
+    routing = effective_routing(router_config.tiers, layers)
+    return Router(
+        router_config,
+        tiers=routing.tiers,
+        choose_tier=lambda agent, declared: routing.tier_for(agent, declared)[0],
+        strict=routing.strict,
+        routing=routing,
+        cooldowns=shared_cooldowns(),
+    )

@@ -1,0 +1,236 @@
+"""The ``session.spawn`` capability with routing: resolve first, then spawn on concrete models.
+
+Two ways to run:
+- wrapping an app's spawner (app-cli registers one): we hand it concrete preferences in fallback
+  order, and an agent config without globs, so it does no catalog lookup of its own;
+- on its own (apps without a spawner, e.g. a custom app): :func:`spawn_child` builds the child
+  mount plan, runs the child session and returns tool-delegate's result shape. Custom apps can
+  register it themselves: ``coordinator.register_capability("session.spawn",
+  RoutingSpawner(router, coordinator))``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .child_plan import merge_agent_overlay, promote_provider
+from .router import RouteOutcome, Router
+from .tiers import lookup_agent
+
+logger = logging.getLogger(__name__)
+
+SpawnFn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def new_sub_session_id(agent_name: str, parent_session_id: str | None) -> str:
+    """A child id that sorts under its parent and names the agent, like app-cli's."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in agent_name)[:40]
+    return f"{(parent_session_id or 'root')[:8]}-{uuid.uuid4().hex[:16]}_{safe}"
+
+
+def concrete_agent_configs(
+    agent_configs: Mapping[str, Any], agent_name: str, outcome: RouteOutcome
+) -> dict[str, Any]:
+    """Agent configs as the inner spawner must see them: no globs left for it to resolve.
+
+    A routed agent carries its concrete chain; an inheriting agent carries no preferences at all
+    (app-cli's spawner would otherwise fall back to the agent's globs and resolve them itself).
+    """
+    configs = dict(agent_configs)
+    found = lookup_agent(configs, agent_name)
+    if found is None:
+        return configs
+    key, cfg = found
+    cfg = dict(cfg)
+    if outcome.chain:
+        cfg["provider_preferences"] = [c.to_preference().to_dict() for c in outcome.chain]
+    else:
+        cfg.pop("provider_preferences", None)
+    configs[key] = cfg
+    return configs
+
+
+class RoutingSpawner:
+    """``session.spawn`` that routes every delegation; wraps ``inner`` when an app gave one."""
+
+    is_model_router = True
+
+    def __init__(self, router: Router, coordinator: Any, inner: SpawnFn | None = None) -> None:
+        self.router = router
+        self.coordinator = coordinator
+        self.inner = inner
+
+    async def __call__(
+        self,
+        *,
+        agent_name: str,
+        instruction: str,
+        parent_session: Any,
+        agent_configs: Mapping[str, Any] | None = None,
+        sub_session_id: str | None = None,
+        provider_preferences: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        parent_coordinator = getattr(parent_session, "coordinator", None) or self.coordinator
+        configs = agent_configs if agent_configs is not None else (
+            (parent_coordinator.config or {}).get("agents") or {}
+        )
+        sub_session_id = sub_session_id or new_sub_session_id(
+            agent_name, getattr(parent_session, "session_id", None)
+        )
+        request = self.router.decide(agent_name, configs, provider_preferences)
+        outcome = await self.router.route(parent_coordinator, request, sub_session_id=sub_session_id)
+        self.router.handoffs.put(sub_session_id, outcome)
+        try:
+            if self.inner is not None:
+                return await self.inner(
+                    agent_name=agent_name,
+                    instruction=instruction,
+                    parent_session=parent_session,
+                    agent_configs=concrete_agent_configs(configs, agent_name, outcome),
+                    sub_session_id=sub_session_id,
+                    provider_preferences=[c.to_preference() for c in outcome.chain] or None,
+                    **kwargs,
+                )
+            found = lookup_agent(configs, agent_name) if agent_name != "self" else None
+            return await spawn_child(
+                self.router,
+                parent_session=parent_session,
+                agent_name=agent_name,
+                agent_cfg=found[1] if found else {},
+                instruction=instruction,
+                outcome=outcome,
+                sub_session_id=sub_session_id,
+                **kwargs,
+            )
+        finally:
+            self.router.handoffs.discard(sub_session_id)
+
+
+def _apply_orchestrator_config(plan: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    session = plan.setdefault("session", {})
+    spec = session.get("orchestrator")
+    if isinstance(spec, dict):
+        spec.setdefault("config", {}).update(extra)
+    else:
+        plan.setdefault("orchestrator", {}).setdefault("config", {}).update(extra)
+
+
+def build_child_plan(
+    parent_session: Any, agent_cfg: Mapping[str, Any], outcome: RouteOutcome,
+    *, orchestrator_config: Mapping[str, Any] | None = None,
+    session_metadata: Mapping[str, Any] | None = None,
+    failover: bool = True,
+) -> dict[str, Any]:
+    """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model.
+
+    With failover on, the chain's providers retry less inside themselves: the next candidate is
+    a better answer to a 429 than minutes of the same provider's backoff.
+    """
+    plan = merge_agent_overlay(parent_session.config, agent_cfg)
+    live_agents = (getattr(parent_session.coordinator, "config", None) or {}).get("agents")
+    if live_agents is not None:
+        plan["agents"] = copy.deepcopy(live_agents)
+    if outcome.chain:
+        chosen = outcome.chain[0]
+        if not promote_provider(plan, chosen.provider, chosen.model, chosen.preference.config):
+            logger.warning("model-router: provider %r is mounted but not in the mount plan", chosen.provider)
+        if failover and len(outcome.chain) > 1:
+            quicken_chain_providers(plan, {link.provider for link in outcome.chain})
+    if orchestrator_config:
+        _apply_orchestrator_config(plan, orchestrator_config)
+    if session_metadata:
+        plan.setdefault("session", {})["metadata"] = dict(session_metadata)
+    return plan
+
+
+def quicken_chain_providers(plan: dict[str, Any], mount_names: set[str]) -> None:
+    """Lower internal retries of the providers a failover chain uses (see failover.py)."""
+    from ..failover.provider import lower_internal_retries
+    from ..resolve.providers import plan_index
+
+    providers = plan.get("providers") or []
+    for name in mount_names:
+        index = plan_index(name, providers)
+        if index is not None:
+            entry = providers[index] = dict(providers[index])
+            entry["config"] = lower_internal_retries(entry.get("config") or {})
+
+
+def _agent_instruction(agent_cfg: Mapping[str, Any]) -> str | None:
+    system = agent_cfg.get("system")
+    if isinstance(system, Mapping) and isinstance(system.get("instruction"), str):
+        return system["instruction"]
+    instruction = agent_cfg.get("instruction")
+    return instruction if isinstance(instruction, str) and instruction.strip() else None
+
+
+async def spawn_child(
+    router: Router,
+    *,
+    parent_session: Any,
+    agent_name: str,
+    agent_cfg: Mapping[str, Any],
+    instruction: str,
+    outcome: RouteOutcome,
+    sub_session_id: str,
+    orchestrator_config: Mapping[str, Any] | None = None,
+    session_metadata: Mapping[str, Any] | None = None,
+    parent_messages: list[dict[str, Any]] | None = None,
+    **_ignored: Any,
+) -> dict[str, Any]:
+    """Run the agent in a child ``AmplifierSession`` and return tool-delegate's result shape."""
+    from amplifier_core import AmplifierSession
+
+    plan = build_child_plan(
+        parent_session, agent_cfg, outcome,
+        orchestrator_config=orchestrator_config, session_metadata=session_metadata,
+        failover=router.config.failover,
+    )
+    parent_coordinator = parent_session.coordinator
+    child = AmplifierSession(
+        plan,
+        session_id=sub_session_id,
+        parent_id=parent_session.session_id,
+        approval_system=parent_coordinator.approval_system,
+        display_system=parent_coordinator.display_system,
+    )
+    cancellation_linked = False
+    try:
+        await child.initialize()
+        if not getattr(child.coordinator.get_capability("session.spawn"), "is_model_router", False):
+            child.coordinator.register_capability(
+                "session.spawn", RoutingSpawner(router, child.coordinator)
+            )
+        await router.ensure_failover(child.coordinator, sub_session_id, outcome)
+        try:
+            parent_coordinator.cancellation.register_child(child.coordinator.cancellation)
+            cancellation_linked = True
+        except Exception:  # cancellation linking is best effort
+            logger.debug("could not link child cancellation", exc_info=True)
+        context = child.coordinator.get("context")
+        preamble = _agent_instruction(agent_cfg)
+        if context is not None and preamble:
+            await context.add_message({"role": "system", "content": preamble})
+        if context is not None and parent_messages:
+            for message in parent_messages:
+                await context.add_message(dict(message))
+        output = await child.execute(instruction)
+        return {
+            "output": output,
+            "session_id": sub_session_id,
+            "status": "success",
+            "turn_count": 1,
+            "metadata": {"model_router": router.answered_by(child.coordinator, outcome)},
+        }
+    finally:
+        if cancellation_linked:
+            try:
+                parent_coordinator.cancellation.unregister_child(child.coordinator.cancellation)
+            except Exception:
+                logger.debug("could not unlink child cancellation", exc_info=True)
+        await child.cleanup()
