@@ -183,6 +183,85 @@ def test_bad_lines_are_skipped_and_named_while_good_ones_are_read(tmp_path: Path
     assert f"skipped {file}:1" in text_of(render_report, report)
 
 
+def _good_cost_line() -> str:
+    return next(
+        line
+        for line in root_file(FIXTURE).read_text().splitlines()
+        if '"model_router:cost"' in line
+    )
+
+
+def _cost_line(data: Any) -> str:
+    return json.dumps({"event": "model_router:cost", "session_id": "junk", "data": data})
+
+
+JUNK_COST_LINES = {
+    "data a string": _cost_line("abc"),
+    "data a list of pairs": _cost_line([["agents", []]]),
+    "data a number": _cost_line(7),
+    "deep nesting": '{"event": "model_router:cost", "data": '
+    + "[" * 100_000
+    + "]" * 100_000
+    + "}",
+    "deep nesting, unclosed": '{"event": "model_router:cost", "data": ' + "{\"a\": " * 50_000,
+    "huge integer": '{"event": "model_router:cost", "data": {"agents": [{"agent": "a", '
+    '"models": [{"calls": 1' + "0" * 5000 + "}]}]}}",
+    "count out of range": _cost_line({"agents": [{"agent": "a", "models": [{"calls": 10**20}]}]}),
+    "amount out of range": _cost_line(
+        {"agents": [{"agent": "a", "models": [{"cost_usd": "1e999999999"}]}]}
+    ),
+    "tiny amount": _cost_line(
+        {"agents": [{"agent": "a", "models": [{"cost_usd": "1e-999999999"}]}]}
+    ),
+    "amount as a float": _cost_line({"agents": [{"agent": "a", "models": [{"cost_usd": 0.5}]}]}),
+    "agents a mapping": _cost_line({"agents": {"a": 1}}),
+    "agent name a number": _cost_line({"agents": [{"agent": 1, "models": []}]}),
+    "baseline a list": _cost_line({"agents": [], "baseline": [1]}),
+    "session id a list": _cost_line({"agents": [], "session_id": [1]}),
+    "timestamp an object": json.dumps(
+        {"event": "model_router:cost", "ts": {"a": 1}, "data": {"agents": [], "timestamp": 5}}
+    ),
+    "record a list": '["model_router:cost"]',
+    "nul and a lone surrogate": r'{"event": "model_router:cost", "data": "\u0000\udcff"}',
+}
+
+
+def test_junk_cost_lines_are_skipped_with_file_and_line_and_the_rest_is_reported(
+    tmp_path: Path,
+) -> None:
+    """Issue 13.8: every malformed cost event is a note naming file:line, never a traceback."""
+    file = tmp_path / "events.jsonl"
+    junk = list(JUNK_COST_LINES.values())
+    file.write_text("\n".join([*junk, _good_cost_line()]) + "\n", encoding="utf-8")
+    report = load_report(file)
+    assert len(report.summaries) == 1
+    named = [p.split(": ")[0] for p in report.problems]
+    expected = [  # a JSON list is no event at all: not a problem, just not ours
+        f"{file}:{n}" for n, name in enumerate(JUNK_COST_LINES, start=1) if name != "record a list"
+    ]
+    assert named == expected
+    text = text_of(render_report, report)
+    assert "Total" in text and f"skipped {file}:1: data: not a mapping" in text
+
+
+def test_one_bad_file_never_stops_the_report_of_a_sessions_folder(tmp_path: Path) -> None:
+    """Issue 13.8: a folder with a junk file, a folder named events.jsonl and a binary file."""
+    (tmp_path / "good").mkdir()
+    shutil.copy(root_file(FIXTURE), tmp_path / "good" / "events.jsonl")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "events.jsonl").write_text(
+        "\n".join(JUNK_COST_LINES.values()) + "\n", encoding="utf-8"
+    )
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "events.jsonl").write_bytes(b'\xff\xfe"model_router:cost"\x00' * 100)
+    (tmp_path / "odd" / "events.jsonl").mkdir(parents=True)
+    report = load_report(tmp_path)
+    assert len(report.summaries) == 1
+    assert any(p.startswith(str(tmp_path / "odd" / "events.jsonl")) for p in report.problems)
+    assert any(p.startswith(f"{tmp_path / 'binary' / 'events.jsonl'}:1: ") for p in report.problems)
+    assert "Total" in text_of(render_report, report)
+
+
 def test_a_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="no such events file") as caught:
         load_report(tmp_path / "nowhere")

@@ -84,8 +84,9 @@ def summary_from_event(data: Mapping[str, Any]) -> CostSummary:
 def load_report(path: str | Path) -> CostReport:
     """Every cost event in an ``events.jsonl`` file, or in every ``events.jsonl`` below a folder.
 
-    A missing path raises :class:`BundleError` naming it; unreadable files, lines that are not
-    JSON and malformed cost payloads are skipped and listed in ``problems``.
+    A missing path raises :class:`BundleError` naming it. Nothing else stops the report:
+    unreadable files, lines that are not JSON or nest too deep, and malformed cost payloads
+    are skipped and listed in ``problems`` (``file:line: why``).
     """
     source = Path(path).expanduser()
     if source.is_dir():
@@ -94,12 +95,12 @@ def load_report(path: str | Path) -> CostReport:
         files = (source,)
     else:
         raise BundleError("no such events file or sessions folder", file=str(source))
-    found: list[tuple[int, CostSummary]] = []
-    problems: list[str] = []
+    reader = _Reader()
     for file in files:
-        _read_file(file, found, problems)
+        reader.read_file(file)
+    found = reader.found
     found.sort(key=lambda item: (item[1].timestamp is None, item[1].timestamp or "", item[0]))
-    return CostReport(source, tuple(s for _, s in found), files, tuple(problems))
+    return CostReport(source, tuple(s for _, s in found), files, tuple(reader.problems))
 
 
 def load_cost_events(path: str | Path) -> list[CostSummary]:
@@ -107,35 +108,64 @@ def load_cost_events(path: str | Path) -> list[CostSummary]:
     return list(load_report(path).summaries)
 
 
-def _read_file(file: Path, found: list[tuple[int, CostSummary]], problems: list[str]) -> None:
-    marker = f'"{events.COST}"'
+class _Reader:
+    """Collects cost events across files; one bad line or file never stops the others."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, CostSummary]] = []
+        self.problems: list[str] = []
+
+    def read_file(self, file: Path) -> None:
+        marker = f'"{events.COST}"'
+        try:
+            with file.open(encoding="utf-8", errors="replace") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if marker in line:  # most lines are other events: skip them unparsed
+                        self._take(line, f"{file}:{number}")
+        except (OSError, UnicodeError) as err:
+            self.problems.append(f"{file}: {getattr(err, 'strerror', None) or err}")
+
+    def _take(self, line: str, where: str) -> None:
+        try:
+            parsed = cost_event_from_line(line)
+        except ValueError as err:
+            self.problems.append(f"{where}: {err}")
+            return
+        if parsed is not None:
+            self.found.append((len(self.found), parsed))
+
+
+def cost_event_from_line(line: str) -> CostSummary | None:
+    """One events.jsonl line: its cost summary, None for another event.
+
+    Raises ``ValueError`` (never anything else) for a line that cannot be a cost event: not
+    JSON, nested too deep, ``data`` not a mapping, a malformed or out-of-range payload.
+    """
     try:
-        handle = file.open(encoding="utf-8", errors="replace")
-    except OSError as err:
-        problems.append(f"{file}: {err.strerror or err}")
-        return
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if marker not in line:  # most lines are other events: skip them unparsed
-                continue
-            where = f"{file}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                problems.append(f"{where}: not JSON ({err.msg})")
-                continue
-            if not isinstance(record, dict) or record.get("event") != events.COST:
-                continue
-            payload = dict(record.get("data") or {})
-            for key in LIFTED_KEYS:
-                if key in record:
-                    payload.setdefault(key, record[key])
-            try:
-                summary = CostSummary.from_payload(payload, timestamp=record.get("ts"))
-            except ValueError as err:
-                problems.append(f"{where}: {err}")
-                continue
-            found.append((len(found), summary))
+        record = json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+    except ValueError as err:  # JSONDecodeError, and digits beyond int's string limit
+        raise ValueError(f"not JSON ({getattr(err, 'msg', err)})") from None
+    if not isinstance(record, dict) or record.get("event") != events.COST:
+        return None
+    data = record.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"data: not a mapping ({type(data).__name__})")
+    payload = dict(data)
+    for key in LIFTED_KEYS:
+        if key in record:
+            payload.setdefault(key, record[key])
+    timestamp = record.get("ts")
+    try:
+        summary = CostSummary.from_payload(
+            payload, timestamp=timestamp if isinstance(timestamp, str) else None
+        )
+    except (TypeError, ArithmeticError, RecursionError) as err:
+        raise ValueError(f"malformed payload ({type(err).__name__})") from None
+    return summary
 
 
 # -- JSON -------------------------------------------------------------------------------------

@@ -379,9 +379,15 @@ def _line_from(raw: Mapping[str, Any], where: str) -> CostLine:
     )
 
 
+MAX_COUNT = 10**15
+"""Calls and tokens read back from a file are below this (a quadrillion tokens is junk)."""
+MAX_EXPONENT = 30
+"""Amounts read back are between 1e-30 and 1e30 USD (or zero): printing stays bounded."""
+
+
 def _count(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{where}: not a count: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_COUNT:
+        raise ValueError(f"{where}: not a count: {str(value)[:40]}")
     return value
 
 
@@ -392,10 +398,12 @@ def _money_from(value: Any, where: str) -> Decimal | None:
         raise ValueError(f"{where}: not a decimal string: {value!r}")
     try:
         amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{where}: not a decimal string: {value!r}") from None
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{where}: not a decimal string: {str(value)[:40]}") from None
     if not amount.is_finite():
         raise ValueError(f"{where}: not a finite amount: {value!r}")
+    if amount and abs(amount.adjusted()) > MAX_EXPONENT:
+        raise ValueError(f"{where}: amount out of range: {str(value)[:40]}")
     return amount
 
 
