@@ -262,6 +262,37 @@ def test_one_bad_file_never_stops_the_report_of_a_sessions_folder(tmp_path: Path
     assert "Total" in text_of(render_report, report)
 
 
+def test_a_repeated_cost_line_counts_its_session_once(tmp_path: Path) -> None:
+    """Issue 12.5: app-cli's logging can write every event twice; each session counts once."""
+    good = _good_cost_line()
+    once = load_report(root_file(FIXTURE))
+    file = tmp_path / "s1" / "events.jsonl"
+    file.parent.mkdir()
+    file.write_text(f"{good}\n{good}\n", encoding="utf-8")
+    copy = tmp_path / "s1-copy" / "events.jsonl"
+    copy.parent.mkdir()
+    copy.write_text(f"{good}\n", encoding="utf-8")
+    twice = load_report(tmp_path)
+    assert len(twice.summaries) == 1 and twice.repeats == 2
+    combined, single = twice.combined, once.combined
+    assert combined is not None and single is not None
+    assert combined.sessions == 1
+    assert combined.total == single.total
+    assert report_to_json(twice)["repeats"] == 2
+    assert "2 repeated model_router:cost line(s) counted once" in text_of(render_report, twice)
+
+
+def test_a_session_with_two_different_cost_events_keeps_both(tmp_path: Path) -> None:
+    """Only identical events of one session are repeats: a resumed session's second is kept."""
+    record = json.loads(_good_cost_line())
+    later = json.loads(_good_cost_line())
+    later["data"]["agents"] = later["data"]["agents"][:1]
+    file = tmp_path / "events.jsonl"
+    file.write_text(f"{json.dumps(record)}\n{json.dumps(later)}\n", encoding="utf-8")
+    report = load_report(file)
+    assert len(report.summaries) == 2 and report.repeats == 0
+
+
 def test_a_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="no such events file") as caught:
         load_report(tmp_path / "nowhere")

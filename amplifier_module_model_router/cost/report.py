@@ -63,12 +63,17 @@ EVENTS_FILE = "events.jsonl"
 
 @dataclass(frozen=True, slots=True)
 class CostReport:
-    """The cost events found under a path, oldest first, and what could not be read."""
+    """The cost events found under a path, oldest first, and what could not be read.
+
+    ``repeats`` counts cost lines dropped because the same session's identical event was
+    already read (app-cli's logging can write every event twice).
+    """
 
     source: Path
     summaries: tuple[CostSummary, ...]
     files: tuple[Path, ...]
     problems: tuple[str, ...] = ()
+    repeats: int = 0
 
     @property
     def combined(self) -> CostSummary | None:
@@ -86,7 +91,8 @@ def load_report(path: str | Path) -> CostReport:
 
     A missing path raises :class:`BundleError` naming it. Nothing else stops the report:
     unreadable files, lines that are not JSON or nest too deep, and malformed cost payloads
-    are skipped and listed in ``problems`` (``file:line: why``).
+    are skipped and listed in ``problems`` (``file:line: why``). The same session's identical
+    cost event seen again (a repeated line, a copied file) is counted once.
     """
     source = Path(path).expanduser()
     if source.is_dir():
@@ -100,7 +106,9 @@ def load_report(path: str | Path) -> CostReport:
         reader.read_file(file)
     found = reader.found
     found.sort(key=lambda item: (item[1].timestamp is None, item[1].timestamp or "", item[0]))
-    return CostReport(source, tuple(s for _, s in found), files, tuple(reader.problems))
+    return CostReport(
+        source, tuple(s for _, s in found), files, tuple(reader.problems), reader.repeats
+    )
 
 
 def load_cost_events(path: str | Path) -> list[CostSummary]:
@@ -114,6 +122,8 @@ class _Reader:
     def __init__(self) -> None:
         self.found: list[tuple[int, CostSummary]] = []
         self.problems: list[str] = []
+        self.repeats = 0
+        self._seen: set[tuple[str | None, str]] = set()
 
     def read_file(self, file: Path) -> None:
         marker = f'"{events.COST}"'
@@ -131,15 +141,22 @@ class _Reader:
         except ValueError as err:
             self.problems.append(f"{where}: {err}")
             return
-        if parsed is not None:
-            self.found.append((len(self.found), parsed))
+        if parsed is None:
+            return
+        summary, key = parsed
+        if key in self._seen:
+            self.repeats += 1
+            return
+        self._seen.add(key)
+        self.found.append((len(self.found), summary))
 
 
-def cost_event_from_line(line: str) -> CostSummary | None:
-    """One events.jsonl line: its cost summary, None for another event.
+def cost_event_from_line(line: str) -> tuple[CostSummary, tuple[str | None, str]] | None:
+    """One events.jsonl line: its cost summary and identity, None for another event.
 
     Raises ``ValueError`` (never anything else) for a line that cannot be a cost event: not
-    JSON, nested too deep, ``data`` not a mapping, a malformed or out-of-range payload.
+    JSON, nested too deep, ``data`` not a mapping, a malformed or out-of-range payload. The
+    identity is the session id and the payload, so a repeated line is recognised.
     """
     try:
         record = json.loads(line)
@@ -163,9 +180,10 @@ def cost_event_from_line(line: str) -> CostSummary | None:
         summary = CostSummary.from_payload(
             payload, timestamp=timestamp if isinstance(timestamp, str) else None
         )
+        identity = json.dumps(payload, sort_keys=True, default=str)
     except (TypeError, ArithmeticError, RecursionError) as err:
         raise ValueError(f"malformed payload ({type(err).__name__})") from None
-    return summary
+    return summary, (summary.session_id, identity)
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -185,6 +203,7 @@ def report_to_json(report: CostReport) -> dict[str, Any]:
         "sessions": [summary_to_json(s) for s in report.summaries],
         "combined": summary_to_json(combined) if combined is not None else None,
         "problems": list(report.problems),
+        "repeats": report.repeats,
     }
 
 
@@ -337,3 +356,10 @@ def render_report(report: CostReport, console: Console) -> None:
         console.print(sessions_table(report.summaries))
     for problem in report.problems:
         console.print(f"skipped {problem}", style="yellow", highlight=False)
+    if report.repeats:
+        console.print(
+            f"{report.repeats} repeated {events.COST} line(s) counted once "
+            "(the same session's identical event)",
+            style="dim",
+            highlight=False,
+        )
