@@ -17,11 +17,13 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .bounded_read import MAX_FILE_BYTES, read_text
 from .errors import BundleError
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "parse_yaml", "read_document"]
+__all__ = [
+    "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "parse_yaml", "read_document", "split_document",
+]
 
-MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 20_000  # after alias expansion
 MAX_DEPTH = 50
 
@@ -143,17 +145,17 @@ def parse_yaml(text: str, *, file: str | None = None, first_line: int = 1) -> An
 
 
 def read_document(path: Path, *, display: str) -> tuple[dict[str, Any], str]:
-    """(frontmatter, markdown body) of a ``.md`` file; a ``.yaml`` file is all frontmatter."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BundleError(f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", file=display)
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise BundleError(f"cannot read file: {exc.strerror or exc}", file=display) from None
-    except UnicodeDecodeError as exc:
-        raise BundleError(f"not UTF-8 text (byte {exc.start})", file=display) from None
-    if path.suffix.lower() in (".yaml", ".yml"):
+    """(frontmatter, markdown body) of a ``.md`` file; a ``.yaml`` file is all frontmatter.
+
+    The read is bounded (:func:`bounded_read.read_text`): a regular file of at most
+    ``MAX_FILE_BYTES``, never a device or a FIFO.
+    """
+    return split_document(read_text(path, display=display), suffix=path.suffix, display=display)
+
+
+def split_document(text: str, *, suffix: str, display: str) -> tuple[dict[str, Any], str]:
+    """:func:`read_document` on text already read (``suffix`` says whether it is YAML)."""
+    if suffix.lower() in (".yaml", ".yml"):
         front_text, body, first_line = text, "", 1
     else:
         opening = _OPEN.match(text)

@@ -21,6 +21,7 @@ half-loaded. Parsed files are cached by ``(path, mtime, size)`` so warm loads on
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], fie
     try:
         return _Entry(ref, path, read_agent_file(path), {}, {})
     except BundleError:
-        if _is_file(path):
+        if os.path.exists(path):  # there but unreadable (or a FIFO, a device): say so
             raise
         raise BundleError(
             f"agent is listed but its file is missing: {display_path(path)}",

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import events
+from ..bounded_read import MAX_LINE_BYTES, bounded_lines, open_regular
 from ..errors import BundleError
 from .summary import CostLine, CostSummary, combine_summaries
 
@@ -97,7 +98,7 @@ def load_report(path: str | Path) -> CostReport:
     source = Path(path).expanduser()
     if source.is_dir():
         files = tuple(sorted(source.rglob(EVENTS_FILE)))
-    elif source.is_file():
+    elif source.exists():  # the reader refuses a FIFO or a device with a note
         files = (source,)
     else:
         raise BundleError("no such events file or sessions folder", file=str(source))
@@ -126,14 +127,25 @@ class _Reader:
         self._seen: set[tuple[str | None, str]] = set()
 
     def read_file(self, file: Path) -> None:
-        marker = f'"{events.COST}"'
+        marker = f'"{events.COST}"'.encode()
+        try:  # a regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood
+            handle = open_regular(file)
+        except BundleError as err:
+            self.problems.append(str(err))
+            return
         try:
-            with file.open(encoding="utf-8", errors="replace") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if marker in line:  # most lines are other events: skip them unparsed
-                        self._take(line, f"{file}:{number}")
-        except (OSError, UnicodeError) as err:
-            self.problems.append(f"{file}: {getattr(err, 'strerror', None) or err}")
+            with handle:
+                for number, raw, whole in bounded_lines(handle):
+                    if marker not in raw:  # most lines are other events: skip them undecoded
+                        continue
+                    if not whole:
+                        self.problems.append(
+                            f"{file}:{number}: line over {MAX_LINE_BYTES} bytes, skipped"
+                        )
+                        continue
+                    self._take(raw.decode("utf-8", errors="replace"), f"{file}:{number}")
+        except OSError as err:
+            self.problems.append(f"{file}: {err.strerror or err}")
 
     def _take(self, line: str, where: str) -> None:
         try:

@@ -22,7 +22,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import BundleError
-from ..safe_yaml import MAX_FILE_BYTES, parse_yaml
+from ..bounded_read import read_text
+from ..safe_yaml import parse_yaml
 from .globs import is_glob
 
 __all__ = [
@@ -133,8 +134,6 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
         resolved = str(Path(path).resolve())
     except (OSError, RuntimeError) as err:
         raise BundleError(f"cannot read catalog: {getattr(err, 'strerror', None) or err}", file=file) from None
-    if stat.st_size > MAX_FILE_BYTES:
-        raise BundleError(f"file is {stat.st_size} bytes; the limit is {MAX_FILE_BYTES}", file=file)
     return _load_file(file, resolved, stat.st_mtime_ns, stat.st_size)
 
 
@@ -146,10 +145,10 @@ def _load_embedded() -> CatalogSnapshot:
 
 @lru_cache(maxsize=32)
 def _load_file(file: str, resolved: str, mtime_ns: int, size: int) -> CatalogSnapshot:
-    try:
-        text = Path(resolved).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise BundleError(f"cannot read catalog: {err}", file=file) from None
+    try:  # bounded by bytes read, not by stat: /dev/zero and FIFOs report size 0
+        text = read_text(resolved, display=file)
+    except BundleError as err:
+        raise BundleError(f"cannot read catalog: {err.reason}", file=file) from None
     return parse_catalog(_parse_yaml(text, file), file=file, source=file)
 
 

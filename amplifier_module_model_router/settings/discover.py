@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BundleError
-from ..safe_yaml import read_document
+from ..bounded_read import read_text
+from ..safe_yaml import split_document
 from .lines import key_lines
 from .names import BUNDLE_NAMESPACE
 from .schema import SettingsLayer, parse_layer
@@ -112,7 +113,8 @@ def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | N
         raise BundleError(f"file not found (named by ${ORG_ENV})", file=source)
     if path.suffix.lower() not in (".yaml", ".yml"):
         raise BundleError("expected a .yaml or .yml file", file=source)
-    data, _ = read_document(path, display=source)  # bounded: size, aliases, depth, duplicates
+    text = read_text(path, display=source)  # a regular file, bytes capped while reading
+    data, _ = split_document(text, suffix=path.suffix, display=source)  # aliases, depth, dups
     if section is None and set(data) == {SECTION}:
         section = SECTION  # the org file may reuse the same snippet as settings.yaml
     if section is not None and SECTION not in data and "model-router" in data:
@@ -120,12 +122,12 @@ def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | N
             f"the section is spelt '{SECTION}' (underscore)",
             file=source,
             field="model-router",
-            line=key_lines(path.read_text(encoding="utf-8-sig")).get("model-router"),
+            line=key_lines(text).get("model-router"),
         )
     values = data.get(section) if section is not None else data
     if values is None or (isinstance(values, Mapping) and not values):
         return None
-    lines = key_lines(path.read_text(encoding="utf-8-sig"))
+    lines = key_lines(text)
     return SettingsLayer(name, source, values, lines=lines, section=section)
 
 
