@@ -81,3 +81,34 @@ class RoutingError(RuntimeError):
         where = f"agent '{agent}'" + (f" (tier {tier})" if tier else "")
         detail = "; ".join(f"{cand}: {reason}" for cand, reason in skipped) or "empty chain"
         super().__init__(f"model-router (strict): no model resolved for {where}: {detail}")
+
+
+class BudgetExceededError(RuntimeError):
+    """A spend cap is reached and ``at_cap: refuse``: a delegation (or a running agent's next
+    model call) is refused.
+
+    The message names the cap, the spend against it and the agent; ``cap``, ``spend_usd``,
+    ``cap_usd``, ``unknown_calls`` and ``agent`` stay available for programs.
+    """
+
+    def __init__(
+        self,
+        agent: str,
+        *,
+        cap: str | None,
+        spend_usd: str,
+        cap_usd: str,
+        unknown_calls: int = 0,
+        running: bool = False,
+    ) -> None:
+        self.agent = agent
+        self.cap = cap
+        self.spend_usd = spend_usd
+        self.cap_usd = cap_usd
+        self.unknown_calls = unknown_calls
+        what = f"the next model call of agent '{agent}'" if running else f"delegation to agent '{agent}'"
+        unknown = f", plus {unknown_calls} call(s) of unknown cost" if unknown_calls else ""
+        super().__init__(
+            f"model-router (budget): {what} refused: the {cap} spend cap of ${cap_usd} is reached "
+            f"(spent ${spend_usd}{unknown}; at_cap: refuse)"
+        )

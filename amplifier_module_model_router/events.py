@@ -17,7 +17,11 @@ FAILOVER = "model_router:failover"
 COST = "model_router:cost"
 """At session end: per-agent tokens and cost, and what routing saved."""
 
-ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST)
+BUDGET = "model_router:budget"
+"""Spend crossed a threshold of a cap (warn, a degrade step, the cap), or a running agent was
+moved to a cheaper tier because of one."""
+
+ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST, BUDGET)
 
 # The ``outcome`` of a ``model_router:resolved`` event (see :func:`resolved_payload`).
 ROUTED = "routed"
@@ -43,15 +47,18 @@ def resolved_payload(
     resolution_ms: float,
     sub_session_id: str | None,
     reason: str | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``model_router:resolved`` payload.
 
     ``outcome`` is ``routed`` (a candidate of the chain was chosen), ``inherit`` (no routing
     asked for: the child runs on the parent's model, or on the chain the parent runs behind),
     ``unresolved`` (routing was asked for but nothing in the chain resolved, so the child
-    inherits; ``reason`` says why) or ``refused`` (the same in strict mode: no child is spawned).
+    inherits; ``reason`` says why) or ``refused`` (the same in strict mode, or a spend cap
+    with ``at_cap: refuse``: no child is spawned). ``budget`` (only when a spend cap is set)
+    says whether the tier was degraded and why (:func:`budget_note`).
     """
-    return {
+    payload = {
         "agent": agent,
         "tier": tier,
         "source": source,
@@ -65,4 +72,83 @@ def resolved_payload(
         "resolution_ms": round(resolution_ms, 3),
         "sub_session_id": sub_session_id,
         "reason": reason,
+    }
+    if budget is not None:
+        payload["budget"] = budget
+    return payload
+
+
+def budget_note(
+    *,
+    level: int,
+    spend: str,
+    degraded: bool,
+    from_tier: str | None = None,
+    to_tier: str | None = None,
+    reason: str | None = None,
+    overrode: str | None = None,
+) -> dict[str, Any]:
+    """The ``budget`` part of ``model_router:resolved``.
+
+    ``degraded`` says the agent runs on ``to_tier`` instead of ``from_tier``; ``overrode``
+    names what the budget won over at the cap (``call``: the caller's explicit preferences,
+    ``inherit``: the parent's model); ``spend`` is the tightest cap's state in words.
+    """
+    return {
+        "level": level,
+        "spend": spend,
+        "degraded": degraded,
+        "from_tier": from_tier,
+        "to_tier": to_tier,
+        "reason": reason,
+        "overrode": overrode,
+    }
+
+
+BUDGET_ACTIONS = ("warn", "degrade", "at_cap", "moved")
+
+
+def budget_payload(
+    *,
+    action: str,
+    session_id: str | None,
+    cap: str | None,
+    spend_usd: float,
+    cap_usd: float | None,
+    threshold: float | None,
+    level: int,
+    previous_level: int,
+    at_cap: str,
+    unknown_calls: int,
+    caps: list[dict[str, Any]],
+    agent: str | None = None,
+    from_tier: str | None = None,
+    to_tier: str | None = None,
+    moved_to: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``model_router:budget`` payload.
+
+    ``action``: ``warn`` (``warn_at`` crossed), ``degrade`` (a ``degrade.at`` fraction crossed:
+    new spawns step down), ``at_cap`` (100 % of ``cap``: ``at_cap`` policy from now on) or
+    ``moved`` (a running ``agent`` was moved from ``from_tier`` to ``to_tier``, now on
+    ``moved_to``, at its next model call). ``cap`` is the tightest cap (``session``, ``daily``,
+    ``org_daily``) and ``caps`` every cap's spend; ``unknown_calls`` counts calls whose cost
+    cannot be known (never counted as zero dollars).
+    """
+    return {
+        "action": action,
+        "session_id": session_id,
+        "cap": cap,
+        "spend_usd": round(spend_usd, 6),
+        "cap_usd": cap_usd,
+        "threshold": threshold,
+        "level": level,
+        "previous_level": previous_level,
+        "at_cap": at_cap,
+        "unknown_calls": unknown_calls,
+        "caps": caps,
+        "agent": agent,
+        "from_tier": from_tier,
+        "to_tier": to_tier,
+        "moved_to": moved_to,
     }

@@ -33,7 +33,8 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def fresh_routing_state() -> None:
-    """Cold catalog caches, no cooldowns, an empty call recorder."""
+    """Cold catalog caches, no cooldowns, an empty call recorder, no spend counted."""
+    from amplifier_module_model_router.budget import shared_book
     from amplifier_module_model_router.failover.cooldown import shared_cooldowns
     from amplifier_module_model_router.offline import RECORDER
     from amplifier_module_model_router.resolve.catalog import shared_caches
@@ -42,6 +43,7 @@ def fresh_routing_state() -> None:
         cache.invalidate()
     shared_cooldowns().clear()
     RECORDER.clear()
+    shared_book().reset()
 
 
 class FakeClock:

@@ -28,7 +28,7 @@ from amplifier_core.models import HookResult
 from .. import events
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session.router import current_model, session_entries
-from .ledger import CostLedger, ModelKey, Price, parse_usage, price_of, summarize
+from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
 
 __all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
 
@@ -92,6 +92,9 @@ class CostTracker:
         self.routed: ModelKey = (payload.get("provider"), payload.get("model"))
         agent, tier = _agent_identity(coordinator, outcome) if parent_id else (None, None)
         self.root_id = ledger.open(self.session_id, parent_id, agent=agent, tier=tier)
+        self.budget = getattr(router, "budget", None)
+        if self.budget is not None and self.root_id == self.session_id:
+            self.budget.book.register_root(self.root_id, coordinator.hooks.emit)
         self._entries: tuple[ProviderEntry, ...] | None = None
         self._misses: dict[ModelKey, int] = {}
         self._unregister: list[Callable[[], None]] = []
@@ -115,6 +118,8 @@ class CostTracker:
                 logger.debug("cost hook unregister failed", exc_info=True)
         self._unregister.clear()
         self.ledger.forget(self.session_id)
+        if self.budget is not None and self.root_id == self.session_id:
+            self.budget.book.forget(self.root_id)
 
     async def on_response(self, event: str, data: dict[str, Any]) -> HookResult:
         try:
@@ -126,9 +131,20 @@ class CostTracker:
                 if usage.cost_usd is None or self.session_id == self.root_id:
                     price = self._cached_price(provider, model)
                 self.ledger.record(self.session_id, provider, model, usage, price)
+                if self.budget is not None:
+                    await self._charge(provider, model, usage, price)
         except Exception:  # accounting must never break a session
             logger.warning("model-router: could not account a response", exc_info=True)
         return HookResult(action="continue")
+
+    async def _charge(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> None:
+        """Count the call against the spend caps (the ledger's cost, never a made-up zero)."""
+        if usage.cost_usd is None and price is None:
+            price = self.ledger.known_price(self.session_id, provider, model)
+            if price is None:  # not in the cache yet: one bounded lookup per provider and TTL
+                price = (await self._resolve_prices([(provider, model)])).get((provider, model))
+        level = await self.budget.charge(self.root_id, call_cost(usage, price))
+        await self.budget.announce(self.root_id, level, self.coordinator.hooks.emit)
 
     async def on_end(self, event: str, data: dict[str, Any]) -> HookResult:
         try:
@@ -138,7 +154,11 @@ class CostTracker:
                 wanted = usage.unpriced_models() | {baseline}
                 prices = await self._resolve_prices(wanted)
                 summary = summarize(usage, prices, baseline)
-                await self.coordinator.hooks.emit(events.COST, summary.to_payload())
+                payload = summary.to_payload()
+                if self.budget is not None:
+                    level = await self.budget.level(self.root_id)
+                    payload["budget"] = {**level.to_dict(), "at_cap_policy": self.budget.settings.at_cap}
+                await self.coordinator.hooks.emit(events.COST, payload)
         except Exception:
             logger.warning("model-router: could not emit the cost summary", exc_info=True)
         return HookResult(action="continue")

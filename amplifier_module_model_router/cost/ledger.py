@@ -24,6 +24,7 @@ from .summary import ROOT_AGENT, AgentCost, CostLine, CostSummary, ModelCost, To
 
 __all__ = [
     "CallUsage",
+    "call_cost",
     "CostLedger",
     "Price",
     "RootUsage",
@@ -104,6 +105,13 @@ def parse_usage(raw: Any) -> CallUsage | None:
         cache_write=_tokens(_read(raw, "cache_write_tokens")) or 0,
     )
     return CallUsage(tokens, _decimal(_read(raw, "cost_usd")))
+
+
+def call_cost(usage: CallUsage, price: "Price | None") -> Decimal | None:
+    """One call's cost: the provider's own, else its tokens at ``price``, else unknown (None)."""
+    if usage.cost_usd is not None:
+        return usage.cost_usd
+    return price.cost(usage.tokens) if price is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +270,15 @@ class CostLedger:
         if session_id == root.root_id and root.root_model is None:
             root.root_model = (provider, model)
         return True
+
+    def root_of(self, session_id: str) -> str | None:
+        """The root ``session_id`` files under, None when the ledger does not know it."""
+        return self._root_of.get(session_id)
+
+    def known_price(self, session_id: str, provider: str | None, model: str | None) -> Price | None:
+        """The list price filed for ``(provider, model)`` under ``session_id``'s root."""
+        root = self._roots.get(self._root_of.get(session_id, ""))
+        return root.prices.get((provider, model)) if root is not None else None
 
     def knows_price(self, session_id: str, provider: str | None, model: str | None) -> bool:
         root = self._roots.get(self._root_of.get(session_id, ""))

@@ -18,13 +18,10 @@ logger = logging.getLogger(__name__)
 FAILOVER_MOUNT_NAME = "model-router"
 
 
-async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
-    """Mount the failover provider for ``outcome``'s chain; False when fewer than two links mount."""
-    providers = coordinator.get("providers") or {}
-    if FAILOVER_MOUNT_NAME in providers:
-        return True
+def failover_candidates(links: Any, providers: Any, router: Any) -> list[FailoverCandidate]:
+    """Resolved chain links -> candidates on the mounted ``providers`` (unmounted ones dropped)."""
     candidates: list[FailoverCandidate] = []
-    for link in outcome.chain:
+    for link in links:
         provider = providers.get(link.provider)
         if provider is None:
             continue
@@ -40,17 +37,53 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
                 context_window=record.context_window if record else None,
             )
         )
-    if len(candidates) < 2:
+    return candidates
+
+
+async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
+    """Mount the failover provider for ``outcome``'s chain; False when too few links mount
+    (two, or one when a spend cap may move the agent while it runs)."""
+    providers = coordinator.get("providers") or {}
+    if FAILOVER_MOUNT_NAME in providers:
+        return True
+    candidates = failover_candidates(outcome.chain, providers, router)
+    if len(candidates) < getattr(router, "min_failover_links", 2):
         return False
     failover = FailoverProvider(
         candidates,
         registry=router.cooldowns,
         emit=coordinator.hooks.emit,
         agent=outcome.request.agent,
+        gate=_budget_gate(coordinator, outcome, router),
     )
     await coordinator.mount("providers", failover, name=FAILOVER_MOUNT_NAME)
     logger.debug("model-router: failover over %d candidates for %s", len(candidates), outcome.request.agent)
     return True
+
+
+def _budget_gate(coordinator: Any, outcome: Any, router: Any) -> Any:
+    """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`)."""
+    if getattr(router, "budget", None) is None:
+        return None
+    from ..budget.gate import BudgetGate
+
+    request = outcome.request
+    original = outcome.payload.get("budget") or {}
+
+    async def resolve_tier(tier: str, priced_only: bool) -> list[FailoverCandidate]:
+        links = await router.resolve_tier(coordinator, tier, priced_only=priced_only)
+        return failover_candidates(links, coordinator.get("providers") or {}, router)
+
+    return BudgetGate(
+        router.budget,
+        agent=request.agent,
+        tier=original.get("from_tier") or request.tier if original.get("degraded") else request.tier,
+        source=original.get("overrode") or request.source,
+        applied_tier=request.tier,
+        root_id=lambda: router.root_of(getattr(coordinator, "session_id", None)),
+        resolve_tier=resolve_tier,
+        emit=coordinator.hooks.emit,
+    )
 
 
 def answered_by(coordinator: Any) -> tuple[str, str] | None:

@@ -37,6 +37,9 @@ __all__ = ["Emit", "FailoverCandidate", "FailoverProvider", "lower_internal_retr
 logger = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Gate = Callable[["FailoverProvider"], Awaitable[None]]
+"""Called before every ``complete()``: may swap the chain (:meth:`FailoverProvider.replace_candidates`)
+or raise to refuse the call (spend caps, :mod:`..budget.gate`)."""
 _ERROR_TEXT_LIMIT = 500
 
 
@@ -78,15 +81,12 @@ class FailoverProvider:
         name: str = "model-router",
         priority: int = -1,
         policy: CooldownPolicy = DEFAULT_POLICY,
+        gate: Gate | None = None,
     ) -> None:
-        if not candidates:
-            raise ValueError("FailoverProvider needs at least one candidate")
-        self._candidates = tuple(candidates)
-        self._vendors = tuple(c.vendor or vendor_of(c.name, c.provider) for c in self._candidates)
-        self._by_answer = {(c.name, c.model): i for i, c in reversed(list(enumerate(self._candidates)))}
+        self._set_candidates(candidates)
         self._name = name
         self._emit = emit
-        self._info: ProviderInfo | None = None
+        self.gate = gate
         self.registry = registry if registry is not None else shared_cooldowns()
         self.policy = policy
         self.agent = agent
@@ -95,6 +95,22 @@ class FailoverProvider:
         """``(provider, model)`` of the last candidate that answered."""
         self.failovers = 0
         """Switches this instance made (one per ``model_router:failover`` event)."""
+
+    def _set_candidates(self, candidates: Sequence[FailoverCandidate]) -> None:
+        if not candidates:
+            raise ValueError("FailoverProvider needs at least one candidate")
+        self._candidates = tuple(candidates)
+        self._vendors = tuple(c.vendor or vendor_of(c.name, c.provider) for c in self._candidates)
+        self._by_answer = {(c.name, c.model): i for i, c in reversed(list(enumerate(self._candidates)))}
+        self._info: ProviderInfo | None = None
+
+    def replace_candidates(self, candidates: Sequence[FailoverCandidate]) -> None:
+        """Run on another chain from the next call on (a spend cap moved the agent down a tier).
+
+        The history keeps its messages; vendor state the new chain cannot read is cleaned from
+        what is sent, as on any failover.
+        """
+        self._set_candidates(candidates)
 
     # -- Provider protocol -----------------------------------------------------------------
 
@@ -138,6 +154,8 @@ class FailoverProvider:
 
     async def complete(self, request: ChatRequest, **kwargs: Any) -> ChatResponse:
         """Call the first healthy candidate; fail over per the error policy (module doc)."""
+        if self.gate is not None:
+            await self.gate(self)
         order = self._order(kwargs.get("model") or request.model)
         tried: set[int] = set()
         forced_used = False

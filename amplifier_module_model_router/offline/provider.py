@@ -232,9 +232,12 @@ class SimProvider:
         as prompt caching on a stable prefix would. As Amplifier's provider contract says,
         ``input_tokens`` includes the cache reads; ``total_tokens`` is input plus output.
         """
-        fresh = _tokens(_full_text(messages[-1])) if messages else 0
-        cached = sum(_tokens(_full_text(m)) for m in messages[:-1])
-        output = _tokens(output_text)
+        if self.settings.usage is not None:
+            (fresh, output), cached = self.settings.usage, 0
+        else:
+            fresh = _tokens(_full_text(messages[-1])) if messages else 0
+            cached = sum(_tokens(_full_text(m)) for m in messages[:-1])
+            output = _tokens(output_text)
         cost = None
         record = self._by_id.get(model.lower())
         if self.settings.report_cost and record and record.pricing:

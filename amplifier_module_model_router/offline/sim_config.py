@@ -15,6 +15,9 @@ Keys (all optional except ``name``)::
     strict_models: true             # complete() with a model not in the catalog -> NotFoundError
     latency: 0.0                    # seconds each complete() takes
     report_cost: false              # put Usage.cost_usd (from catalog pricing) on responses
+    usage: null                     # fixed token counts per call instead of ~4 characters a
+                                    # token: {input_tokens: 100000, output_tokens: 2000}
+                                    # (no cache reads), for scripted runs of known cost
     max_retries / max_retry_delay / overloaded_delay_multiplier
                                     # accepted like the real providers' retry knobs; ignored
     thinking: false                 # sign answers with a thinking block + response id, and
@@ -64,6 +67,7 @@ _KEYS = frozenset(
         "strict_models",
         "latency",
         "report_cost",
+        "usage",
         "thinking",
         # the real providers' retry knobs (failover lowers them in routed children); the
         # offline provider never retries, so it accepts and ignores them
@@ -159,6 +163,8 @@ class SimProviderConfig:
     strict_models: bool = True
     latency: float = 0.0
     report_cost: bool = False
+    usage: tuple[int, int] | None = None
+    """Fixed (input, output) tokens per call; None: counted from the text."""
     thinking: bool = False
     list_models: ListModelsBehaviour = ListModelsBehaviour()
     complete_error: CompleteFault | None = None
@@ -184,6 +190,7 @@ class SimProviderConfig:
             strict_models=_flag(config, "strict_models", True),
             latency=_number(config.get("latency", 0.0), "latency"),
             report_cost=_flag(config, "report_cost", False),
+            usage=_fixed_usage(config.get("usage")),
             thinking=_flag(config, "thinking", False),
             list_models=_list_behaviour(config.get("list_models")),
             complete_error=_fault(fault) if fault is not None else None,
@@ -206,6 +213,21 @@ def _catalog(
             field="catalog_section",
         )
     return models, snapshot.label, snapshot.default_model(section)
+
+
+def _fixed_usage(raw: Any) -> tuple[int, int] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise BundleError("must be a mapping with input_tokens and output_tokens", field="usage")
+    reject_unknown_keys(raw, frozenset({"input_tokens", "output_tokens"}), file=None, field="usage")
+    counts = []
+    for key in ("input_tokens", "output_tokens"):
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise BundleError(f"must be a token count >= 0, got {value!r}", field=f"usage.{key}")
+        counts.append(value)
+    return counts[0], counts[1]
 
 
 def _list_behaviour(raw: Any) -> ListModelsBehaviour:

@@ -143,4 +143,14 @@ def build_router(router_config: RouterConfig) -> Router:
         strict=routing.strict,
         routing=routing,
         cooldowns=shared_cooldowns(),
+        budget=_budget(routing),
     )
+
+
+def _budget(routing: Any) -> Any:
+    """The spend caps of ``routing`` over the process-wide book; None without a cap."""
+    if routing.budget is None:
+        return None
+    from ..budget.book import Budget
+
+    return Budget(routing.budget)

@@ -102,6 +102,7 @@ class Router:
         strict: bool | None = None,
         routing: Any = None,
         cooldowns: Any = None,
+        budget: Any = None,
     ) -> None:
         self.config = config
         self.tiers = dict(config.tiers if tiers is None else tiers)
@@ -114,6 +115,13 @@ class Router:
         )
         self.cooldowns = cooldowns
         self.handoffs = shared_handoffs()
+        self.budget = budget
+        """A :class:`..budget.book.Budget` when a spend cap is set, else None (no budget work)."""
+
+    @property
+    def min_failover_links(self) -> int:
+        """A budget moves running agents through the failover provider: mount it for one link too."""
+        return 1 if self.budget is not None else 2
 
     def decide(
         self, agent: str, agent_configs: Mapping[str, Any], call_preferences: Sequence[Any] | None
@@ -137,6 +145,13 @@ class Router:
         is raised, naming the agent and every skipped candidate.
         """
         started = time.perf_counter()
+        budget_route = None
+        if self.budget is not None:
+            budget_route = await self._budget_route(coordinator, request)
+            request = budget_route.request
+            if budget_route.refusal is not None:
+                await self._announce_refusal(coordinator, request, budget_route, started, sub_session_id)
+                raise budget_route.refusal
         inheriting = request.source == SOURCE_INHERIT
         # A parent that itself runs behind a failover chain passes that chain on: its child
         # must not walk back into the candidate the parent just failed over from.
@@ -146,6 +161,10 @@ class Router:
             resolution = await resolve(
                 preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
             )
+            if budget_route is not None and budget_route.block_unknown:
+                from ..budget.routing import drop_unknown_cost
+
+                resolution = drop_unknown_cost(resolution, self.priced)
         reason = None
         provider: str | None
         model: str | None
@@ -195,6 +214,7 @@ class Router:
             resolution_ms=(time.perf_counter() - started) * 1000,
             sub_session_id=sub_session_id,
             reason=reason,
+            budget=budget_route.note if budget_route is not None else None,
         )
         await coordinator.hooks.emit(events.RESOLVED, payload)
         if outcome == events.REFUSED:
@@ -204,19 +224,76 @@ class Router:
             )
         return RouteOutcome(request, resolution, payload)
 
+    # -- budgets ------------------------------------------------------------------------------
+
+    def root_of(self, session_id: str | None) -> str | None:
+        """The root session ``session_id`` rolls up to (the cost ledger's answer), else itself."""
+        from ..cost.hooks import shared_ledger
+
+        if not session_id:
+            return None
+        return shared_ledger().root_of(session_id) or session_id
+
+    async def _budget_route(self, coordinator: Any, request: RouteRequest) -> Any:
+        from ..budget.routing import apply_level
+
+        root_id = self.root_of(getattr(coordinator, "session_id", None)) or ""
+        level = await self.budget.level(root_id)
+        await self.budget.announce(root_id, level, coordinator.hooks.emit)
+        return apply_level(self.budget.settings, level, request, self.tiers)
+
+    async def _announce_refusal(
+        self, coordinator: Any, request: RouteRequest, budget_route: Any, started: float, sub_session_id: str | None
+    ) -> None:
+        payload = events.resolved_payload(
+            agent=request.agent, tier=request.tier, source=request.source,
+            requested=[p.to_dict() for p in request.preferences], outcome=events.REFUSED,
+            provider=None, model=None, fallbacks=[], skipped=[], from_cache=True,
+            resolution_ms=(time.perf_counter() - started) * 1000, sub_session_id=sub_session_id,
+            reason=str(budget_route.refusal), budget=budget_route.note,
+        )
+        await coordinator.hooks.emit(events.RESOLVED, payload)
+
+    def priced(self, candidate: Candidate) -> bool:
+        """True when ``candidate``'s cost can be known: its catalog entry has a list price.
+
+        (A provider that reports ``cost_usd`` itself but lists no price counts as unknown
+        here: before the call nothing says it will.)
+        """
+        from ..cost.ledger import price_of
+
+        lookup = self.cache.peek(candidate.entry)
+        if lookup is None:
+            return False
+        folded = candidate.model.lower()
+        record = next((m for m in lookup.models if m.id.lower() == folded), None)
+        return price_of(record) is not None
+
+    async def resolve_tier(self, coordinator: Any, tier: str, *, priced_only: bool = False) -> tuple[Candidate, ...]:
+        """``tier``'s chain resolved against ``coordinator``'s providers (a running child's)."""
+        chain = self.tiers.get(tier)
+        if not chain:
+            return ()
+        resolution = await resolve(chain, session_entries(coordinator), self.cache, cooldowns=self.cooldowns)
+        if priced_only:
+            from ..budget.routing import drop_unknown_cost
+
+            resolution = drop_unknown_cost(resolution, self.priced)
+        return resolution.chain()
+
     async def ensure_failover(self, child_coordinator: Any, sub_session_id: str, outcome: RouteOutcome) -> None:
         """Make sure a child with a fallback chain runs behind the failover provider.
 
         The child's own model-router instance normally mounted it already (see
         :meth:`adopt_handoff`); this covers children whose plan dropped our hook.
         """
-        if self.config.failover and len(outcome.chain) > 1:
+        if self.config.failover and len(outcome.chain) >= self.min_failover_links:
             await mount_failover(child_coordinator, outcome, self)
 
     async def adopt_handoff(self, coordinator: Any) -> bool:
         """Called at mount: when this session is a routed child, mount its failover provider."""
         outcome = self.handoffs.get(getattr(coordinator, "session_id", None))
-        if outcome is None or not self.config.failover or len(outcome.chain) < 2:
+        if outcome is None or not self.config.failover or len(outcome.chain) < self.min_failover_links:
             return False
         return await mount_failover(coordinator, outcome, self)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..budget.model import BudgetSettings
 from ..errors import BundleError
 from ..resolve.globs import glob_matches
 from ..resolve.preferences import ProviderPreference, parse_preferences
@@ -31,6 +32,7 @@ from .names import (
     pattern_specificity,
     provider_key,
 )
+from .budget import budget_rows, budget_settings, check_budget_tiers
 from .schema import LayerSettings, SettingsLayer, parse_layer
 
 BUNDLE = "bundle"
@@ -59,6 +61,8 @@ class EffectiveRouting:
     provider_order: tuple[str, ...] = ()
     disabled_providers: tuple[str, ...] = ()
     namespace: str = field(default=BUNDLE_NAMESPACE, compare=False)
+    budget: BudgetSettings | None = None
+    """Spend caps (``budget:``); None when no cap is set: routing exactly as without budgets."""
 
     def tier_for(self, agent: str, declared_tier: str | None) -> tuple[str | None, str]:
         """``(tier or None to inherit, what decided it)`` for one agent.
@@ -100,6 +104,11 @@ class EffectiveRouting:
             ("default_tier", self.default_tier or INHERIT, source("default_tier", DEFAULT)),
             ("strict", self.strict, source("strict", DEFAULT)),
         ]
+        if self.budget is not None:
+            rows += [
+                (f"budget.{key}", value, source(f"budget.{key}", DEFAULT))
+                for key, value in budget_rows(self.budget)
+            ]
         rows += [
             (f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()
         ]
@@ -131,6 +140,7 @@ def effective_routing(
     state.drop_disabled()
     for layer, settings in parsed:
         _check_tier_names(layer, settings, state.chains)
+        check_budget_tiers(layer, settings.budget, state.chains)
     patterns = sorted(state.patterns.values(), key=lambda p: (-pattern_specificity(p[0]), -p[2], p[3]))
     return EffectiveRouting(
         tiers=MappingProxyType({name: tuple(chain) for name, chain in state.chains.items()}),
@@ -142,6 +152,7 @@ def effective_routing(
         provider_order=state.order,
         disabled_providers=state.disabled,
         namespace=namespace,
+        budget=budget_settings(state.budget, state.chains),
     )
 
 
@@ -167,6 +178,7 @@ class _State:
         self.disabled_by: SettingsLayer | None = None
         self.default_tier: str | None = None
         self.strict = False
+        self.budget: dict[str, Any] = {}
 
     def apply(self, index: int, layer: SettingsLayer, settings: LayerSettings) -> None:
         label = layer.label
@@ -192,6 +204,9 @@ class _State:
         if settings.strict is not None:
             self.strict = settings.strict
             self.sources["strict"] = label
+        for key, value in (settings.budget or {}).items():
+            self.budget[key] = value
+            self.sources[f"budget.{key}"] = label
 
     def _redefine(
         self, layer: SettingsLayer, name: str, items: tuple[ProviderPreference | None, ...]

@@ -15,7 +15,7 @@ from ..errors import BundleError
 from ..resolve.preferences import ProviderPreference
 
 SETTINGS_KEYS = frozenset(
-    {"provider_order", "disabled_providers", "agents", "default_tier", "agent_patterns"}
+    {"provider_order", "disabled_providers", "agents", "default_tier", "agent_patterns", "budget"}
 )
 """Keys a settings layer may also give in the mount config (the last, strongest layer)."""
 

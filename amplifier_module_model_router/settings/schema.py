@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import BundleError
 from ..resolve.globs import check_glob, is_glob
 from ..resolve.preferences import ProviderPreference
+from .budget import parse_budget
 from .lines import line_of
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
 
@@ -33,6 +34,7 @@ KEYS = (
     "agent_patterns",
     "default_tier",
     "strict",
+    "budget",
 )
 
 
@@ -85,6 +87,8 @@ class LayerSettings:
     agent_patterns: tuple[AgentEntry, ...] = ()
     default_tier: str | None = None
     strict: bool | None = None
+    budget: Mapping[str, Any] | None = None
+    """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
 
 
 def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> LayerSettings:
@@ -105,6 +109,7 @@ def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> L
         if "default_tier" in values
         else None,
         strict=_strict(layer),
+        budget=parse_budget(layer),
     )
 
 
