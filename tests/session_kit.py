@@ -127,7 +127,8 @@ async def run(plan: dict[str, Any], prompt: str, **kwargs: Any) -> Run:
 class AppCliStandIn:
     """Stands in for app-cli's spawner: applies the first preference it is given as
     ``priority: 0`` + ``default_model`` (as foundation's apply_provider_preferences does) and
-    records every call, so the test can check it never saw a glob."""
+    records every call, so the test can check it never saw a glob. Like app-cli, it registers
+    ``self_delegation_depth`` and itself as ``session.spawn`` on the child after initialize()."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -150,6 +151,10 @@ class AppCliStandIn:
         child = AmplifierSession(plan, session_id=kwargs["sub_session_id"], parent_id=parent.session_id)
         try:
             await child.initialize()
+            child.coordinator.register_capability(
+                "self_delegation_depth", kwargs.get("self_delegation_depth", 0)
+            )
+            child.coordinator.register_capability("session.spawn", self)
             output = await child.execute(kwargs["instruction"])
         finally:
             await child.cleanup()

@@ -54,8 +54,18 @@ def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, A
 
 
 def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Parent plan + agent overlay: module lists merge by id, ``session`` deep-merges."""
+    """Parent plan + agent overlay: module lists merge by id, ``session`` deep-merges.
+
+    The parent's ``spawn:`` policy (``spawn.tools`` replaces the tools a child inherits,
+    ``spawn.exclude_tools`` drops some) applies before the overlay, as in app-cli.
+    """
     plan = copy.deepcopy(dict(parent_plan))
+    spawn_policy = plan.get("spawn")
+    if isinstance(spawn_policy, Mapping):
+        if isinstance(spawn_policy.get("tools"), list):
+            plan["tools"] = copy.deepcopy(spawn_policy["tools"])
+        elif isinstance(spawn_policy.get("exclude_tools"), list):
+            plan["tools"] = _without(plan.get("tools"), spawn_policy["exclude_tools"], keep=())
     for key, value in agent_cfg.items():
         if key in _AGENT_ONLY_KEYS:
             continue
@@ -100,3 +110,52 @@ def promote_provider(
         providers[i] = entry
     plan["providers"] = providers
     return True
+
+
+def _module_ids(entries: Any) -> list[Any]:
+    return [e.get("module") for e in entries or () if isinstance(e, Mapping)]
+
+
+def _without(entries: Any, excluded: Any, *, keep: Any) -> list[Any]:
+    return [
+        e for e in entries or ()
+        if not isinstance(e, Mapping) or e.get("module") not in excluded or e.get("module") in keep
+    ]
+
+
+def apply_inheritance(
+    plan: dict[str, Any], kind: str, policy: Mapping[str, Any] | None, agent_cfg: Mapping[str, Any]
+) -> None:
+    """The caller's ``tool_inheritance`` / ``hook_inheritance`` on the child's ``tools``/``hooks``.
+
+    ``{"exclude_<kind>": [...]}`` drops those modules, ``{"inherit_<kind>": [...]}`` keeps only
+    those; modules the agent itself declares are always kept (app-cli's rule:
+    inherited - excluded + explicit). ``kind`` is ``"tools"`` or ``"hooks"``.
+    """
+    if not policy or not isinstance(plan.get(kind), list):
+        return
+    explicit = _module_ids(agent_cfg.get(kind) if isinstance(agent_cfg.get(kind), list) else ())
+    allow = policy.get(f"inherit_{kind}")
+    if isinstance(allow, list):
+        plan[kind] = [
+            e for e in plan[kind]
+            if isinstance(e, Mapping) and (e.get("module") in allow or e.get("module") in explicit)
+        ]
+    elif isinstance(policy.get(f"exclude_{kind}"), list):
+        plan[kind] = _without(plan[kind], policy[f"exclude_{kind}"], keep=explicit)
+
+
+def restrict_agents(
+    live_agents: Mapping[str, Any], agent_cfg: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The agents a child may delegate to: its own ``agents:`` declaration over the live registry.
+
+    ``"none"`` -> none, a list -> those names, ``"all"`` or absent -> every agent (app-cli's
+    sub-agent access control). Deep-copied: a child's hooks must not write into the parent's.
+    """
+    wanted = agent_cfg.get("agents")
+    if wanted == "none":
+        return {}
+    if isinstance(wanted, list):
+        return {k: copy.deepcopy(v) for k, v in live_agents.items() if k in wanted}
+    return copy.deepcopy(dict(live_agents))

@@ -11,13 +11,12 @@ Two ways to run:
 
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .child_plan import merge_agent_overlay, promote_provider
+from .child_plan import apply_inheritance, merge_agent_overlay, promote_provider, restrict_agents
 from .router import RouteOutcome, Router
 from .tiers import lookup_agent
 
@@ -82,6 +81,11 @@ class RoutingSpawner:
         sub_session_id = sub_session_id or new_sub_session_id(
             agent_name, getattr(parent_session, "session_id", None)
         )
+        found = lookup_agent(configs, agent_name) if agent_name != "self" else None
+        if self.inner is None and agent_name != "self" and found is None:
+            # As app-cli: an agent the caller may not see (``agents: none`` above it, or a
+            # namespaced name tool-delegate does not check) is not spawned with an empty overlay.
+            raise ValueError(f"Agent '{agent_name}' not found in configuration")
         request = self.router.decide(agent_name, configs, provider_preferences)
         outcome = await self.router.route(parent_coordinator, request, sub_session_id=sub_session_id)
         self.router.handoffs.put(sub_session_id, outcome)
@@ -96,7 +100,6 @@ class RoutingSpawner:
                     provider_preferences=[c.to_preference() for c in outcome.chain] or None,
                     **kwargs,
                 )
-            found = lookup_agent(configs, agent_name) if agent_name != "self" else None
             return await spawn_child(
                 self.router,
                 parent_session=parent_session,
@@ -124,17 +127,25 @@ def build_child_plan(
     parent_session: Any, agent_cfg: Mapping[str, Any], outcome: RouteOutcome,
     *, orchestrator_config: Mapping[str, Any] | None = None,
     session_metadata: Mapping[str, Any] | None = None,
+    tool_inheritance: Mapping[str, Any] | None = None,
+    hook_inheritance: Mapping[str, Any] | None = None,
     failover: bool = True,
 ) -> dict[str, Any]:
     """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model.
 
-    With failover on, the chain's providers retry less inside themselves: the next candidate is
-    a better answer to a 429 than minutes of the same provider's backoff.
+    The ``session.spawn`` keywords shape the plan as app-cli's spawner does: tool and hook
+    inheritance policies, the orchestrator config, the session metadata; the agent's own
+    ``agents:`` declaration restricts whom the child may delegate to. With failover on, the
+    chain's providers retry less inside themselves: the next candidate is a better answer to a
+    429 than minutes of the same provider's backoff.
     """
     plan = merge_agent_overlay(parent_session.config, agent_cfg)
     live_agents = (getattr(parent_session.coordinator, "config", None) or {}).get("agents")
-    if live_agents is not None:
-        plan["agents"] = copy.deepcopy(live_agents)
+    if live_agents is None:
+        live_agents = plan.get("agents") if isinstance(plan.get("agents"), dict) else {}
+    plan["agents"] = restrict_agents(live_agents, agent_cfg)
+    apply_inheritance(plan, "tools", tool_inheritance, agent_cfg)
+    apply_inheritance(plan, "hooks", hook_inheritance, agent_cfg)
     if outcome.chain:
         chosen = outcome.chain[0]
         if not promote_provider(plan, chosen.provider, chosen.model, chosen.preference.config):
@@ -181,16 +192,33 @@ async def spawn_child(
     orchestrator_config: Mapping[str, Any] | None = None,
     session_metadata: Mapping[str, Any] | None = None,
     parent_messages: list[dict[str, Any]] | None = None,
-    **_ignored: Any,
+    tool_inheritance: Mapping[str, Any] | None = None,
+    hook_inheritance: Mapping[str, Any] | None = None,
+    self_delegation_depth: int = 0,
+    use_subprocess: bool = False,
+    **unknown: Any,
 ) -> dict[str, Any]:
-    """Run the agent in a child ``AmplifierSession`` and return tool-delegate's result shape."""
+    """Run the agent in a child ``AmplifierSession`` and return tool-delegate's result shape.
+
+    Every keyword of the ``session.spawn`` contract is honoured as app-cli honours it:
+    ``self_delegation_depth`` is registered on the child as the capability tool-delegate reads
+    to stop a runaway ``self`` chain; ``parent_messages`` are added to the child's context.
+    ``use_subprocess`` is the one exception: this spawner has no subprocess runner, so the child
+    runs in process (logged). A keyword newer than this contract is logged, not dropped silently.
+    """
     from amplifier_core import AmplifierSession
 
+    if unknown:
+        logger.warning("model-router spawner: ignoring unknown session.spawn keyword(s) %s", sorted(unknown))
+    if use_subprocess:
+        logger.info("model-router spawner: use_subprocess requested; running %s in process", agent_name)
     plan = build_child_plan(
         parent_session, agent_cfg, outcome,
         orchestrator_config=orchestrator_config, session_metadata=session_metadata,
+        tool_inheritance=tool_inheritance, hook_inheritance=hook_inheritance,
         failover=router.config.failover,
     )
+    plan.pop("spawn_mode", None)
     parent_coordinator = parent_session.coordinator
     child = AmplifierSession(
         plan,
@@ -202,6 +230,8 @@ async def spawn_child(
     cancellation_linked = False
     try:
         await child.initialize()
+        # After initialize, as app-cli does; tool-delegate reads it on every ``self`` call.
+        child.coordinator.register_capability("self_delegation_depth", self_delegation_depth)
         if not getattr(child.coordinator.get_capability("session.spawn"), "is_model_router", False):
             child.coordinator.register_capability(
                 "session.spawn", RoutingSpawner(router, child.coordinator)
