@@ -44,7 +44,7 @@ from .files import (
 )
 from .model import AgentSpec, Bundle
 
-__all__ = ["agent_configs", "clear_cache", "load_bundle", "parse_tiers"]
+__all__ = ["agent_configs", "bundle_file", "clear_cache", "load_bundle", "parse_tiers"]
 
 MAX_INCLUDE_DEPTH = 32
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^git@")
@@ -267,6 +267,15 @@ def _spec(entry: _Entry, tiers: Mapping[str, tuple[ProviderPreference, ...]]) ->
         own_preferences=own,
         sections=base.sections,
     )
+
+
+def bundle_file(path: str | Path) -> Path:
+    """The bundle file ``path`` names (a ``.md`` file, or a folder's ``bundle.md``).
+
+    Raises :class:`BundleError` when there is none: the input itself is wrong, before any
+    content is read.
+    """
+    return _root_path(path)
 
 
 def _root_path(path: str | Path) -> Path:

@@ -5,9 +5,8 @@ Commands: ``verify`` (a real session delegating to every agent), ``show`` (the r
 bundle), ``settings`` (the effective routing settings and where each came from), ``report``
 (cost per agent from recorded sessions).
 
-Exit status: 0 all good; 1 the check found a problem (``verify`` mismatch or error, ``validate``
-errors); 2 bad input (missing bundle, unknown agent or provider, unreadable catalog, bad
-settings file), reported as one line on stderr.
+Exit status: one table (:class:`ExitStatus`, README's "Exit status") that every command keeps.
+Bad input is one ``error:`` line on stderr and status 2 in every command.
 
 Settings files: ``show``, ``explain`` and ``settings`` apply the user's layers (org file, user
 and project ``settings.yaml``) by default, as a session would; ``verify`` checks the bundle's
@@ -21,6 +20,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import BundleError
+from .status import ExitStatus
 
 if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays instant
     from .expect import Planner
@@ -36,22 +37,37 @@ if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays in
 __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_PROBLEM = 1
-EXIT_BAD_INPUT = 2
 
 
 def _guarded(command: F) -> F:
-    """Bad input becomes one line on stderr and exit status 2, never a traceback."""
+    """Bad input becomes one line on stderr and status 2, never a traceback; a closed pipe
+    ends the command quietly with status 141."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         except BundleError as err:
             click.echo(f"error: {err}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+            sys.exit(ExitStatus.BAD_INPUT)
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(ExitStatus.BROKEN_PIPE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner)
+        pass
 
 
 def _echo_json(data: Any) -> None:
@@ -190,8 +206,7 @@ def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
         _echo_json(verify_json(result))
     else:
         render_verify(result, make_console())
-    if not result.ok:
-        sys.exit(EXIT_PROBLEM)
+    sys.exit(result.exit_status)
 
 
 @main.command(short_help="The routing table: tier, model and first fallback per agent.")
@@ -240,14 +255,16 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
 @_guarded
 def validate(path: str) -> None:
     """Load and check a bundle (derived bundles too); list every error with file, agent, field."""
+    from ..bundle.loader import bundle_file
     from .validate import validate_bundle
 
+    bundle_file(path)  # no bundle there: bad input (stderr, 2), not a finding of the check
     result = validate_bundle(path)
     for error in result.errors:
         click.echo(f"error: {error}")
     click.echo(result.summary())
     if not result.ok:
-        sys.exit(EXIT_PROBLEM)
+        sys.exit(ExitStatus.PROBLEM)
 
 
 @main.command(short_help="The effective routing settings, each with its source.")
@@ -301,6 +318,8 @@ def report(path: str, as_json: bool) -> None:
         console = make_console()
         with stripped(console):
             render_report(loaded, console)
+    if not loaded.summaries:
+        sys.exit(ExitStatus.INCOMPLETE)
 
 
 if __name__ == "__main__":  # python -m amplifier_module_model_router.cli

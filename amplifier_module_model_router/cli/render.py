@@ -48,13 +48,20 @@ COST_TITLE = "Cost per agent in this run (catalog list prices; baseline: the ses
 _NARROWEST = 120  # below this the tables' last column would shrink to nothing
 
 
+class _Console(Console):
+    """rich's console, except that a closed pipe is left to the command (status 141, not 1)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console on the current stdout/stderr (so click's test runner captures it)."""
     stream = sys.stderr if stderr else sys.stdout
     width = (
         max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST) if stream.isatty() else _WIDE
     )
-    return Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
+    return _Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
 
 
 def make_table(*columns: str, wrap: str | None = None) -> Table:

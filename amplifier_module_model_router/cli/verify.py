@@ -21,6 +21,7 @@ from ..offline import RECORDER, CompletionCall
 from ..resolve.globs import is_glob
 from .expect import Route
 from .scenario import Scenario
+from .status import ExitStatus
 
 __all__ = ["AgentResult", "VerifyRun", "run_verify"]
 
@@ -154,6 +155,16 @@ class VerifyRun:
             and not self.unresolved
             and not self.globs_sent
         )
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """PROBLEM for a wrong model, an error or a glob sent; INCOMPLETE when the only
+        finding is agents whose chain resolved nothing (they inherit, as configured)."""
+        if self.ok:
+            return ExitStatus.OK
+        if self.correct == len(self.results) and self.errors == 0 and not self.globs_sent:
+            return ExitStatus.INCOMPLETE
+        return ExitStatus.PROBLEM
 
     def summary(self) -> str:
         """``17/17 correct · 0 errors · all globs resolved`` (or what went wrong)."""
