@@ -1,4 +1,4 @@
-"""Build hook: ship the bundle (bundle.md, agents/, bundles/) inside the wheel.
+"""Build hook: ship the bundle (bundle.md, behaviors/, agents/, context/, bundles/) inside the wheel.
 
 The bundle lives at the repository root, where Amplifier expects a bundle repository to keep it;
 package data cannot reach outside the package, so ``build_py`` copies it to
@@ -15,7 +15,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-BUNDLE_PARTS = ("bundle.md", "agents", "bundles")
+BUNDLE_PARTS = ("bundle.md", "behaviors", "agents", "context", "bundles")
 
 
 def copy_bundle(source: Path, target: Path) -> None:

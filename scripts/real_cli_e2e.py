@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import stub_anthropic  # noqa: E402 (the stub lives beside this script)
+import stub_anthropic  # the stub lives beside this script
 
 OWN = "model-router-e2e/amplifier-bundle-model-router"  # where the farm serves this repository
 OWN_GIT = f"git+https://github.com/{OWN}@main"
@@ -70,7 +70,7 @@ OWN_DIST = "amplifier-bundle-model-router"
 
 def sh(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
        timeout: float = RUN_TIMEOUT, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True,
+    result = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True, check=False,
                             timeout=timeout)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} -> {result.returncode}\n{result.stdout[-3000:]}"
@@ -192,6 +192,7 @@ class Form:
     run_args: list[str] = field(default_factory=list)  # extra `amplifier run` arguments
     files: dict[str, str] = field(default_factory=dict)  # files written in the working folder
     expected: dict[str, str] = field(default_factory=lambda: dict(EXPECTED))
+    local: str | None = None  # the bundle file our own `show` reads for the same routing
 
 
 def forms(repo: Path) -> list[Form]:
@@ -202,25 +203,26 @@ def forms(repo: Path) -> list[Form]:
         f"  - bundle: {behavior_git}\n---\n\nMy bundle.\n")
     derived = (
         "---\nbundle:\n  name: my-router\n  version: 1.0.0\n\nincludes:\n"
-        f"  - bundle: {OWN_GIT}\n\n"
+        f"  - bundle: file://{repo}/bundle.md\n\n"
         "hooks:\n  - module: model-router\n    config:\n      agents:\n"
-        "        git-ops: strong\n---\n\nModel router, git-ops on the strong tier.\n")
+        "        git-ops: frontier\n---\n\nModel router, git-ops on the frontier tier.\n")
     return [
         Form("root", "the root bundle alone",
-             run_args=["--bundle", f"file://{repo}/bundle.md"]),
+             run_args=["--bundle", f"file://{repo}/bundle.md"], local=f"{repo}/bundle.md"),
         Form("bundle-add-use", "`bundle add` + `bundle use` (git source)",
              setup=[["bundle", "add", OWN_GIT], ["bundle", "use", "model-router"]]),
         Form("app", "`bundle add --app` of the behavior onto the user's bundle (foundation)",
              setup=[["bundle", "add", "--app", behavior_git]]),
         Form("user-bundle", "a user bundle including foundation and the behavior (git)",
              files={"my-bundle.md": user_bundle},
-             run_args=["--bundle", "file://{work}/my-bundle.md"]),
+             run_args=["--bundle", "file://{work}/my-bundle.md"], local="{work}/my-bundle.md"),
         Form("amplifier-dev", "bundles/amplifier-dev.md (derived bundle of this repo)",
-             run_args=["--bundle", f"file://{repo}/bundles/amplifier-dev.md"]),
-        Form("derived-retier", "a user's derived bundle re-tiering git-ops to strong",
+             run_args=["--bundle", f"file://{repo}/bundles/amplifier-dev.md"],
+             local=f"{repo}/bundles/amplifier-dev.md"),
+        Form("derived-retier", "a user's derived bundle re-tiering git-ops to frontier",
              files={"my-router.md": derived},
-             run_args=["--bundle", "file://{work}/my-router.md"],
-             expected={"model-router:git-ops": STRONG,
+             run_args=["--bundle", "file://{work}/my-router.md"], local="{work}/my-router.md",
+             expected={"model-router:git-ops": FRONTIER,
                        "model-router:zen-architect": FRONTIER}),
     ]
 
@@ -283,9 +285,34 @@ def cli_complaints(text: str) -> list[str]:
         if "result is invalid" not in body:
             found.append("Include Failed: " + body[:300])
     for line in text.splitlines():
-        if "model-router" in line and re.search(r"fail|error|not found", line, re.I):
+        if "model-router" in line and re.search(r"fail|error|not found", line, re.IGNORECASE):
             found.append("CLI: " + line.strip()[:300])
     return list(dict.fromkeys(found))
+
+
+def stub_catalog(path: Path) -> Path:
+    """The stub's models as a catalog snapshot file for ``amplifier-model-router --catalog``."""
+    rows = "".join(f"      - {{id: {m}, context_window: 200000, max_output_tokens: 64000}}\n"
+                   for m in stub_anthropic.DEFAULT_MODELS)
+    path.write_text(f'date: "2026-12-01"\nproviders:\n  anthropic:\n'
+                    f"    default_model: {STRONG}\n    models:\n{rows}")
+    return path
+
+
+def our_view(bundle: str, *, venv: Path, catalog: Path, cwd: Path) -> tuple[dict, list[str]]:
+    """What this package's ``show`` says of ``bundle`` with the stub's catalog: (models, unread).
+
+    Run from the repository's source with the CLI's interpreter (which has every dependency).
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(cwd)}
+    result = sh([str(venv / "bin" / "python"), "-m", "amplifier_module_model_router.cli", "show",
+                 bundle, "--catalog", str(catalog), "--no-settings", "--json"],
+                cwd=cwd, env=env, check=False)
+    if result.returncode != 0:
+        return {}, [f"show failed: {(result.stdout + result.stderr).strip()[-300:]}"]
+    data = json.loads(result.stdout)
+    models = {a["agent"]: (a.get("model") or {}).get("model") for a in data["agents"]}
+    return models, [u["source"] for u in data["bundle"].get("unread", [])]
 
 
 @dataclass
@@ -294,6 +321,7 @@ class Outcome:
     commands: list[str]
     models: dict[str, list[str]]
     resolved: list[str]
+    ours: list[str]
     ok: bool
     problems: list[str]
     tail: str
@@ -351,10 +379,26 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
     if not resolved:
         problems.append(f"no model_router:resolved event in {len(events_files(home))} "
                         "events.jsonl file(s)")
+    ours: list[str] = []
+    if form.local:
+        local = form.local.replace("{work}", str(folder))
+        view, unread = our_view(local, venv=venv, catalog=stub_catalog(base / "catalog.yaml"),
+                                cwd=folder)
+        ours.append("amplifier-model-router show " + local + " --catalog <stub> --no-settings")
+        ours += [f"  not read: {u}" for u in unread]
+        for agent, model in form.expected.items():
+            if agent in view:
+                ours.append(f"  {agent} -> {view[agent]}")
+                if view[agent] != model:
+                    problems.append(f"show says {agent} -> {view[agent]}, the CLI used {model}")
+            elif not unread:
+                problems.append(f"show knows no {agent} and names no unread include")
+            else:
+                ours.append(f"  {agent}: from an include not read offline")
     text = ANSI.sub("", "\n".join(output))
     (base / "output.log").write_text(text)
     problems.extend(cli_complaints(text))
-    return Outcome(form, commands, models, resolved_text, not problems, problems,
+    return Outcome(form, commands, models, resolved_text, ours, not problems, problems,
                    "\n".join(text.strip().splitlines()[-25:]), time.monotonic() - started)
 
 
@@ -368,6 +412,8 @@ def report(outcome: Outcome, verbose: bool) -> None:
               f"  ({len(outcome.models[role])} request(s))")
     for line in outcome.resolved:
         print(f"   model_router:resolved  {line}")
+    for line in outcome.ours:
+        print(f"   {line}")
     for problem in outcome.problems:
         print(f"   ! {problem}")
     if verbose or not outcome.ok:
@@ -401,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     log.unlink(missing_ok=True)
     server = stub_anthropic.serve(0, log)
     port = server.server_address[1]
-    print(f"stub Anthropic API on 127.0.0.1:{port}; catalog {', '.join(stub_anthropic.DEFAULT_MODELS)}")
+    catalog = ", ".join(stub_anthropic.DEFAULT_MODELS)
+    print(f"stub Anthropic API on 127.0.0.1:{port}; catalog {catalog}")
     print(f"expected: git-ops -> {BUDGET} (budget), zen-architect -> {FRONTIER} (frontier); "
           f"parent on {STRONG}")
     selected = [f for f in forms(REPO) if not args.form or f.name in args.form]

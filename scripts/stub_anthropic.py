@@ -164,7 +164,7 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             if self.path.split("?")[0].rstrip("/") == "/v1/models":
                 data = [{"type": "model", "id": m, "display_name": m,
                          "created_at": "2026-01-01T00:00:00Z"} for m in state.models]
@@ -174,7 +174,7 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self._json(404, {"type": "error", "error": {"type": "not_found_error",
                                                         "message": self.path}})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_BODY:
                 self._json(413, {"type": "error", "error": {"type": "request_too_large",

@@ -11,10 +11,16 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from amplifier_module_model_router.offline.modules import make_importable
+
 # Deterministic property tests everywhere: fixed derandomised examples, no example database,
 # so CI runs the same cases every time (individual tests may still set their own budgets).
 settings.register_profile("model-router", derandomize=True, database=None)
 settings.load_profile("model-router")
+
+# The offline modules (loop, context, simulated providers, delegate) are importable packages,
+# not entry points: tests that hand-build a mount plan need them importable too.
+make_importable()
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,9 @@ from amplifier_module_model_router.safe_yaml import read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.md"
+BEHAVIOR = ROOT / "behaviors" / "model-router.yaml"
+GUIDE = ROOT / "context" / "model-router.md"
+FOUNDATION = "git+https://github.com/microsoft/amplifier-foundation@main"
 DERIVED = ROOT / "bundles" / "amplifier-dev.md"
 AGENT_FILES = sorted((ROOT / "agents").glob("*.md")) + sorted(
     (ROOT / "bundles" / "agents").glob("*.md")
@@ -127,7 +130,8 @@ FRONTIER_WORDS = ("opus", "sol", "pro")
 
 
 def tier_chains() -> dict[str, list[dict[str, Any]]]:
-    front, _ = read_document(BUNDLE, display="bundle.md")
+    """The tiers as the behavior declares them (their one home)."""
+    front, _ = read_document(BEHAVIOR, display="behaviors/model-router.yaml")
     (entry,) = [h for h in front["hooks"] if h.get("module") == "model-router"]
     return entry["config"]["tiers"]
 
@@ -143,16 +147,30 @@ def body(path: Path) -> str:
 # --------------------------------------------------------------------------- bundle.md
 
 
-def test_bundle_md_declares_the_module_and_four_tiers_once() -> None:
+def test_root_bundle_is_thin_and_runnable_foundation_plus_its_behavior() -> None:
+    """BUNDLE_GUIDE's thin root: foundation (session, tools, delegate) and its own behavior."""
     front = frontmatter(BUNDLE)
     assert front["bundle"]["name"] == "model-router" and front["bundle"]["version"]
+    assert front["includes"] == [
+        {"bundle": FOUNDATION},
+        {"bundle": "model-router:behaviors/model-router"},
+    ]
+    assert not {"hooks", "agents", "session", "tools", "providers"} & set(front)
+
+
+def test_behavior_declares_the_module_and_four_tiers_once() -> None:
+    front = frontmatter(BEHAVIOR)
+    assert front["bundle"]["name"] == "model-router-behavior"
     assert [h["module"] for h in front["hooks"]].count("model-router") == 1
+    (entry,) = front["hooks"]
+    assert "source" not in entry, "found by the package's entry point, installed by foundation"
     assert set(tier_chains()) == set(TIER_NAMES)
-    assert "tiers" not in front and "provider_preferences" not in front
+    assert "includes" not in front, "a behavior composes onto a bundle; it includes nothing"
+    assert front["context"]["include"] == ["model-router:context/model-router.md"]
 
 
-def test_bundle_md_lists_every_agent_file_namespaced() -> None:
-    refs = frontmatter(BUNDLE)["agents"]["include"]
+def test_behavior_lists_every_agent_file_namespaced() -> None:
+    refs = frontmatter(BEHAVIOR)["agents"]["include"]
     assert len(refs) == len(set(refs)) == 16
     assert {ref.split(":", 1)[1] for ref in refs} == {
         p.stem for p in (ROOT / "agents").glob("*.md")
@@ -160,13 +178,20 @@ def test_bundle_md_lists_every_agent_file_namespaced() -> None:
     assert all(ref.startswith("model-router:") for ref in refs)
 
 
-def test_bundle_body_tells_the_root_session_about_every_agent_and_the_order() -> None:
-    text = body(BUNDLE)
-    for ref in frontmatter(BUNDLE)["agents"]["include"]:
+def test_guide_tells_the_root_session_about_every_agent_and_the_order() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    for ref in frontmatter(BEHAVIOR)["agents"]["include"]:
         assert f"`{ref}`" in text, f"{ref} is not introduced to the root session"
     for tier in TIER_NAMES:
         assert f"**{tier}**" in text
     assert "Why the chains are ordered" in text
+
+
+def test_root_behavior_and_derived_bundle_compose_the_same_routing() -> None:
+    root, behavior = load_bundle(BUNDLE), load_bundle(BEHAVIOR)
+    assert root.tiers == behavior.tiers and dict(root.agents) == dict(behavior.agents)
+    assert [u.source for u in root.unread] == [FOUNDATION], "foundation is named, not read"
+    assert root.includes == (BEHAVIOR,)
 
 
 # --------------------------------------------------------------------------- chains
@@ -292,8 +317,12 @@ def test_agent_bodies_are_not_copies_of_each_other() -> None:
 
 def test_derived_bundle_restates_no_routing() -> None:
     front = frontmatter(DERIVED)
-    assert front["includes"] == [{"bundle": "../bundle.md"}]
-    assert "hooks" not in front, "tiers belong to bundle.md; the derived bundle inherits them"
+    # forms foundation resolves the same from any working folder (a relative path would not)
+    assert front["includes"] == [
+        {"bundle": FOUNDATION},
+        {"bundle": "model-router:behaviors/model-router"},
+    ]
+    assert "hooks" not in front, "tiers belong to the behavior; the derived bundle inherits them"
     own = front["agents"]["include"]
     assert own and not any(ref.startswith("model-router:") for ref in own)
     base_names = {p.stem for p in (ROOT / "agents").glob("*.md")}

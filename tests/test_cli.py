@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from amplifier_module_model_router.bundle.files import display_path
 from amplifier_module_model_router.bundle.loader import load_bundle
 from amplifier_module_model_router.cli import main
 from amplifier_module_model_router.offline import RECORDER
@@ -31,6 +32,7 @@ from amplifier_module_model_router.resolve.versions import newest_match
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.md"
 DERIVED = ROOT / "bundles" / "amplifier-dev.md"
+FOUNDATION = "git+https://github.com/microsoft/amplifier-foundation@main"
 SUMMARY = re.compile(r"^(\d+)/(\d+) correct · (\d+) errors? · (?:(\d+) failovers? · )?(.+)$", re.M)
 CATALOG = load_catalog()
 SCRIPT = Path(sys.executable).parent / "amplifier-model-router"
@@ -274,11 +276,14 @@ def test_verify_notices_the_module_failing_to_mount(monkeypatch: pytest.MonkeyPa
 
 
 def test_verify_without_failover_a_flaky_provider_is_an_error(tmp_path: Path) -> None:
-    text = BUNDLE.read_text(encoding="utf-8").replace(
+    behavior = ROOT / "behaviors" / "model-router.yaml"
+    text = behavior.read_text(encoding="utf-8").replace(
         "    config:\n      tiers:", "    config:\n      failover: false\n      tiers:", 1
     )
-    bundle = tmp_path / "bundle.md"
-    bundle.write_text(text, encoding="utf-8")
+    (tmp_path / "behaviors").mkdir()
+    (tmp_path / "behaviors" / "model-router.yaml").write_text(text, encoding="utf-8")
+    bundle = tmp_path / "bundle.md"  # the root's namespace include finds this copy's behavior
+    bundle.write_text(BUNDLE.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "agents").symlink_to(ROOT / "agents")
     result = in_process("verify", str(bundle), "--flaky", "anthropic")
     assert result.code == 1
@@ -368,13 +373,28 @@ def test_bad_input_is_one_clear_line(
 # -- validate -----------------------------------------------------------------------------------
 
 
+def test_show_and_verify_name_the_includes_they_did_not_read() -> None:
+    """foundation (a git include of bundle.md) is fetched by the CLI, never by us: said so."""
+    shown = json.loads(in_process("show", str(BUNDLE), "--json").out)
+    assert [u["source"] for u in shown["bundle"]["unread"]] == [FOUNDATION]
+    verified = in_process("verify", str(DERIVED))
+    assert f"not read: {FOUNDATION} ({display_path(DERIVED)}: includes[0].bundle)" in verified.out
+
+
 @pytest.mark.parametrize("run", RUNNERS)
 def test_validate_shipped_and_derived_bundles(run: Runner) -> None:
     for path in (BUNDLE, DERIVED):
         bundle = load_bundle(path)
         result = run("validate", str(path))
         assert result.code == 0
-        assert result.out.strip() == f"ok: {len(bundle.agents)} agents, {len(bundle.tiers)} tiers"
+        first, *rest = result.out.strip().splitlines()
+        counts = f"{len(bundle.agents)} agents, {len(bundle.tiers)} tiers"
+        assert first == f"ok: {counts}; 1 include not read (below)"
+        # foundation is named, never silently counted as read
+        assert rest == [
+            f"not read: {FOUNDATION} ({display_path(path)}: includes[0].bundle): remote source: "
+            "the Amplifier CLI fetches it; not read offline"
+        ]
 
 
 @pytest.mark.parametrize("run", RUNNERS)

@@ -275,7 +275,7 @@ BASE_BUNDLE = {
 }
 DERIVED_BUNDLE = {
     "bundle": {"name": "derived", "version": "1.0.0", "description": "fuzz derived"},
-    "includes": [{"bundle": "../base/bundle.md"}],
+    "includes": [{"bundle": "file://@TREE@/base/bundle.md"}],  # write_tree fills in @TREE@
     "hooks": [{"module": "model-router", "config": {
         "tiers": {"strong": [{"provider": "openai", "model": "gpt-[0-9].[0-9]"}]},
     }}],
@@ -312,6 +312,8 @@ def write_tree(files: Mapping[str, str | bytes]) -> Path:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):  # includes name the tree absolutely, as foundation needs
+            content = content.replace("@TREE@", str(root))
         path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return root
 

@@ -134,7 +134,10 @@ def test_bundle_md_yields_sixteen_agents_in_the_four_tiers() -> None:
         assert agent.source == ROOT / "agents" / f"{agent.name}.md"
         assert agent.description and agent.instruction
         assert agent.meta["model_tier"] == agent.tier
-    assert bundle.includes == ()
+    assert bundle.includes == (ROOT / "behaviors" / "model-router.yaml",)
+    assert [u.source for u in bundle.unread] == [
+        "git+https://github.com/microsoft/amplifier-foundation@main"
+    ]
     assert bundle.instruction.startswith("# Model router")
 
 
@@ -144,7 +147,10 @@ def test_a_folder_loads_its_bundle_md() -> None:
 
 def test_derived_bundle_inherits_the_sixteen_unchanged_and_adds_its_own() -> None:
     base, derived = load_bundle(BUNDLE), load_bundle(DERIVED)
-    assert derived.includes == (BUNDLE,)
+    assert derived.includes == base.includes == (ROOT / "behaviors" / "model-router.yaml",)
+    assert derived.unread == tuple(
+        type(u)(u.source, DERIVED, u.field, u.reason) for u in base.unread
+    ), "foundation is named as not read, from the derived bundle's own includes"
     assert derived.tiers == base.tiers
     own = set(derived.agents) - set(base.agents)
     assert own, "the derived bundle must add at least one agent"
@@ -222,7 +228,7 @@ def test_derived_adds_agents_from_its_own_folder_and_new_tiers(tmp_path: Path, b
     derived = write_bundle(
         folder,
         "derived",
-        includes=[{"bundle": os.path.relpath(base, folder)}],
+        includes=[{"bundle": base.as_uri()}],
         tiers={"local": [{"provider": "ollama", "model": "qwen3:*"}]},
         agents={"include": ["derived:reviewer", "helper"]},
     )
@@ -265,7 +271,7 @@ def test_untiered_agent_keeps_its_own_list_and_one_without_any_inherits(tmp_path
 
 
 def test_folder_and_file_uri_includes(tmp_path: Path, base: Path) -> None:
-    by_folder = write_bundle(tmp_path / "a", "a", includes=["../base"])
+    by_folder = write_bundle(tmp_path / "a", "a", includes=[str(tmp_path / "base")])
     by_uri = write_bundle(tmp_path / "b", "b", includes=[base.as_uri()])
     assert load_bundle(by_folder).includes == load_bundle(by_uri).includes == (base.resolve(),)
 
@@ -297,7 +303,7 @@ def test_other_module_config_keys_deep_merge_later_wins(tmp_path: Path) -> None:
     )
     derived = write_bundle_text(
         tmp_path / "d",
-        "bundle: {name: d}\nincludes: [../base]\n"
+        f"bundle: {{name: d}}\nincludes: [{tmp_path / 'base'}]\n"
         + hooks
         + "{strict: true, catalog: {keep: [b]}}\n",
     )
@@ -515,30 +521,50 @@ def test_inline_entry_lists_an_agent_like_foundation_does(tmp_path: Path, base: 
 
 
 def test_include_cycle(tmp_path: Path) -> None:
-    write_bundle(tmp_path / "a", "a", includes=["../b"])
-    write_bundle(tmp_path / "b", "b", includes=["../c/bundle.md"])
-    write_bundle(tmp_path / "c", "c", includes=["../a"])
+    write_bundle(tmp_path / "a", "a", includes=[str(tmp_path / "b")])
+    write_bundle(tmp_path / "b", "b", includes=[(tmp_path / "c" / "bundle.md").as_uri()])
+    write_bundle(tmp_path / "c", "c", includes=[str(tmp_path / "a")])
     err = raises(tmp_path / "a")
     assert "include cycle" in err.reason and err.reason.count("->") == 3
     assert err.file.endswith("c/bundle.md") and err.field == "includes[0]"
 
 
 def test_self_include_is_a_cycle(tmp_path: Path) -> None:
-    err = raises(write_bundle(tmp_path, "me", includes=["bundle.md"]))
+    err = raises(write_bundle(tmp_path, "me", includes=[str(tmp_path / "bundle.md")]))
     assert "include cycle" in err.reason
 
 
 @pytest.mark.parametrize(
     ("include", "words"),
     [
+        ("git+https://github.com/microsoft/amplifier-bundle-model-router@main", "remote source"),
         (
-            "git+https://github.com/microsoft/amplifier-bundle-model-router@main",
-            "cannot be fetched offline",
+            "git+https://github.com/o/r@main#subdirectory=behaviors/model-router.yaml",
+            "remote source",
         ),
-        ({"bundle": "https://example.com/bundle.md"}, "cannot be fetched offline"),
-        ("foundation:behaviors/agents", "registry reference"),
-        ("missing/bundle.md", "not found"),
-        (42, "must be a path"),
+        ({"bundle": "https://example.com/bundle.md"}, "remote source"),
+        ("foundation", "registry name"),
+        ("foundation:behaviors/agents", "namespace 'foundation' is not a bundle read here"),
+    ],
+)
+def test_includes_the_cli_fetches_are_listed_as_unread(
+    tmp_path: Path, include: Any, words: str
+) -> None:
+    """Not read offline, never silently dropped: named with the file and field that has them."""
+    bundle = load_bundle(write_bundle(tmp_path, "b", includes=[include]))
+    (unread,) = bundle.unread
+    source = include["bundle"] if isinstance(include, dict) else include
+    assert unread.source == source and words in unread.reason
+    assert unread.file.name == "bundle.md" and unread.field.startswith("includes[0]")
+    assert bundle.includes == ()
+
+
+@pytest.mark.parametrize(
+    ("include", "words"),
+    [
+        (str(Path("/nonexistent-model-router-test/bundle.md")), "not found"),
+        (42, "must be a bundle source"),
+        ("", "must be a bundle source"),
     ],
 )
 def test_includes_that_cannot_be_loaded(tmp_path: Path, include: Any, words: str) -> None:
@@ -548,18 +574,63 @@ def test_includes_that_cannot_be_loaded(tmp_path: Path, include: Any, words: str
         and err.field.startswith("includes[0]")
         and words in err.reason
     )
-    if isinstance(include, str) and "://" in include:
-        assert include in err.reason
+
+
+@pytest.mark.parametrize("include", ["../base", "./base/bundle.md", "base.md", "sub/x.yaml"])
+def test_a_relative_include_is_refused_since_foundation_reads_it_from_the_working_folder(
+    tmp_path: Path, include: str
+) -> None:
+    err = raises(write_bundle(tmp_path / "d", "d", includes=[include]))
+    assert "relative path" in err.reason and "working folder" in err.reason
+    assert err.field == "includes[0]"
+
+
+def test_the_relative_include_hint_names_the_namespace_form_that_works(tmp_path: Path) -> None:
+    root = write_bundle(tmp_path / "repo", "mine", includes=["behaviors/extra.yaml"])
+    (tmp_path / "repo" / "behaviors").mkdir()
+    (tmp_path / "repo" / "behaviors" / "extra.yaml").write_text("bundle: {name: extra}\n")
+    assert "'mine:behaviors/extra'" in raises(root).reason
+    outside = write_bundle(tmp_path / "other", "other", includes=["../elsewhere/bundle.md"])
+    assert f"'file://{(tmp_path / 'elsewhere' / 'bundle.md').resolve()}'" in raises(outside).reason
+
+
+def test_namespace_paths_resolve_inside_the_named_bundle_as_in_foundation(tmp_path: Path) -> None:
+    """A thin root including its own behavior; a sibling bundle reaching it through the root."""
+    repo = tmp_path / "repo"
+    write_agent(repo, "git-ops", "cheap")
+    (repo / "behaviors").mkdir(parents=True)
+    (repo / "behaviors" / "routing.yaml").write_text(
+        "bundle: {name: mine-behavior}\n"
+        "hooks:\n  - module: model-router\n    config:\n      tiers:\n"
+        "        cheap: [{provider: anthropic, model: 'claude-haiku-*'}]\n"
+        "agents:\n  include: [mine:git-ops]\n"
+    )
+    root = write_bundle(repo, "mine", includes=["mine:behaviors/routing", "foundation"])
+    sibling = write_bundle(repo / "bundles", "variant", file="variant.md",
+                           includes=["mine:behaviors/routing.yaml"])
+    behavior_alone = repo / "behaviors" / "routing.yaml"
+    for path in (root, sibling, behavior_alone):
+        bundle = load_bundle(path)
+        assert bundle.agents["git-ops"].tier == "cheap", path
+        assert bundle.agents["git-ops"].source == repo / "agents" / "git-ops.md"
+    assert [u.source for u in load_bundle(root).unread] == ["foundation"]
+    assert load_bundle(root).includes == (behavior_alone.resolve(),)
+
+
+def test_a_namespace_path_to_nothing_in_a_known_bundle_is_an_error(tmp_path: Path) -> None:
+    err = raises(write_bundle(tmp_path, "mine", includes=["mine:behaviors/missing"]))
+    assert "no bundle at 'behaviors/missing'" in err.reason and err.field == "includes[0]"
 
 
 def test_git_include_deep_in_the_chain_names_the_file_that_has_it(tmp_path: Path) -> None:
-    write_bundle(
+    inner = write_bundle(
         tmp_path / "inner",
         "inner",
         includes=["git+https://github.com/microsoft/amplifier-foundation@main"],
     )
-    err = raises(write_bundle(tmp_path / "outer", "outer", includes=["../inner"]))
-    assert err.file.endswith("inner/bundle.md") and "amplifier-foundation" in err.reason
+    bundle = load_bundle(write_bundle(tmp_path / "outer", "outer", includes=[str(inner)]))
+    (unread,) = bundle.unread
+    assert unread.file.parent.name == "inner" and "amplifier-foundation" in unread.source
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,14 @@
 
 Composition rules (documented in README.md, "Composition rules"):
 
-- ``includes:`` entries are relative paths or ``file://`` URIs (a folder means its
-  ``bundle.md``); remote sources (``git+https://...``) and registry names are refused with a
-  clear error, since the loader must work offline. Each bundle file is composed once, depth
-  first, includes before the including bundle; later wins.
+- ``includes:`` entries mean what amplifier-foundation makes of them: ``file://`` URIs and
+  absolute paths are read (a folder means its ``bundle.md``); ``namespace:path`` is read inside
+  the bundle of that name when it is one of the files read here (a nested file's root bundle,
+  found above it as foundation finds it, counts); remote sources (``git+https://...``),
+  registry names (``foundation``) and other namespaces are listed in ``Bundle.unread``, not
+  read. A relative path is refused with the form to use instead: foundation reads it from the
+  working folder. Each bundle file is composed once, depth first, includes before the
+  including bundle; later wins.
 - ``agents.include`` adds agents (``name`` or ``namespace:name``, namespace = a bundle's name);
   an agent of the same name from a later bundle replaces the earlier one. An inline entry
   (``agents: {git-ops: {model_tier: strong}}``) overlays the agent's ``meta`` (e.g. to re-tier
@@ -42,13 +46,17 @@ from .files import (
     read_bundle_file,
     simple_name,
 )
-from .model import AgentSpec, Bundle
+from .model import AgentSpec, Bundle, UnreadInclude
 
 __all__ = ["agent_configs", "bundle_file", "clear_cache", "load_bundle", "parse_tiers"]
 
 MAX_INCLUDE_DEPTH = 32
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^git@")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_NAMESPACE_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_-]+:")  # foundation's namespace:path shape
+_BUNDLE_SUFFIXES = (".md", ".yaml", ".yml")
+_REGISTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_ROOT_WALK = 4  # folders foundation-style root discovery climbs at most
 
 
 # --------------------------------------------------------------------------- includes
@@ -77,40 +85,124 @@ def _bundle_file_in(folder: Path) -> Path:
     return folder / "bundle.md"
 
 
-def _resolve_include(raw: Any, *, base: Path, file: str, field: str) -> Path:
-    """A local path for one ``includes:`` entry, or a BundleError saying why not."""
+def _find_resource(base: Path) -> Path | None:
+    """``base`` or the file it names, tried the way foundation tries a namespace path."""
+    for candidate in (
+        base,
+        base.with_suffix(".yaml"),
+        base.with_suffix(".yml"),
+        base.with_suffix(".md"),
+        base / "bundle.yaml",
+        base / "bundle.md",
+    ):
+        if _is_file(candidate):
+            return candidate.resolve()
+    return None
+
+
+def _root_bundle(path: Path) -> Path | None:
+    """The root bundle above a nested bundle file, as foundation finds it.
+
+    Foundation walks up from the folder above the one holding the file (``behaviors/x.yaml`` ->
+    the repository root) to the first ``bundle.md`` / ``bundle.yaml``, and registers that
+    bundle's name as a namespace. The walk stops at a repository root (``.git``) or after a few
+    levels, so a stray bundle file far above is never picked up.
+    """
+    if path.name in ("bundle.md", "bundle.yaml"):
+        return None
+    current = path.parent.parent
+    for _ in range(_ROOT_WALK):
+        for name in ("bundle.md", "bundle.yaml"):
+            if _is_file(current / name):
+                return (current / name).resolve()
+        if (current / ".git").exists() or current.parent == current:
+            return None
+        current = current.parent
+    return None
+
+
+def _namespace_hint(target: Path, namespaces: Mapping[str, Path]) -> str:
+    """The include form that means ``target`` wherever the CLI runs."""
+    for name, folder in namespaces.items():
+        try:
+            rel = target.resolve().relative_to(folder)
+        except ValueError:
+            continue
+        return f"'{name}:{rel.with_suffix('') if rel.suffix == '.yaml' else rel}'"
+    return f"'file://{target.resolve()}'"
+
+
+def _resolve_include(
+    raw: Any, *, base: Path, namespaces: Mapping[str, Path], file: str, field: str
+) -> Path | UnreadInclude:
+    """What one ``includes:`` entry means, as amplifier-foundation reads it.
+
+    Returns the local bundle file for ``file://`` URIs, absolute paths and namespace paths into
+    a bundle read here (``model-router:behaviors/model-router``); an :class:`UnreadInclude`
+    for a remote source, a registry name or a namespace this loader does not know. A relative
+    path is refused: foundation reads it from the working folder, not from the including file,
+    so it breaks as soon as the CLI runs elsewhere; the error names the form that works.
+    """
     if isinstance(raw, Mapping):
         raw, field = raw.get("bundle"), f"{field}.bundle"
     if not isinstance(raw, str) or not raw.strip():
         raise BundleError(
-            "must be a path, a file:// URI or {bundle: <path>}", file=file, field=field
+            "must be a bundle source (file://, git+https://, namespace:path, a registry name) "
+            "or {bundle: <source>}",
+            file=file,
+            field=field,
         )
     ref = raw.strip()
+    including = Path(file)
+
+    def unread(reason: str) -> UnreadInclude:
+        return UnreadInclude(source=ref, file=including, field=field, reason=reason)
+
     if ref.lower().startswith("file:"):
         parts = urlsplit(ref)
         netloc = "" if parts.netloc in ("", "localhost") else parts.netloc
         target = Path(unquote(netloc + parts.path))
-    elif _REMOTE.match(ref):
-        raise BundleError(
-            f"cannot be fetched offline: {ref!r} is a remote source and this loader reads local "
-            "files only; check it out and include it by path or file://",
-            file=file,
-            field=field,
-        )
-    elif ":" in ref and not _WINDOWS_DRIVE.match(ref):
-        raise BundleError(
-            f"{ref!r} is a registry reference (namespace:path); this loader reads local files "
-            "only: include it by path or file://",
-            file=file,
-            field=field,
-        )
-    else:
+    elif _REMOTE.match(ref) or ref.startswith(("git+", "zip+")):
+        return unread("remote source: the Amplifier CLI fetches it; not read offline")
+    elif _NAMESPACE_PATH.match(ref) and not _WINDOWS_DRIVE.match(ref):
+        namespace, rel = ref.split(":", 1)
+        if namespace not in namespaces:
+            return unread(
+                f"namespace {namespace!r} is not a bundle read here: the Amplifier CLI resolves "
+                f"it once a bundle named {namespace!r} is loaded (else it skips the include)"
+            )
+        found = _find_resource(namespaces[namespace] / rel)
+        if found is None:
+            raise BundleError(
+                f"{ref!r}: no bundle at {rel!r} in namespace {namespace!r} "
+                f"({display_path(namespaces[namespace])})",
+                file=file,
+                field=field,
+            )
+        return found
+    elif ref.startswith(("/", "~")):
         try:
             target = Path(ref).expanduser()
         except RuntimeError as err:  # ``~someone/...`` for an unknown user
             raise BundleError(f"cannot expand {ref!r}: {err}", file=file, field=field) from None
-    if not target.is_absolute():
-        target = base / target
+    elif "/" in ref or "\\" in ref or ref.startswith(".") or ref.endswith(_BUNDLE_SUFFIXES):
+        beside = base / ref
+        raise BundleError(
+            f"{ref!r} is a relative path: Amplifier reads it from the working folder, not "
+            f"from this file, so the include fails wherever the CLI runs elsewhere; write "
+            f"{_namespace_hint(beside, namespaces)} instead",
+            file=file,
+            field=field,
+        )
+    elif _REGISTRY_NAME.match(ref):
+        return unread("registry name: the Amplifier CLI looks it up; not read offline")
+    else:
+        raise BundleError(
+            f"{ref[:80]!r} is not a bundle source (file://, git+https://, namespace:path, "
+            "an absolute path or a registry name)",
+            file=file,
+            field=field,
+        )
     if _is_dir(target):
         target = _bundle_file_in(target)
     if not _is_file(target):
@@ -118,13 +210,33 @@ def _resolve_include(raw: Any, *, base: Path, file: str, field: str) -> Path:
     return target.resolve()
 
 
-def _linearize(path: Path, stack: list[Path], order: dict[Path, BundleFile]) -> None:
+def _register(path: Path, parsed: BundleFile, namespaces: dict[str, Path]) -> None:
+    """The namespaces foundation knows once ``path`` is loaded: its name, its root bundle's."""
+    namespaces.setdefault(parsed.name, path.parent)
+    root = _root_bundle(path)
+    if root is not None:
+        namespaces.setdefault(read_bundle_file(root).name, root.parent)
+
+
+def _linearize(
+    path: Path,
+    stack: list[Path],
+    order: dict[Path, BundleFile],
+    namespaces: dict[str, Path],
+    unread: list[UnreadInclude],
+) -> None:
     """Depth-first, includes first; each file once. ``stack`` detects cycles."""
     parsed: BundleFile = read_bundle_file(path)
+    _register(path, parsed, namespaces)
     stack.append(path)
     file = display_path(path)
     for i, raw in enumerate(parsed.includes):
-        child = _resolve_include(raw, base=path.parent, file=file, field=f"includes[{i}]")
+        child = _resolve_include(
+            raw, base=path.parent, namespaces=namespaces, file=file, field=f"includes[{i}]"
+        )
+        if isinstance(child, UnreadInclude):
+            unread.append(child)
+            continue
         if child in stack:
             loop = " -> ".join(display_path(p) for p in [*stack[stack.index(child) :], child])
             raise BundleError(f"include cycle: {loop}", file=file, field=f"includes[{i}]")
@@ -135,7 +247,7 @@ def _linearize(path: Path, stack: list[Path], order: dict[Path, BundleFile]) -> 
                 field=f"includes[{i}]",
             )
         if child not in order:
-            _linearize(child, stack, order)
+            _linearize(child, stack, order, namespaces, unread)
     stack.pop()
     order[path] = parsed
 
@@ -197,14 +309,12 @@ def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], fie
 
 
 def _fold(
-    order: list[BundleFile],
+    order: list[BundleFile], namespaces: Mapping[str, Path]
 ) -> tuple[dict[str, tuple[ProviderPreference, ...]], dict[str, Any], dict[str, _Entry]]:
     tiers: dict[str, tuple[ProviderPreference, ...]] = {}
     config: dict[str, Any] = {}
     entries: dict[str, _Entry] = {}
-    namespaces: dict[str, Path] = {}
     for layer in order:
-        namespaces[layer.name] = layer.path.parent
         tiers.update(layer.tiers)
         config = _deep_merge(config, layer.module_config)
         for i, ref in enumerate(layer.agent_refs):
@@ -294,9 +404,11 @@ def load_bundle(path: str | Path) -> Bundle:
     """Load a bundle (its ``.md`` path or its folder) with includes and agents composed in."""
     root = _root_path(path)
     ordered: dict[Path, BundleFile] = {}
-    _linearize(root, [], ordered)
+    namespaces: dict[str, Path] = {}
+    unread: list[UnreadInclude] = []
+    _linearize(root, [], ordered, namespaces, unread)
     layers = list(ordered.values())
-    tiers, config, entries = _fold(layers)
+    tiers, config, entries = _fold(layers, namespaces)
     agents = {name: _spec(entry, tiers) for name, entry in entries.items()}
     top = layers[-1]
     config = copy.deepcopy(config)  # cached file values must never reach a caller's hands
@@ -312,6 +424,7 @@ def load_bundle(path: str | Path) -> Bundle:
         module_config=MappingProxyType(config),
         instruction=instruction,
         includes=tuple(layer.path for layer in layers[:-1]),
+        unread=tuple(unread),
     )
 
 

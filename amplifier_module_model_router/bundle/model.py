@@ -52,12 +52,30 @@ class AgentSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadInclude:
+    """An include this offline loader does not read, and why: a git or other remote source,
+    a registry name (``foundation``), or a namespace path into a bundle that is not among the
+    files read (``foundation:behaviors/x``). The Amplifier CLI fetches or looks these up; what
+    they add (foundation's session, tools, agents) is not part of the composed :class:`Bundle`.
+    """
+
+    source: str
+    """The include as written."""
+    file: Path
+    """The bundle file that includes it."""
+    field: str
+    """Where in that file (``includes[0]``)."""
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     """A bundle with its includes composed in (later wins), ready for routing.
 
     ``module_config`` is the ``config`` of the ``model-router`` hooks entry after composition,
     with ``tiers`` as plain dicts, so it can be handed to ``mount()`` unchanged.
-    ``includes`` lists every bundle file composed in, in composition order, excluding ``path``.
+    ``includes`` lists every bundle file composed in, in composition order, excluding ``path``;
+    ``unread`` lists the includes the loader could not read offline (remote, registry).
     """
 
     name: str
@@ -69,6 +87,7 @@ class Bundle:
     module_config: Mapping[str, Any]
     instruction: str
     includes: tuple[Path, ...]
+    unread: tuple[UnreadInclude, ...] = ()
 
     def agents_on(self, tier: str) -> tuple[AgentSpec, ...]:
         """Agents routed through ``tier``, in bundle order."""

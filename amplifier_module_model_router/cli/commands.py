@@ -256,13 +256,15 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
 def validate(path: str) -> None:
     """Load and check a bundle (derived bundles too); list every error with file, agent, field."""
     from ..bundle.loader import bundle_file
-    from .validate import validate_bundle
+    from .validate import unread_lines, validate_bundle
 
     bundle_file(path)  # no bundle there: bad input (stderr, 2), not a finding of the check
     result = validate_bundle(path)
     for error in result.errors:
         click.echo(f"error: {error}")
     click.echo(result.summary())
+    for line in unread_lines(result.bundle) if result.bundle is not None else ():
+        click.echo(line)
     if not result.ok:
         sys.exit(ExitStatus.PROBLEM)
 

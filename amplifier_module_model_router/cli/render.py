@@ -25,6 +25,7 @@ from ..events import UNRESOLVED
 from ..resolve.snapshot import CatalogSnapshot
 from .expect import Route
 from .scenario import Scenario
+from .validate import unread_lines
 from .verify import AgentResult, VerifyRun
 
 __all__ = [
@@ -124,6 +125,8 @@ def render_header(scenario: Scenario, console: Console) -> None:
         states.append(f"{name} ({', '.join(marks)})" if marks else name)
     settings = "honoured" if options.use_settings else "ignored"
     console.print(f"providers {', '.join(states)} · settings files {settings}")
+    for line in unread_lines(bundle):
+        console.print(line, markup=False, highlight=False)
     console.print()
 
 
@@ -134,6 +137,10 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
             "name": scenario.bundle.name,
             "version": scenario.bundle.version,
             "path": str(scenario.bundle.path),
+            "unread": [
+                {"source": u.source, "file": str(u.file), "field": u.field, "reason": u.reason}
+                for u in scenario.bundle.unread
+            ],
         },
         "catalog": {
             "date": scenario.snapshot.date,

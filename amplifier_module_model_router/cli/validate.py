@@ -17,7 +17,7 @@ from ..bundle.model import Bundle
 from ..errors import BundleError
 from ..settings.options import RouterConfig
 
-__all__ = ["Validation", "validate_bundle"]
+__all__ = ["Validation", "unread_lines", "validate_bundle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +32,22 @@ class Validation:
     def summary(self) -> str:
         if self.bundle is not None and self.ok:
             agents, tiers = len(self.bundle.agents), len(self.bundle.tiers)
-            return f"ok: {_counted(agents, 'agent')}, {_counted(tiers, 'tier')}"
+            unread = len(self.bundle.unread)
+            tail = f"; {_counted(unread, 'include')} not read (below)" if unread else ""
+            return f"ok: {_counted(agents, 'agent')}, {_counted(tiers, 'tier')}{tail}"
         return _counted(len(self.errors), "error")
+
+
+def unread_lines(bundle: Bundle) -> list[str]:
+    """One line per include the loader did not read: what it is, who includes it, why.
+
+    What such an include brings (foundation's session and tools, another bundle's agents) is
+    not checked here; the Amplifier CLI fetches it when it loads the bundle.
+    """
+    return [
+        f"not read: {u.source} ({display_path(u.file)}: {u.field}): {u.reason}"
+        for u in bundle.unread
+    ]
 
 
 def _counted(count: int, noun: str) -> str:

@@ -1,6 +1,8 @@
 """Offline Amplifier modules: a real ``AmplifierSession`` with no network and no API keys.
 
-Used by the tests and by ``amplifier-model-router verify``. Registered as entry points:
+Used by the tests and by ``amplifier-model-router verify``. Not entry points (the user's Amplifier
+never sees them): importable packages in :mod:`.modules`, put on ``sys.path`` by
+:func:`offline_mount_plan`:
 
 - ``model-router-loop`` (orchestrator, loop-basic's shape) - :mod:`.loop`
 - ``model-router-context`` (in-memory context) - :mod:`.context`

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import BundleError
 from ..resolve.snapshot import CatalogModel, CatalogSnapshot, load_catalog
+from .modules import make_importable
 
 __all__ = [
     "CONTEXT_MODULE",
@@ -73,6 +74,7 @@ def offline_mount_plan(
     Unknown provider names, a session model the catalog lacks, or a session provider that is
     down raise :class:`BundleError`; nothing is half-built.
     """
+    make_importable()  # the offline modules are importable packages, not entry points
     snapshot = catalog if isinstance(catalog, CatalogSnapshot) else load_catalog(catalog)
     names = list(dict.fromkeys(providers))
     _check_names(names, snapshot, "providers", known=snapshot.providers)
