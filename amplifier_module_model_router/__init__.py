@@ -9,10 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BundleError, RoutingError
+from .errors import (
+    BundleError,
+    CatalogError,
+    InputError,
+    ModelRouterError,
+    RoutingError,
+    SettingsError,
+    UsageError,
+)
 from .resolve.preferences import ProviderPreference
 
-__all__ = ["BundleError", "ProviderPreference", "RoutingError", "mount"]
+__all__ = [
+    "BundleError",
+    "CatalogError",
+    "InputError",
+    "ModelRouterError",
+    "ProviderPreference",
+    "RoutingError",
+    "SettingsError",
+    "UsageError",
+    "mount",
+]
 
 __amplifier_module_type__ = "hook"
 

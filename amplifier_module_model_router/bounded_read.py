@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import BundleError
+from .errors import InputError
 
 __all__ = ["MAX_FILE_BYTES", "MAX_LINE_BYTES", "bounded_lines", "open_regular", "read_text"]
 
@@ -48,18 +48,18 @@ def open_regular(path: str | Path, *, display: str | None = None) -> BinaryIO:
     the open cannot slip a device in. ``O_NONBLOCK`` makes opening a FIFO return at once.
 
     Raises:
-        BundleError: naming ``display`` (default: the path) with the OS reason or the kind of
+        InputError: naming ``display`` (default: the path) with the OS reason or the kind of
             file met (``a FIFO``, ``a character device``, ...).
     """
     where = display or str(path)
     try:
         fd = os.open(path, _FLAGS)
     except OSError as err:
-        raise BundleError(f"cannot read file: {err.strerror or err}", file=where) from None
+        raise InputError(f"cannot read file: {err.strerror or err}", file=where) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise BundleError(f"refused: {_kind(mode)}, not a regular file", file=where)
+            raise InputError(f"refused: {_kind(mode)}, not a regular file", file=where)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -70,20 +70,20 @@ def read_text(path: str | Path, *, display: str | None = None, limit: int = MAX_
     """The UTF-8 text of a regular file of at most ``limit`` bytes (counted while reading).
 
     Raises:
-        BundleError: not a regular file, unreadable, over ``limit`` or not UTF-8.
+        InputError: not a regular file, unreadable, over ``limit`` or not UTF-8.
     """
     where = display or str(path)
     with open_regular(path, display=where) as handle:
         try:
             data = handle.read(limit + 1)
         except OSError as err:
-            raise BundleError(f"cannot read file: {err.strerror or err}", file=where) from None
+            raise InputError(f"cannot read file: {err.strerror or err}", file=where) from None
     if len(data) > limit:
-        raise BundleError(f"file is over {limit} bytes, the limit", file=where)
+        raise InputError(f"file is over {limit} bytes, the limit", file=where)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BundleError(f"not UTF-8 text (byte {exc.start})", file=where) from None
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=where) from None
 
 
 def bounded_lines(handle: BinaryIO, *, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes, bool]]:

@@ -1,22 +1,45 @@
-"""The one error type users see, with the location that lets them act on it."""
+"""The error types users see, each with the location that lets them act on it.
+
+One base, :class:`ModelRouterError`, so a caller can catch everything this package raises.
+Input problems are :class:`InputError` (a ``ValueError``) whose message starts with where the
+problem is (``file:line: agent 'x': field: reason``); the subclass says which kind of input:
+
+- :class:`BundleError`: a bundle or agent file (also reached as ``amplifier_module_model_router.BundleError``);
+- :class:`SettingsError`: a settings layer or the module's mount options;
+- :class:`CatalogError`: a model catalog snapshot;
+- :class:`UsageError`: a command-line flag or an offline scenario input.
+
+Helpers that do not know whose input they read (bounded YAML, preference chains, globs) raise
+the plain :class:`InputError`; the folder that called them re-raises it as its own kind with
+:func:`reraised_as`. :class:`RoutingError` is the strict-mode refusal of a spawn.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 _CLIP = {"agent": 200, "field": 300, "reason": 1000}
 """Longest rendered agent / field / reason: a 20,000-character value pasted into a file must
 not become a 20,000-character error. The attributes keep the full text for programs."""
+
+_E = TypeVar("_E", bound="InputError")
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
-class BundleError(ValueError):
-    """Bad bundle, agent file, settings layer, catalog or preference.
+class ModelRouterError(Exception):
+    """Base of every error model-router raises on purpose."""
+
+
+class InputError(ModelRouterError, ValueError):
+    """Bad input, located: ``file``, ``line``, ``agent`` and ``field`` stay available for programs.
 
     The message always starts with where the problem is, so a user can jump to it:
     ``agents/git-ops.md: agent 'git-ops': provider_preferences[2]: missing 'model'``.
-    ``file``, ``agent`` and ``field`` stay available for programs.
     """
 
     def __init__(
@@ -52,14 +75,19 @@ class BundleError(ValueError):
         file: str | None = None,
         agent: str | None = None,
         field_prefix: str | None = None,
-    ) -> "BundleError":
-        """Return a copy with missing location parts filled in (outer context)."""
+        kind: type["InputError"] | None = None,
+    ) -> "InputError":
+        """A copy with missing location parts filled in (outer context).
+
+        It keeps its kind; a kind-less error takes ``kind`` when one is given.
+        """
         field = self.field
         if field_prefix:
             field = f"{field_prefix}{field}" if field and field.startswith("[") else (
                 f"{field_prefix}.{field}" if field else field_prefix
             )
-        return BundleError(
+        cls = kind if kind is not None and type(self) is InputError else type(self)
+        return cls(
             self.reason,
             file=self.file or file,
             agent=self.agent or agent,
@@ -67,8 +95,42 @@ class BundleError(ValueError):
             line=self.line,
         )
 
+    def as_kind(self, kind: type[_E]) -> "InputError":
+        """This error as ``kind`` when it has no kind of its own yet; else itself."""
+        if type(self) is not InputError:
+            return self
+        return kind(self.reason, file=self.file, agent=self.agent, field=self.field, line=self.line)
 
-class RoutingError(RuntimeError):
+
+class BundleError(InputError):
+    """A bad bundle or agent file (the name of 0.1, when it served every input)."""
+
+
+class SettingsError(InputError):
+    """A bad settings layer (org/user/project/local) or module mount option."""
+
+
+class CatalogError(InputError):
+    """A bad model catalog snapshot."""
+
+
+class UsageError(InputError):
+    """A bad command-line flag or offline scenario input."""
+
+
+@contextmanager
+def reraised_as(kind: type[InputError]) -> Iterator[None]:
+    """Re-raise a kind-less :class:`InputError` escaping the block as ``kind``."""
+    try:
+        yield
+    except InputError as err:
+        converted = err.as_kind(kind)
+        if converted is err:
+            raise
+        raise converted from None
+
+
+class RoutingError(ModelRouterError, RuntimeError):
     """Strict mode: no candidate of an agent's chain resolved, so the spawn is refused.
 
     The message names the agent and every candidate with the reason it was skipped.
@@ -83,7 +145,7 @@ class RoutingError(RuntimeError):
         super().__init__(f"model-router (strict): no model resolved for {where}: {detail}")
 
 
-class BudgetExceededError(RuntimeError):
+class BudgetExceededError(ModelRouterError, RuntimeError):
     """A spend cap is reached and ``at_cap: refuse``: a delegation (or a running agent's next
     model call) is refused.
 

@@ -3,7 +3,7 @@
 Bundles, agent files and settings are user input. PyYAML happily builds an alias bomb (a few
 lines that expand to billions of nodes when walked), a recursive structure, or silently keeps
 the last of two equal keys (a tier defined twice, one lost). Every such problem here becomes a
-:class:`BundleError` with the file and the line. Only the safe YAML types are built.
+:class:`InputError` with the file and the line. Only the safe YAML types are built.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .bounded_read import MAX_FILE_BYTES, read_text
-from .errors import BundleError
+from .errors import InputError
 
 __all__ = [
     "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "parse_yaml", "read_document", "split_document",
@@ -137,9 +137,9 @@ def parse_yaml(text: str, *, file: str | None = None, first_line: int = 1) -> An
         line = first_line + mark.line if mark is not None else None
         what = "refused YAML" if isinstance(err, _Refused) else "malformed YAML"
         detail = "; ".join(p for p in (err.context, err.problem) if p)
-        raise BundleError(f"{what}: {detail}", file=file, line=line) from None
+        raise InputError(f"{what}: {detail}", file=file, line=line) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as err:
-        raise BundleError(f"malformed YAML: {err}", file=file) from None
+        raise InputError(f"malformed YAML: {err}", file=file) from None
     finally:
         loader.dispose()
 
@@ -160,14 +160,14 @@ def split_document(text: str, *, suffix: str, display: str) -> tuple[dict[str, A
     else:
         opening = _OPEN.match(text)
         if opening is None:
-            raise BundleError(
+            raise InputError(
                 "missing YAML frontmatter (the file must start with a '---' line)",
                 file=display,
                 line=1,
             )
         closing = _CLOSE.search(text, opening.end())
         if closing is None:
-            raise BundleError("frontmatter is not closed by a '---' line", file=display, line=1)
+            raise InputError("frontmatter is not closed by a '---' line", file=display, line=1)
         front_text, body, first_line = (
             text[opening.end() : closing.start()],
             text[closing.end() :],
@@ -177,7 +177,7 @@ def split_document(text: str, *, suffix: str, display: str) -> tuple[dict[str, A
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise BundleError(
+        raise InputError(
             f"frontmatter must be a mapping, got {type(data).__name__}",
             file=display,
             line=first_line,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import SettingsError
 from test_settings import Setup
 
 
@@ -78,7 +78,7 @@ def test_degrade_steps_and_levels(setup: Setup) -> None:
 )
 def test_bad_values_name_file_line_and_key(setup: Setup, text: str, field: str, line: int, reason: str) -> None:
     source = setup.write("user", text="model_router:\n" + text)
-    with pytest.raises(BundleError, match=reason) as err:
+    with pytest.raises(SettingsError, match=reason) as err:
         setup.layers()
     assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
     assert str(err.value).startswith(f"{source}:{line}: model_router.{field}: ")
@@ -96,7 +96,7 @@ def test_bad_values_name_file_line_and_key(setup: Setup, text: str, field: str, 
 def test_unknown_tier_in_degrade_names_file_line_and_key(setup: Setup, text: str, field: str, line: int) -> None:
     source = setup.write("project", text="model_router:\n" + text)
     setup.layers()  # the tier may come from another layer: checked once all are applied
-    with pytest.raises(BundleError, match="unknown tier") as err:
+    with pytest.raises(SettingsError, match="unknown tier") as err:
         routing(setup)
     assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
 
@@ -106,5 +106,5 @@ def test_bad_budget_in_the_mount_config_fails_the_mount_naming_it() -> None:
     from amplifier_module_model_router.settings.options import RouterConfig
 
     config = RouterConfig.from_mount({"tiers": TIERS, "budget": {"session_usd": -1}})
-    with pytest.raises(BundleError, match="config.budget.session_usd"):
+    with pytest.raises(SettingsError, match="config.budget.session_usd"):
         build_router(config)

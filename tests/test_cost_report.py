@@ -32,7 +32,7 @@ from amplifier_module_model_router.cost.report import (
     usd,
 )
 from amplifier_module_model_router.cost.summary import ROOT_AGENT, Tokens
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import UsageError
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("cost_fixture", HERE / "data/events/regenerate.py")
@@ -294,7 +294,7 @@ def test_a_session_with_two_different_cost_events_keeps_both(tmp_path: Path) -> 
 
 
 def test_a_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(BundleError, match="no such events file") as caught:
+    with pytest.raises(UsageError, match="no such events file") as caught:
         load_report(tmp_path / "nowhere")
     assert str(tmp_path / "nowhere") in str(caught.value)
 

@@ -1,7 +1,7 @@
 """Fuzzed bundles, agent files, settings layers, catalog files and raw YAML.
 
 Every input is user-written text; the contract for all of them is the same: success, or one
-:class:`BundleError` whose message starts with the file it is about. Never another exception,
+:class:`InputError` whose message starts with the file it is about. Never another exception,
 never a hang, never a half-applied result. Inputs are generated (structured values dumped as
 YAML) and mutated (wrong types, huge numbers, deep nesting, unicode, duplicate keys, anchors,
 aliases and alias bombs, tags, binary junk, truncation).
@@ -32,7 +32,7 @@ from session_kit import BUNDLE
 
 from amplifier_module_model_router import safe_yaml
 from amplifier_module_model_router.bundle.loader import load_bundle
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import InputError
 from amplifier_module_model_router.resolve.globs import glob_matches
 from amplifier_module_model_router.resolve.snapshot import load_catalog
 from amplifier_module_model_router.session.mount import build_router
@@ -75,16 +75,16 @@ def _count(label: str) -> None:
         event(label)
 
 
-def outcome(action: Callable[[], T], *files: str) -> T | BundleError:
-    """Run ``action``: its value, or the BundleError it raised, which must name one of ``files``."""
+def outcome(action: Callable[[], T], *files: str) -> T | InputError:
+    """Run ``action``: its value, or the InputError it raised, which must name one of ``files``."""
     with watchdog():
         try:
             value = action()
             _count("accepted")
             return value
-        except BundleError as err:
+        except InputError as err:
             _count("refused")
-            assert err.file, f"BundleError without a file: {err}"
+            assert err.file, f"InputError without a file: {err}"
             assert any(err.file == f or err.file.endswith("/" + f) for f in files), (err.file, files)
             assert str(err).startswith(err.file), str(err)
             assert len(str(err)) <= len(err.file) + 1600, f"a {len(str(err))}-character message"
@@ -249,14 +249,14 @@ def test_parse_yaml_returns_bounded_data_or_a_bundle_error(text: Any) -> None:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     result = outcome(lambda: safe_yaml.parse_yaml(text, file="fuzz.yaml"), "fuzz.yaml")
-    if not isinstance(result, BundleError):
+    if not isinstance(result, InputError):
         assert _expanded_size(result, safe_yaml.MAX_NODES) <= safe_yaml.MAX_NODES
 
 
 @pytest.mark.parametrize(("width", "depth"), [(10, 9), (3, 40), (2, 200), (1000, 2)])
 def test_alias_bombs_are_refused_before_anything_walks_them(width: int, depth: int) -> None:
     err = outcome(lambda: safe_yaml.parse_yaml(alias_bomb(width, depth), file="bomb.yaml"), "bomb.yaml")
-    assert isinstance(err, BundleError) and "refused" in str(err)
+    assert isinstance(err, InputError) and "refused" in str(err)
 
 
 # -- the loader: bundle.md, includes, agent files ----------------------------------------------
@@ -361,8 +361,8 @@ def test_mutated_bundles_load_whole_or_fail_naming_the_file(case: tuple[dict, st
     root = write_tree(files)
     first = outcome(lambda: load_bundle(root / "derived"), *FILES)
     again = outcome(lambda: load_bundle(root / "derived"), *FILES)  # from the parse cache
-    if isinstance(first, BundleError):
-        assert isinstance(again, BundleError) and str(again) == str(first)
+    if isinstance(first, InputError):
+        assert isinstance(again, InputError) and str(again) == str(first)
     else:
         check_bundle(first)
         assert summary(again) == summary(first)
@@ -373,11 +373,11 @@ def test_mutated_bundles_load_whole_or_fail_naming_the_file(case: tuple[dict, st
 @FUZZ
 @given(mutated_trees())
 def test_the_mount_path_accepts_a_loaded_bundle_or_refuses_it_clearly(case: tuple[dict, str]) -> None:
-    """A bundle the loader accepts mounts, or the mount fails with a BundleError naming the
+    """A bundle the loader accepts mounts, or the mount fails with a InputError naming the
     mount plan (the module's config arrives there as plain values)."""
     files, _ = case
     loaded = outcome(lambda: load_bundle(write_tree(files) / "derived"), *FILES)
-    if isinstance(loaded, BundleError):
+    if isinstance(loaded, InputError):
         return
     config = {**dict(loaded.module_config), "use_settings_files": False}
     outcome(lambda: build_router(RouterConfig.from_mount(config)), "mount plan")
@@ -469,7 +469,7 @@ def test_settings_layers_apply_whole_or_fail_naming_the_file(files: dict[str, by
 
     routing = outcome(apply, *named)
     assert _snapshot_tiers() == BUNDLE_TIERS  # the bundle's tiers are never touched
-    if isinstance(routing, BundleError):
+    if isinstance(routing, InputError):
         return
     for tier, chain in routing.tiers.items():
         assert chain, f"tier {tier} ended up empty"
@@ -501,7 +501,7 @@ CATALOG = {
 def test_catalog_files_load_whole_or_fail_naming_the_file(data: bytes) -> None:
     path = write_tree({"catalog.yaml": data}) / "catalog.yaml"
     snapshot = outcome(lambda: load_catalog(path), "catalog.yaml")
-    if isinstance(snapshot, BundleError):
+    if isinstance(snapshot, InputError):
         return
     for provider, catalog_models in snapshot.providers.items():
         assert catalog_models, provider
@@ -603,7 +603,7 @@ def test_include_paths_the_os_refuses_are_bundle_errors(include: str) -> None:
     files = dict(FILES)
     files["derived/bundle.md"] = document({**DERIVED_BUNDLE, "includes": [include]})
     err = outcome(lambda: load_bundle(write_tree(files) / "derived"), "derived/bundle.md")
-    assert isinstance(err, BundleError) and err.field == "includes[0]"
+    assert isinstance(err, InputError) and err.field == "includes[0]"
 
 
 def test_an_agent_name_too_long_for_the_os_is_a_bundle_error() -> None:
@@ -611,7 +611,7 @@ def test_an_agent_name_too_long_for_the_os_is_a_bundle_error() -> None:
     files = dict(FILES)
     files["derived/bundle.md"] = document({**DERIVED_BUNDLE, "agents": {"include": ["base:" + "x" * 300]}})
     err = outcome(lambda: load_bundle(write_tree(files) / "derived"), "derived/bundle.md")
-    assert isinstance(err, BundleError) and "missing" in err.reason
+    assert isinstance(err, InputError) and "missing" in err.reason
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400, -(10**5000)],
@@ -619,7 +619,7 @@ def test_an_agent_name_too_long_for_the_os_is_a_bundle_error() -> None:
 def test_module_durations_from_an_app_must_be_finite_numbers(value: Any) -> None:
     """Was: NaN and infinity accepted, a 400-digit int raised OverflowError in ``float()``."""
     err = outcome(lambda: RouterConfig.from_mount({"failure_cooldown": value}), "mount plan")
-    assert isinstance(err, BundleError) and err.field == "config.failure_cooldown"
+    assert isinstance(err, InputError) and err.field == "config.failure_cooldown"
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "9" * 400, "0x" + "f" * 5000])
@@ -629,7 +629,7 @@ def test_module_durations_must_be_finite_numbers(value: str) -> None:
     digit int raised ValueError while the error message was formatted."""
     target, files = _hostile_file("bundle", ("hooks", 0, "config", "lookup_timeout"), value)
     err = outcome(lambda: _load_kind("bundle", write_tree(files)), target, "mount plan")
-    assert isinstance(err, BundleError)
+    assert isinstance(err, InputError)
 
 
 @pytest.mark.parametrize("value", ["[" * 2000 + "]" * 2000, "2026-13-45", "1" + "0" * 5000, flow_bomb(10, 9)])
@@ -638,27 +638,27 @@ def test_catalog_files_are_read_with_the_same_limits_as_bundles(value: str) -> N
     alias bomb expanded while formatting an error (minutes and gigabytes), duplicate keys kept."""
     target, files = _hostile_file("catalog", ("date",), value)
     err = outcome(lambda: load_catalog(write_tree(files) / target), target)
-    assert isinstance(err, BundleError)
+    assert isinstance(err, InputError)
 
 
 def test_duplicate_keys_in_a_catalog_file_are_refused() -> None:
     text = _dump(CATALOG).replace("currency: USD\n", "currency: USD\ncurrency: EUR\n")
     err = outcome(lambda: load_catalog(write_tree({"catalog.yaml": text}) / "catalog.yaml"), "catalog.yaml")
-    assert isinstance(err, BundleError) and "duplicate key" in err.reason and err.line == 3
+    assert isinstance(err, InputError) and "duplicate key" in err.reason and err.line == 3
 
 
 def test_a_huge_value_is_clipped_in_the_message_but_kept_on_the_error() -> None:
     """Was: a 20,000-character tier name came back as a 20,000-character message."""
     target, files = _hostile_file("settings", ("model_router", "default_tier"), "x" * 20_000)
     err = outcome(lambda: _load_kind("settings", write_tree(files)), target)
-    assert isinstance(err, BundleError) and "more characters" in str(err) and len(err.reason) > 20_000
+    assert isinstance(err, InputError) and "more characters" in str(err) and len(err.reason) > 20_000
 
 
 @pytest.mark.parametrize("config", ["tiers", ["tiers"], 42, [("a", "b", "c")]], ids=str)
 def test_a_module_config_that_is_no_mapping_is_a_bundle_error(config: Any) -> None:
     """Was: ``dict(config)`` raised ValueError / TypeError before the mapping check ran."""
     err = outcome(lambda: RouterConfig.from_mount(config), "mount plan")
-    assert isinstance(err, BundleError) and "mapping" in err.reason
+    assert isinstance(err, InputError) and "mapping" in err.reason
 
 
 # -- junk catalogs: whatever list_models() returns, resolution answers -------------------------

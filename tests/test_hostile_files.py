@@ -23,7 +23,7 @@ from amplifier_module_model_router.bounded_read import MAX_LINE_BYTES, read_text
 from amplifier_module_model_router.bundle.loader import load_bundle
 from amplifier_module_model_router.cli.commands import main
 from amplifier_module_model_router.cost.report import load_report
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import BundleError, CatalogError, InputError
 from amplifier_module_model_router.offline import offline_mount_plan
 
 KINDS = ("dev-zero", "fifo")
@@ -75,12 +75,12 @@ def test_the_shared_reader_refuses_by_the_opened_file_not_by_stat(
 ) -> None:
     for kind in KINDS:
         path = hostile(tmp_path / f"{kind}.yaml", kind)
-        with pytest.raises(BundleError, match=REFUSED[kind]) as caught:
+        with pytest.raises(InputError, match=REFUSED[kind]) as caught:
             read_text(path, display="shown.yaml")
         assert caught.value.file == "shown.yaml"
     big = tmp_path / "big.yaml"
     big.write_bytes(b"a: 1\n" * 300_000)
-    with pytest.raises(BundleError, match="over 1000000 bytes"):
+    with pytest.raises(InputError, match="over 1000000 bytes"):
         read_text(big)
 
 
@@ -125,7 +125,7 @@ async def test_a_catalog_that_is_not_a_file_is_refused_by_verify_and_by_a_sessio
     kind: str, tmp_path: Path, hostile: Callable[[Path, str], Path]
 ) -> None:
     path = hostile(tmp_path / "catalog.yaml", kind)
-    with pytest.raises(BundleError, match=REFUSED[kind]):
+    with pytest.raises(CatalogError, match=REFUSED[kind]):
         offline_mount_plan(catalog=path)
     # The offline provider module reads its catalog file at mount, inside a real session.
     plan = routed_plan()

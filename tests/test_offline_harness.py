@@ -23,7 +23,7 @@ from amplifier_core.message_models import ChatRequest, Message, ThinkingBlock
 from amplifier_core.models import ModelInfo
 from session_kit import session
 
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import CatalogError, UsageError
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 from amplifier_module_model_router.offline.script import ScriptError, parse_script
 from amplifier_module_model_router.resolve.preferences import ProviderPreference
@@ -219,7 +219,7 @@ def test_bad_catalog_file_names_the_file_and_the_field(
 ) -> None:
     path = tmp_path / "catalog.yaml"
     path.write_text(text)
-    with pytest.raises(BundleError) as caught:
+    with pytest.raises(CatalogError) as caught:
         load_catalog(path)
     assert caught.value.file == str(path)
     assert caught.value.field == field
@@ -228,12 +228,12 @@ def test_bad_catalog_file_names_the_file_and_the_field(
 
 def test_unreadable_or_malformed_catalog_is_one_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    with pytest.raises(BundleError, match="cannot read catalog") as caught:
+    with pytest.raises(CatalogError, match="cannot read catalog") as caught:
         load_catalog(missing)
     assert caught.value.file == str(missing)
     broken = tmp_path / "broken.yaml"
     broken.write_text("date: '2026-11'\nproviders:\n  p: [unclosed\n")
-    with pytest.raises(BundleError, match="invalid YAML") as caught:
+    with pytest.raises(CatalogError, match="invalid YAML") as caught:
         load_catalog(broken)
     assert caught.value.file == str(broken) and caught.value.line is not None
 
@@ -606,7 +606,7 @@ async def test_loop_runs_on_the_lowest_priority_provider() -> None:
     ],
 )
 def test_mount_plan_rejects_what_it_cannot_build(kwargs: dict[str, Any], field: str) -> None:
-    with pytest.raises(BundleError) as caught:
+    with pytest.raises(UsageError) as caught:
         offline_mount_plan(**kwargs)
     assert caught.value.field == field
 

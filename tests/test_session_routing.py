@@ -29,7 +29,7 @@ from session_kit import (
 
 from amplifier_module_model_router import mount
 from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import BundleError, SettingsError
 from amplifier_module_model_router.offline import RECORDER
 from amplifier_module_model_router.resolve.globs import is_glob
 from amplifier_module_model_router.session.router import session_entries
@@ -324,7 +324,7 @@ async def test_invalid_module_config_fails_the_mount_and_the_session_shows_it() 
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"touched coordinator.{name}")
 
-    with pytest.raises(BundleError, match="cache_tll"):
+    with pytest.raises(SettingsError, match="cache_tll"):
         await mount(Coordinator(), {"tiers": {}, "cache_tll": 5})
     with pytest.raises(BundleError, match=r"tiers.*\[0\].*model"):
         await mount(Coordinator(), {"tiers": {"budget": [{"provider": "anthropic"}]}})

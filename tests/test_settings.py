@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import SettingsError
 from amplifier_module_model_router.resolve.preferences import parse_preferences
 from amplifier_module_model_router.settings import (
     HOME_ENV,
@@ -389,7 +389,7 @@ def test_base_does_not_repeat_a_candidate_already_listed(setup: Setup) -> None:
 
 def test_base_in_a_tier_nobody_below_defines_is_an_error(setup: Setup) -> None:
     source = setup.write("user", {"tiers": {"budget": tier("base", "ollama/q*")}})
-    with pytest.raises(BundleError) as err:
+    with pytest.raises(SettingsError) as err:
         setup.routing()
     assert err.value.file == source and err.value.field == "model_router.tiers.budget"
     assert err.value.line is not None
@@ -397,7 +397,7 @@ def test_base_in_a_tier_nobody_below_defines_is_an_error(setup: Setup) -> None:
 
 def test_base_twice_is_an_error(setup: Setup) -> None:
     setup.write("user", {"tiers": {"fast": tier("base", "ollama/q*", "base")}})
-    with pytest.raises(BundleError, match="only once") as err:
+    with pytest.raises(SettingsError, match="only once") as err:
         setup.layers()
     assert err.value.field == "model_router.tiers.fast[2]"
 
@@ -496,7 +496,7 @@ def test_later_layer_wins_across_spellings_of_one_agent(setup: Setup) -> None:
 
 def test_one_agent_twice_in_a_layer_is_an_error(setup: Setup) -> None:
     setup.write("user", {"agents": {"git-ops": "fast", "model-router:git-ops": "strong"}})
-    with pytest.raises(BundleError, match="named twice"):
+    with pytest.raises(SettingsError, match="named twice"):
         setup.layers()
 
 
@@ -507,7 +507,7 @@ def test_bad_yaml_names_file_and_line(setup: Setup) -> None:
     source = setup.write(
         "project", text="model_router:\n  agents:\n    git-ops: strong\n  tiers: [unclosed\n"
     )
-    with pytest.raises(BundleError, match="malformed YAML") as err:
+    with pytest.raises(SettingsError, match="malformed YAML") as err:
         setup.layers()
     assert err.value.file == source and err.value.line is not None and err.value.line >= 4
     assert str(err.value).startswith(f"{source}:{err.value.line}: ")
@@ -541,7 +541,7 @@ def test_wrong_types_and_unknown_keys_name_file_and_key(
     setup: Setup, values: dict, field: str, reason: str
 ) -> None:
     source = setup.write("user", values)
-    with pytest.raises(BundleError, match=reason) as err:
+    with pytest.raises(SettingsError, match=reason) as err:
         setup.layers()
     assert err.value.file == source
     assert err.value.field == f"model_router.{field}"
@@ -553,7 +553,7 @@ def test_credentials_in_a_preference_config_are_refused(setup: Setup) -> None:
         "project",
         {"tiers": {"fast": [{"provider": "openai", "model": "gpt-5-nano", "config": {"api_key": "sk-x"}}]}},
     )
-    with pytest.raises(BundleError, match="credentials") as err:
+    with pytest.raises(SettingsError, match="credentials") as err:
         setup.layers()
     assert (err.value.file, err.value.field) == (source, "model_router.tiers.fast[0].config.api_key")
 
@@ -569,7 +569,7 @@ def test_credentials_in_a_preference_config_are_refused(setup: Setup) -> None:
 def test_unknown_tier_names_the_layer_file_and_key(setup: Setup, values: dict, field: str) -> None:
     source = setup.write("user", values)
     setup.layers()  # each file is fine alone: the tier is checked against all layers together
-    with pytest.raises(BundleError, match="unknown tier") as err:
+    with pytest.raises(SettingsError, match="unknown tier") as err:
         setup.routing()
     assert (err.value.file, err.value.field) == (source, f"model_router.{field}")
     assert err.value.line is not None and "known: fast, strong" in str(err.value)
@@ -584,7 +584,7 @@ def test_a_tier_defined_by_a_later_layer_may_be_named_earlier(setup: Setup) -> N
 def test_an_overridden_bad_value_is_still_an_error(setup: Setup) -> None:
     org = setup.write("org", {"agents": {"git-ops": "strnog"}})
     setup.write("user", {"agents": {"git-ops": "strong"}})
-    with pytest.raises(BundleError, match="unknown tier") as err:
+    with pytest.raises(SettingsError, match="unknown tier") as err:
         setup.routing()
     assert err.value.file == org and err.value.field == "agents.git-ops"
 
@@ -592,34 +592,34 @@ def test_an_overridden_bad_value_is_still_an_error(setup: Setup) -> None:
 def test_disabling_every_provider_of_a_tier_is_an_error(setup: Setup) -> None:
     setup.write("user", {"tiers": {"budget": tier("ollama/llama3*")}})
     source = setup.write("project", {"disabled_providers": ["ollama"]})
-    with pytest.raises(BundleError, match="every provider of tier 'budget'") as err:
+    with pytest.raises(SettingsError, match="every provider of tier 'budget'") as err:
         setup.routing()
     assert (err.value.file, err.value.field) == (source, "model_router.disabled_providers")
 
 
 def test_missing_org_file_is_an_error(setup: Setup) -> None:
     setup.env[ORG_ENV] = str(setup.home / "nope.yaml")
-    with pytest.raises(BundleError, match=ORG_ENV):
+    with pytest.raises(SettingsError, match=ORG_ENV):
         setup.layers()
 
 
 def test_misspelt_section_is_an_error_not_silence(setup: Setup) -> None:
     source = setup.write("user", text="model-router:\n  strict: true\n")
-    with pytest.raises(BundleError, match="model_router") as err:
+    with pytest.raises(SettingsError, match="model_router") as err:
         setup.layers()
     assert err.value.file == source and err.value.line == 1
 
 
 def test_duplicate_keys_are_refused_with_their_line(setup: Setup) -> None:
     setup.write("user", text="model_router:\n  strict: true\n  agents: {}\n  strict: false\n")
-    with pytest.raises(BundleError, match="duplicate key 'strict'") as err:
+    with pytest.raises(SettingsError, match="duplicate key 'strict'") as err:
         setup.layers()
     assert err.value.line == 4
 
 
 def test_bad_mount_config_names_the_mount_plan(setup: Setup) -> None:
     setup.write("mount", {"agents": {"git-ops": 7}})
-    with pytest.raises(BundleError) as err:
+    with pytest.raises(SettingsError) as err:
         setup.layers()
     assert (err.value.file, err.value.field) == ("mount plan", "config.agents.git-ops")
 
@@ -634,20 +634,20 @@ def test_alias_bomb_in_a_settings_file_is_refused(setup: Setup) -> None:
         + "\nmodel_router:\n  tiers:\n    fast:\n      - {provider: openai, model: x, config: {bomb: *a9}}\n"
     )
     setup.write("user", text=text)
-    with pytest.raises(BundleError, match="refused YAML") as err:
+    with pytest.raises(SettingsError, match="refused YAML") as err:
         setup.layers()
     assert err.value.file == str(setup.path("user"))
 
 
 def test_recursive_alias_in_a_settings_file_is_refused(setup: Setup) -> None:
     setup.write("project", text="model_router:\n  tiers:\n    fast: &me [*me]\n")
-    with pytest.raises(BundleError, match="refused YAML"):
+    with pytest.raises(SettingsError, match="refused YAML"):
         setup.layers()
 
 
 def test_oversized_settings_file_is_refused(setup: Setup) -> None:
     setup.write("user", text="# " + "x" * 1_200_000 + "\nmodel_router:\n  strict: true\n")
-    with pytest.raises(BundleError, match="limit"):
+    with pytest.raises(SettingsError, match="limit"):
         setup.layers()
 
 
@@ -655,7 +655,7 @@ def test_org_file_must_be_yaml(setup: Setup) -> None:
     path = setup.home / "org.txt"
     path.write_text("strict: true\n")
     setup.env[ORG_ENV] = str(path)
-    with pytest.raises(BundleError, match=r"\.yaml or \.yml"):
+    with pytest.raises(SettingsError, match=r"\.yaml or \.yml"):
         setup.layers()
 
 
@@ -675,7 +675,7 @@ def test_a_bad_layer_leaves_nothing_applied(setup: Setup) -> None:
             "agents": {"explorer": "no-such-tier"},
         },
     )
-    with pytest.raises(BundleError, match="unknown tier"):
+    with pytest.raises(SettingsError, match="unknown tier"):
         setup.routing()
     assert (dict(good.tiers), dict(good.agent_tiers), dict(good.provenance)) == snapshot
     assert {t: tuple(c) for t, c in BUNDLE_TIERS.items()} == bundle_before
@@ -684,7 +684,7 @@ def test_a_bad_layer_leaves_nothing_applied(setup: Setup) -> None:
 def test_discovery_returns_no_partial_list_when_a_later_file_is_bad(setup: Setup) -> None:
     setup.write("user", {"strict": True})
     setup.write("local", {"strict": "maybe"})
-    with pytest.raises(BundleError):
+    with pytest.raises(SettingsError):
         setup.layers()
 
 
@@ -738,7 +738,7 @@ def test_settings_without_our_section_add_no_layer(setup: Setup) -> None:
 
 def test_org_file_may_reuse_the_model_router_snippet(setup: Setup) -> None:
     source = setup.write("org", text="model_router:\n  agents:\n    git-ops: strnog\n")
-    with pytest.raises(BundleError) as err:
+    with pytest.raises(SettingsError) as err:
         setup.routing()
     assert (err.value.file, err.value.field, err.value.line) == (source, "model_router.agents.git-ops", 3)
 
@@ -775,19 +775,19 @@ def test_effective_values_list_every_setting_with_its_source(setup: Setup) -> No
 
 
 def test_chain_for_an_unknown_tier_is_an_error(setup: Setup) -> None:
-    with pytest.raises(BundleError, match="unknown tier 'huge'; known: fast, strong"):
+    with pytest.raises(SettingsError, match="unknown tier 'huge'; known: fast, strong"):
         setup.routing().chain_for("huge")
 
 
 def test_bundle_tiers_are_validated_too() -> None:
-    with pytest.raises(BundleError) as err:
+    with pytest.raises(SettingsError) as err:
         effective_routing({"fast": [{"provider": "openai"}]}, [])
     assert err.value.field == "tiers.fast[0]"
-    with pytest.raises(BundleError, match="reserved"):
+    with pytest.raises(SettingsError, match="reserved"):
         effective_routing({"inherit": BUNDLE_TIERS["fast"]}, [])
 
 
 def test_hand_built_layers_are_validated_like_files() -> None:
     layer = SettingsLayer("mount", "mount plan", {"agents": {"git-ops": "strong"}, "colour": "blue"})
-    with pytest.raises(BundleError, match="unknown key 'colour'"):
+    with pytest.raises(SettingsError, match="unknown key 'colour'"):
         effective_routing(BUNDLE_TIERS, [layer])

@@ -9,7 +9,7 @@ from _catalog_fakes import ANTHROPIC, COPILOT, GEMINI, OPENAI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amplifier_module_model_router.errors import BundleError
+from amplifier_module_model_router.errors import InputError
 from amplifier_module_model_router.resolve import versions
 from amplifier_module_model_router.resolve.globs import glob_matches
 from amplifier_module_model_router.resolve.versions import SortedCatalog, newest_match, version_key
@@ -163,8 +163,8 @@ def test_pick_is_cached_per_pattern(monkeypatch):
     assert compiled == ["claude-opus-*"]
 
 
-def test_malformed_glob_raises_bundle_error():
-    with pytest.raises(BundleError):
+def test_malformed_glob_raises_an_input_error():
+    with pytest.raises(InputError):
         newest_match("claude-[opus-*", ANTHROPIC)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from ..errors import BundleError
+from ..errors import BundleError, InputError, reraised_as
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from ..safe_yaml import read_document
 
@@ -60,8 +60,8 @@ def parse_tiers(raw: Any, *, file: str | None = None) -> dict[str, tuple[Provide
             )
         try:
             tiers[name] = parse_preferences(chain)
-        except BundleError as err:
-            raise err.located(file=file, field_prefix=f"tiers.{name}") from None
+        except InputError as err:
+            raise err.located(file=file, field_prefix=f"tiers.{name}", kind=BundleError) from None
     return tiers
 
 
@@ -142,7 +142,8 @@ def _opt_str(data: Mapping[str, Any], key: str, *, file: str, agent: str | None,
 
 def _parse_agent_file(path: Path) -> AgentFile:
     file = display_path(path)
-    front, body = read_document(path, display=file)
+    with reraised_as(BundleError):
+        front, body = read_document(path, display=file)
     fallback = path.stem
     if "model_tier" in front:
         raise BundleError(
@@ -167,8 +168,10 @@ def _parse_agent_file(path: Path) -> AgentFile:
     if "provider_preferences" in front:
         try:
             own = parse_preferences(front["provider_preferences"])
-        except BundleError as err:
-            raise err.located(file=file, agent=name, field_prefix="provider_preferences") from None
+        except InputError as err:
+            raise err.located(
+                file=file, agent=name, field_prefix="provider_preferences", kind=BundleError
+            ) from None
     sections = {k: front[k] for k in _AGENT_SECTIONS if k in front}
     access = front.get("agents")
     if isinstance(access, (str, list)):
@@ -267,7 +270,8 @@ def simple_name(ref: str) -> str:
 
 def _parse_bundle_file(path: Path) -> BundleFile:
     file = display_path(path)
-    front, body = read_document(path, display=file)
+    with reraised_as(BundleError):
+        front, body = read_document(path, display=file)
     meta = front.get("bundle")
     if not isinstance(meta, Mapping):
         raise BundleError(
@@ -296,8 +300,8 @@ def _parse_bundle_file(path: Path) -> BundleFile:
     field_prefix = f"hooks[{index}].config"
     try:
         tiers = parse_tiers(config.get("tiers"))
-    except BundleError as err:
-        raise err.located(file=file, field_prefix=field_prefix) from None
+    except InputError as err:
+        raise err.located(file=file, field_prefix=field_prefix, kind=BundleError) from None
     refs, overlays = _agent_roster(front.get("agents"), file=file)
     return BundleFile(
         path=path,

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..errors import BundleError
+from ..errors import BundleError, InputError
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from .files import (
     AgentFile,
@@ -355,9 +355,11 @@ def _spec(entry: _Entry, tiers: Mapping[str, tuple[ProviderPreference, ...]]) ->
     if "provider_preferences" in overlay:
         try:
             own = parse_preferences(overlay["provider_preferences"])
-        except BundleError as err:
+        except InputError as err:
             where = fail(err.reason, "provider_preferences")
-            raise err.located(file=where.file, agent=name, field_prefix=where.field) from None
+            raise err.located(
+                file=where.file, agent=name, field_prefix=where.field, kind=BundleError
+            ) from None
     description = overlay.get("description") or base.description
     if not isinstance(description, str):
         raise fail("must be a string", "description")

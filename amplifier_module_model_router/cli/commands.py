@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..errors import BundleError
+from ..errors import InputError
 from .status import ExitStatus
 
 if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays instant
@@ -50,7 +50,7 @@ def _guarded(command: F) -> F:
                 return command(*args, **kwargs)
             finally:
                 sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
-        except BundleError as err:
+        except InputError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(ExitStatus.BAD_INPUT)
         except BrokenPipeError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import BundleError
+from ..errors import UsageError
 from ..events import INHERIT, REFUSED, ROUTED, UNRESOLVED
 from ..offline.provider import SimProvider
 from ..offline.sim_config import SimProviderConfig
@@ -83,7 +83,7 @@ class Planner:
         if tier is not None:  # another bundle's agent that settings route (patterns, default)
             return name
         known = ", ".join(k.rsplit(":", 1)[-1] for k in self.configs)
-        raise BundleError(
+        raise UsageError(
             f"unknown agent {name!r}; agents of {self.scenario.bundle.name}: {known}, self"
         )
 

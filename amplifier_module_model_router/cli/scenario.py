@@ -4,7 +4,7 @@ Every command (``verify``, ``show``, ``explain``) starts from one :class:`Scenar
 loaded, the catalog snapshot loaded, the offline mount plan built (which providers are down,
 failing or flaky, and the session's own model), and the effective routing from the bundle's
 tiers plus, when asked, the user's settings layers. Building it checks every input first, so a
-typo in ``--down`` or a broken catalog is one :class:`BundleError` before anything runs.
+typo in ``--down`` or a broken catalog is one :class:`UsageError` before anything runs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..bundle.loader import agent_configs, load_bundle
 from ..bundle.model import Bundle
-from ..errors import BundleError
+from ..errors import UsageError
 from ..offline import offline_mount_plan
 from ..resolve.snapshot import CatalogSnapshot, load_catalog
 from ..settings import EffectiveRouting
@@ -86,7 +86,7 @@ def default_bundle(cwd: Path | None = None) -> Path:
     for candidate in (package / SHIPPED_BUNDLE / BUNDLE_FILE, package.parent / BUNDLE_FILE):
         if candidate.is_file():
             return candidate
-    raise BundleError(
+    raise UsageError(
         f"no {BUNDLE_FILE} here and none shipped with the package; pass a bundle path",
         file=str(here),
     )
@@ -124,7 +124,7 @@ def _session_model(
     if options.session_model is not None:
         provider = options.session_model.partition("/")[0]
         if provider in options.flaky:
-            raise BundleError(
+            raise UsageError(
                 f"provider {provider!r} is flaky, so the parent session itself would fail; "
                 "pick another --session-model",
                 field="session_model",
@@ -135,14 +135,14 @@ def _session_model(
     if not usable:
         if not mounted:
             return None  # the mount plan says it: every provider is down
-        raise BundleError(
+        raise UsageError(
             "every mounted provider is flaky; nothing can run the parent session", field="flaky"
         )
     return f"{usable[0]}/{snapshot.default_model(usable[0])}"
 
 
 def build_scenario(options: ScenarioOptions) -> Scenario:
-    """Load and check everything; raises :class:`BundleError` naming the bad input."""
+    """Load and check everything; raises :class:`UsageError` naming the bad input."""
     bundle = load_bundle(options.bundle if options.bundle is not None else default_bundle())
     snapshot = load_catalog(options.catalog)
     providers = tuple(snapshot.providers)

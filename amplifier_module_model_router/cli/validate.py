@@ -14,7 +14,7 @@ from pathlib import Path
 from ..bundle.files import display_path, read_agent_file, read_bundle_file
 from ..bundle.loader import load_bundle
 from ..bundle.model import Bundle
-from ..errors import BundleError
+from ..errors import InputError
 from ..settings.options import RouterConfig
 
 __all__ = ["Validation", "unread_lines", "validate_bundle"]
@@ -23,7 +23,7 @@ __all__ = ["Validation", "unread_lines", "validate_bundle"]
 @dataclass(frozen=True, slots=True)
 class Validation:
     bundle: Bundle | None
-    errors: tuple[BundleError, ...]
+    errors: tuple[InputError, ...]
 
     @property
     def ok(self) -> bool:
@@ -56,11 +56,11 @@ def _counted(count: int, noun: str) -> str:
 
 def validate_bundle(path: str | Path) -> Validation:
     """Every problem of the bundle at ``path`` (a ``.md`` file or its folder)."""
-    errors: list[BundleError] = []
+    errors: list[InputError] = []
     bundle: Bundle | None = None
     try:
         bundle = load_bundle(path)
-    except BundleError as err:
+    except InputError as err:
         errors.append(err)
         errors += _agent_file_errors(Path(path))
     else:
@@ -69,22 +69,22 @@ def validate_bundle(path: str | Path) -> Validation:
                 dict(bundle.module_config),
                 source=f"{display_path(bundle.path)}: hooks[model-router]",
             )
-        except BundleError as err:
+        except InputError as err:
             errors.append(err)
-    unique: dict[str, BundleError] = {}
+    unique: dict[str, InputError] = {}
     for error in errors:  # the loader's error and a file's own may be the same one
         unique.setdefault(str(error), error)
     return Validation(bundle, tuple(unique.values()))
 
 
-def _agent_file_errors(path: Path) -> list[BundleError]:
+def _agent_file_errors(path: Path) -> list[InputError]:
     """Errors of the agent files the root bundle lists from its own folder, each on its own."""
     root = path / "bundle.md" if path.is_dir() else path
     try:
         parsed = read_bundle_file(root.resolve())
-    except BundleError:
+    except InputError:
         return []  # the root itself is broken: the loader's error already says so
-    found: list[BundleError] = []
+    found: list[InputError] = []
     refs = [*parsed.agent_refs, *parsed.overlays]
     for ref in dict.fromkeys(refs):
         namespace, _, name = ref.rpartition(":")
@@ -95,13 +95,13 @@ def _agent_file_errors(path: Path) -> list[BundleError]:
             continue
         try:
             spec = read_agent_file(agent_file)
-        except BundleError as err:
+        except InputError as err:
             found.append(err)
             continue
         if spec.tier is not None and not parsed.includes and spec.tier not in parsed.tiers:
             known = ", ".join(parsed.tiers) or "none defined"
             found.append(
-                BundleError(
+                InputError(
                     f"unknown tier {spec.tier!r} (tiers: {known})",
                     file=display_path(agent_file),
                     agent=spec.name,

@@ -31,7 +31,7 @@ from rich.table import Table
 
 from .. import events
 from ..bounded_read import MAX_LINE_BYTES, bounded_lines, open_regular
-from ..errors import BundleError
+from ..errors import InputError, UsageError
 from .summary import CostLine, CostSummary, combine_summaries
 
 __all__ = [
@@ -90,7 +90,7 @@ def summary_from_event(data: Mapping[str, Any]) -> CostSummary:
 def load_report(path: str | Path) -> CostReport:
     """Every cost event in an ``events.jsonl`` file, or in every ``events.jsonl`` below a folder.
 
-    A missing path raises :class:`BundleError` naming it. Nothing else stops the report:
+    A missing path raises :class:`UsageError` naming it. Nothing else stops the report:
     unreadable files, lines that are not JSON or nest too deep, and malformed cost payloads
     are skipped and listed in ``problems`` (``file:line: why``). The same session's identical
     cost event seen again (a repeated line, a copied file) is counted once.
@@ -101,7 +101,7 @@ def load_report(path: str | Path) -> CostReport:
     elif source.exists():  # the reader refuses a FIFO or a device with a note
         files = (source,)
     else:
-        raise BundleError("no such events file or sessions folder", file=str(source))
+        raise UsageError("no such events file or sessions folder", file=str(source))
     reader = _Reader()
     for file in files:
         reader.read_file(file)
@@ -130,7 +130,7 @@ class _Reader:
         marker = f'"{events.COST}"'.encode()
         try:  # a regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood
             handle = open_regular(file)
-        except BundleError as err:
+        except InputError as err:
             self.problems.append(str(err))
             return
         try:

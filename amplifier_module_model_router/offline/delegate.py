@@ -33,7 +33,7 @@ from typing import Any
 
 from amplifier_core.models import ToolResult
 
-from ..errors import BundleError
+from ..errors import InputError
 from ..resolve.preferences import ProviderPreference
 
 __all__ = ["DelegateTool", "mount", "sub_session_id"]
@@ -139,7 +139,7 @@ class DelegateTool:
             preferences = await self._preferences(
                 agent, agents, input.get("provider_preferences"), role
             )
-        except BundleError as err:
+        except InputError as err:
             return _failure(f"Invalid provider_preferences: {err}")
         return await self._spawn(
             agent,
@@ -262,7 +262,7 @@ class DelegateTool:
 def _preference(raw: Any, field: str) -> ProviderPreference:
     try:
         return ProviderPreference.from_dict(raw)
-    except BundleError as err:
+    except InputError as err:
         raise err.located(field_prefix=field) from None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import UsageError
 from ..resolve.snapshot import CatalogModel, CatalogSnapshot, load_catalog
 from .modules import make_importable
 
@@ -72,7 +72,7 @@ def offline_mount_plan(
     - ``extra``: deep-merged over the finished plan (e.g. ``{"session": {"metadata": ...}}``).
 
     Unknown provider names, a session model the catalog lacks, or a session provider that is
-    down raise :class:`BundleError`; nothing is half-built.
+    down raise :class:`UsageError`; nothing is half-built.
     """
     make_importable()  # the offline modules are importable packages, not entry points
     snapshot = catalog if isinstance(catalog, CatalogSnapshot) else load_catalog(catalog)
@@ -88,7 +88,7 @@ def offline_mount_plan(
         _check_names(sorted(chosen), snapshot, field, known=names)
     mounted = [n for n in names if n not in down_set]
     if not mounted:
-        raise BundleError("every provider is down; nothing would answer", field="down")
+        raise UsageError("every provider is down; nothing would answer", field="down")
     session_provider, session_default = _session_model(session_model, mounted, down_set, snapshot)
     order = [session_provider] + [n for n in mounted if n != session_provider]
     entries = []
@@ -161,17 +161,17 @@ def _session_model(
         return first, snapshot.default_model(first) or ""
     provider, sep, model = spec.partition("/")
     if not sep or not provider or not model:
-        raise BundleError(f"expected PROVIDER/MODEL, got {spec!r}", field="session_model")
+        raise UsageError(f"expected PROVIDER/MODEL, got {spec!r}", field="session_model")
     if provider in down:
-        raise BundleError(f"provider {provider!r} is down", field="session_model")
+        raise UsageError(f"provider {provider!r} is down", field="session_model")
     if provider not in mounted:
-        raise BundleError(
+        raise UsageError(
             f"provider {provider!r} is not mounted; mounted: {', '.join(mounted)}",
             field="session_model",
         )
     record = snapshot.model(provider, model)
     if record is None:
-        raise BundleError(
+        raise UsageError(
             f"catalog {snapshot.label} ({snapshot.date}) has no {provider} model {model!r}",
             field="session_model",
         )
@@ -184,7 +184,7 @@ def _check_names(
     allowed = list(known)
     for name in names:
         if name not in allowed:
-            raise BundleError(
+            raise UsageError(
                 f"unknown provider {name!r}; known: {', '.join(allowed)}",
                 file=snapshot.label if field == "providers" else None,
                 field=field,

@@ -38,7 +38,7 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ModelInfo, Pricing, ProviderInfo
 
-from ..errors import BundleError
+from ..errors import InputError, UsageError
 from ..resolve.snapshot import CatalogModel
 from .recorder import RECORDER, CatalogCall, CompletionCall
 from .responder import message_text, next_reply
@@ -56,12 +56,12 @@ _JUNK: tuple[Any, ...] = (None, 42, "", {"display_name": "no id"}, "claude-*")
 
 
 async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
-    """Mount one offline provider; a bad config fails the mount with a :class:`BundleError`."""
+    """Mount one offline provider; a bad config fails the mount with a :class:`UsageError`."""
     try:
         settings = SimProviderConfig.from_mapping(config or {})
-    except BundleError as err:
+    except InputError as err:
         name = (config or {}).get("name") or MOUNT_NAME
-        raise err.located(field_prefix=f"provider {name!r} config") from None
+        raise err.located(field_prefix=f"provider {name!r} config", kind=UsageError) from None
     await coordinator.mount("providers", SimProvider(settings, coordinator), name=MOUNT_NAME)
 
 

@@ -49,7 +49,7 @@ from typing import Any
 
 from amplifier_core import llm_errors
 
-from ..errors import BundleError
+from ..errors import UsageError
 from ..resolve.globs import check_glob, glob_matches
 from ..resolve.snapshot import CatalogModel, load_catalog, parse_models, reject_unknown_keys
 
@@ -101,7 +101,7 @@ def llm_error_type(name: Any, *, field: str) -> type[llm_errors.LLMError]:
     """The ``amplifier_core.llm_errors`` class called ``name``."""
     found = getattr(llm_errors, name, None) if isinstance(name, str) else None
     if not (isinstance(found, type) and issubclass(found, llm_errors.LLMError)):
-        raise BundleError(f"{name!r} is not an amplifier_core.llm_errors error type", field=field)
+        raise UsageError(f"{name!r} is not an amplifier_core.llm_errors error type", field=field)
     return found
 
 
@@ -171,15 +171,15 @@ class SimProviderConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> SimProviderConfig:
-        """Validate; raises :class:`BundleError` naming the key."""
+        """Validate; raises :class:`UsageError` naming the key."""
         reject_unknown_keys(config, _KEYS, file=None, field=None)
         name = config.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise BundleError("missing provider 'name'", field="name")
+            raise UsageError("missing provider 'name'", field="name")
         models, label, default = _catalog(config, name)
         default_model = config.get("default_model", default)
         if not isinstance(default_model, str) or not default_model.strip():
-            raise BundleError("needs a model id (no catalog default)", field="default_model")
+            raise UsageError("needs a model id (no catalog default)", field="default_model")
         fault = config.get("complete_error")
         return cls(
             name=name,
@@ -207,7 +207,7 @@ def _catalog(
     snapshot = load_catalog(config.get("catalog_file"))
     models = snapshot.models(section)
     if not models:
-        raise BundleError(
+        raise UsageError(
             f"catalog {snapshot.label} lists no provider {section!r}; it has "
             f"{', '.join(snapshot.providers)}",
             field="catalog_section",
@@ -219,13 +219,13 @@ def _fixed_usage(raw: Any) -> tuple[int, int] | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise BundleError("must be a mapping with input_tokens and output_tokens", field="usage")
+        raise UsageError("must be a mapping with input_tokens and output_tokens", field="usage")
     reject_unknown_keys(raw, frozenset({"input_tokens", "output_tokens"}), file=None, field="usage")
     counts = []
     for key in ("input_tokens", "output_tokens"):
         value = raw.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise BundleError(f"must be a token count >= 0, got {value!r}", field=f"usage.{key}")
+            raise UsageError(f"must be a token count >= 0, got {value!r}", field=f"usage.{key}")
         counts.append(value)
     return counts[0], counts[1]
 
@@ -236,11 +236,11 @@ def _list_behaviour(raw: Any) -> ListModelsBehaviour:
     if isinstance(raw, str):
         raw = {"mode": raw}
     if not isinstance(raw, Mapping):
-        raise BundleError("must be a mapping or a mode name", field="list_models")
+        raise UsageError("must be a mapping or a mode name", field="list_models")
     reject_unknown_keys(raw, _LIST_KEYS, file=None, field="list_models")
     mode = raw.get("mode", "ok")
     if mode not in LIST_MODES:
-        raise BundleError(f"must be one of {', '.join(LIST_MODES)}", field="list_models.mode")
+        raise UsageError(f"must be one of {', '.join(LIST_MODES)}", field="list_models.mode")
     values: dict[str, Any] = {
         "mode": mode,
         "delay": _number(raw.get("delay", 0.0), "list_models.delay"),
@@ -257,26 +257,26 @@ def _fault(raw: Any) -> CompleteFault:
     if isinstance(raw, str):
         raw = {"type": raw}
     if not isinstance(raw, Mapping):
-        raise BundleError("must be a mapping or an error type name", field="complete_error")
+        raise UsageError("must be a mapping or an error type name", field="complete_error")
     reject_unknown_keys(raw, _FAULT_KEYS, file=None, field="complete_error")
     from_call = raw.get("from_call", 1)
     if isinstance(from_call, bool) or not isinstance(from_call, int) or from_call < 1:
-        raise BundleError("must be a call number >= 1", field="complete_error.from_call")
+        raise UsageError("must be a call number >= 1", field="complete_error.from_call")
     times = raw.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-        raise BundleError("must be a count >= 1 or null", field="complete_error.times")
+        raise UsageError("must be a count >= 1 or null", field="complete_error.times")
     models = raw.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise BundleError("must be a list of model globs", field="complete_error.models")
+        raise UsageError("must be a list of model globs", field="complete_error.models")
     for pattern in models:
         check_glob(pattern)
     retry_after = raw.get("retry_after")
     status = raw.get("status_code")
     retryable = raw.get("retryable")
     if retryable is not None and not isinstance(retryable, bool):
-        raise BundleError("must be true, false or null", field="complete_error.retryable")
+        raise UsageError("must be true, false or null", field="complete_error.retryable")
     if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
-        raise BundleError("must be an HTTP status code", field="complete_error.status_code")
+        raise UsageError("must be an HTTP status code", field="complete_error.status_code")
     return CompleteFault(
         error=llm_error_type(raw.get("type", "RateLimitError"), field="complete_error.type"),
         from_call=from_call,
@@ -293,14 +293,14 @@ def _fault(raw: Any) -> CompleteFault:
 
 def _number(value: Any, field: str, *, allow_negative: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BundleError(f"must be a number, got {value!r}", field=field)
+        raise UsageError(f"must be a number, got {value!r}", field=field)
     if value < 0 and not allow_negative:
-        raise BundleError(f"must not be negative, got {value!r}", field=field)
+        raise UsageError(f"must not be negative, got {value!r}", field=field)
     return value
 
 
 def _flag(config: Mapping[str, Any], key: str, default: bool) -> bool:
     value = config.get(key, default)
     if not isinstance(value, bool):
-        raise BundleError(f"must be true or false, got {value!r}", field=key)
+        raise UsageError(f"must be true or false, got {value!r}", field=key)
     return value

@@ -10,7 +10,7 @@ import fnmatch
 import re
 from functools import lru_cache
 
-from ..errors import BundleError
+from ..errors import InputError
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -21,7 +21,7 @@ def is_glob(pattern: str) -> bool:
 
 
 def check_glob(pattern: str) -> None:
-    """Raise :class:`BundleError` when ``pattern`` is not a well-formed glob."""
+    """Raise :class:`InputError` when ``pattern`` is not a well-formed glob."""
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
@@ -34,10 +34,10 @@ def check_glob(pattern: str) -> None:
             while j < n and pattern[j] != "]":
                 j += 1
             if j >= n:
-                raise BundleError(f"glob {pattern!r} has an unclosed '[' at position {i}")
+                raise InputError(f"glob {pattern!r} has an unclosed '[' at position {i}")
             body = pattern[i + 1 : j].lstrip("!^")
             if not body:
-                raise BundleError(f"glob {pattern!r} has an empty character class")
+                raise InputError(f"glob {pattern!r} has an empty character class")
             i = j
         i += 1
 

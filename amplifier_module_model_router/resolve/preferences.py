@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import InputError
 from .globs import check_glob
 
 # Keys a preference's ``config`` may never set: a delegate call must not be able to redirect a
@@ -65,7 +65,7 @@ class ProviderPreference:
 
     @classmethod
     def from_dict(cls, data: Any) -> "ProviderPreference":
-        """Validate and build; raises :class:`BundleError` naming the offending field."""
+        """Validate and build; raises :class:`InputError` naming the offending field."""
         if isinstance(data, ProviderPreference):
             return data
         if not isinstance(data, Mapping):
@@ -76,26 +76,26 @@ class ProviderPreference:
                     "config": getattr(data, "config", None) or {},
                 }
             else:
-                raise BundleError(
+                raise InputError(
                     f"expected a mapping with 'provider' and 'model', got {type(data).__name__}"
                 )
         for key in ("provider", "model"):
             if key not in data or data[key] is None:
-                raise BundleError(f"missing '{key}'")
+                raise InputError(f"missing '{key}'")
             value = data[key]
             if not isinstance(value, str):
-                raise BundleError(f"'{key}' must be a string, got {type(value).__name__}", field=key)
+                raise InputError(f"'{key}' must be a string, got {type(value).__name__}", field=key)
             if not value.strip():
-                raise BundleError(f"'{key}' must not be empty", field=key)
+                raise InputError(f"'{key}' must not be empty", field=key)
         unknown = sorted(str(k) for k in data if k not in ("provider", "model", "config"))
         if unknown:
-            raise BundleError(f"unknown key(s) {', '.join(map(repr, unknown))}")
+            raise InputError(f"unknown key(s) {', '.join(map(repr, unknown))}")
         config = data.get("config") or {}
         if not isinstance(config, Mapping):
-            raise BundleError(f"'config' must be a mapping, got {type(config).__name__}", field="config")
+            raise InputError(f"'config' must be a mapping, got {type(config).__name__}", field="config")
         protected = _find_protected(config, "config")
         if protected:
-            raise BundleError(
+            raise InputError(
                 "credentials and endpoints cannot be set through a preference", field=protected
             )
         model = data["model"].strip()
@@ -116,16 +116,16 @@ class ProviderPreference:
 def parse_preferences(items: Any, *, allow_empty: bool = False) -> tuple[ProviderPreference, ...]:
     """Validate an ordered chain. Errors carry the index: ``provider_preferences[2]: ...``."""
     if items is None or (isinstance(items, (str, bytes)) or not isinstance(items, Iterable)):
-        raise BundleError(
+        raise InputError(
             f"must be a list of preferences, got {type(items).__name__}"
         )
     chain: list[ProviderPreference] = []
     for index, item in enumerate(items):
         try:
             chain.append(ProviderPreference.from_dict(item))
-        except BundleError as err:
+        except InputError as err:
             field_name = f"[{index}]" + (f".{err.field}" if err.field else "")
-            raise BundleError(err.reason, field=field_name) from None
+            raise InputError(err.reason, field=field_name) from None
     if not chain and not allow_empty:
-        raise BundleError("chain is empty: at least one preference is needed")
+        raise InputError("chain is empty: at least one preference is needed")
     return tuple(chain)

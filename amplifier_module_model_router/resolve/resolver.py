@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ..errors import BundleError
+from ..errors import InputError
 from .catalog import CatalogCache, CatalogLookup
 from .globs import is_glob
 from .preferences import ProviderPreference
@@ -141,7 +141,7 @@ def _normalize(preferences: Any) -> tuple[list[ProviderPreference], dict[int, st
         ours = False
         try:
             prefs.append(ProviderPreference.from_dict(item))
-        except Exception as err:  # BundleError, or a foreign object that breaks on access
+        except Exception as err:  # InputError, or a foreign object that breaks on access
             invalid[index] = f"invalid preference: {err}"
             provider = _get(item, "provider")
             model = _get(item, "model")
@@ -177,7 +177,7 @@ def _resolve_step(
             )
         try:
             model, matched = catalog.pick(pref.model)
-        except BundleError as err:
+        except InputError as err:
             return skip(f"invalid glob: {err}")
         if model is None:
             return skip(f"no model matches {pref.model!r} among {len(catalog)} in {entry.name!r}")

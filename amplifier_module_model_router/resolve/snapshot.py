@@ -3,7 +3,7 @@
 A snapshot is what providers' ``list_models()`` returned on a given date, with limits and list
 prices, so routing can be checked (and costed) without API keys. The file format is documented at
 the top of ``data/catalog.yaml``. Loading validates everything up front: a bad file is one
-:class:`BundleError` naming the file and the field (``providers.openai.models[3].pricing.input``),
+:class:`CatalogError` naming the file and the field (``providers.openai.models[3].pricing.input``),
 never a half-loaded catalog. Knows nothing of the kernel; the offline provider turns these
 records into ``amplifier_core`` ``ModelInfo``.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import CatalogError, InputError
 from ..bounded_read import read_text
 from ..safe_yaml import parse_yaml
 from .globs import is_glob
@@ -133,7 +133,7 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
         stat = Path(path).stat()
         resolved = str(Path(path).resolve())
     except (OSError, RuntimeError) as err:
-        raise BundleError(f"cannot read catalog: {getattr(err, 'strerror', None) or err}", file=file) from None
+        raise CatalogError(f"cannot read catalog: {getattr(err, 'strerror', None) or err}", file=file) from None
     return _load_file(file, resolved, stat.st_mtime_ns, stat.st_size)
 
 
@@ -147,8 +147,8 @@ def _load_embedded() -> CatalogSnapshot:
 def _load_file(file: str, resolved: str, mtime_ns: int, size: int) -> CatalogSnapshot:
     try:  # bounded by bytes read, not by stat: /dev/zero and FIFOs report size 0
         text = read_text(resolved, display=file)
-    except BundleError as err:
-        raise BundleError(f"cannot read catalog: {err.reason}", file=file) from None
+    except InputError as err:
+        raise CatalogError(f"cannot read catalog: {err.reason}", file=file) from None
     return parse_catalog(_parse_yaml(text, file), file=file, source=file)
 
 
@@ -156,33 +156,33 @@ def _parse_yaml(text: str, file: str) -> Any:
     """Bounded like every other file we read: alias bombs, depth, duplicate keys, huge ints."""
     try:
         return parse_yaml(text, file=file)
-    except BundleError as err:  # catalog errors have always said "invalid YAML"
+    except InputError as err:  # catalog errors have always said "invalid YAML"
         reason = err.reason.replace("malformed YAML", "invalid YAML", 1)
-        raise BundleError(reason, file=file, line=err.line) from None
+        raise CatalogError(reason, file=file, line=err.line) from None
 
 
 def parse_catalog(data: Any, *, file: str, source: str | None = None) -> CatalogSnapshot:
     """Validate a loaded document into a :class:`CatalogSnapshot` (errors name ``file``)."""
     if not isinstance(data, Mapping):
-        raise BundleError(f"a catalog must be a mapping, got {_kind(data)}", file=file)
+        raise CatalogError(f"a catalog must be a mapping, got {_kind(data)}", file=file)
     reject_unknown_keys(data, _TOP_KEYS, file=file, field=None)
     snapshot_date = _parse_date(data.get("date"), file)
     currency = data.get("currency", "USD")
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        raise BundleError("must be a 3-letter ISO 4217 code like USD", file=file, field="currency")
+        raise CatalogError("must be a 3-letter ISO 4217 code like USD", file=file, field="currency")
     providers_raw = data.get("providers")
     if not isinstance(providers_raw, Mapping) or not providers_raw:
-        raise BundleError("must map provider names to their models", file=file, field="providers")
+        raise CatalogError("must map provider names to their models", file=file, field="providers")
     providers: dict[str, tuple[CatalogModel, ...]] = {}
     defaults: dict[str, str] = {}
     for name, section in providers_raw.items():
         where = f"providers.{name}"
         if not isinstance(name, str) or not name.strip():
-            raise BundleError(
+            raise CatalogError(
                 "provider names must be non-empty strings", file=file, field="providers"
             )
         if not isinstance(section, Mapping):
-            raise BundleError(f"expected a mapping, got {_kind(section)}", file=file, field=where)
+            raise CatalogError(f"expected a mapping, got {_kind(section)}", file=file, field=where)
         reject_unknown_keys(section, _PROVIDER_KEYS, file=file, field=where)
         models = parse_models(
             section.get("models"), file=file, field=f"{where}.models", currency=currency
@@ -192,7 +192,7 @@ def parse_catalog(data: Any, *, file: str, source: str | None = None) -> Catalog
         if default is not None:
             ids = {m.id for m in models}
             if not isinstance(default, str) or default not in ids:
-                raise BundleError(
+                raise CatalogError(
                     f"{default!r} is not one of this provider's models",
                     file=file,
                     field=f"{where}.default_model",
@@ -211,19 +211,19 @@ def parse_models(
 ) -> tuple[CatalogModel, ...]:
     """Validate one provider's model list (also used for inline catalogs in provider config)."""
     if not isinstance(items, list) or not items:
-        raise BundleError("must be a non-empty list of models", file=file, field=field)
+        raise CatalogError("must be a non-empty list of models", file=file, field=field)
     models: list[CatalogModel] = []
     seen: set[str] = set()
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         model = _parse_model(item, file=file, field=where, currency=currency)
         if model.id.lower() in seen:
-            raise BundleError(f"duplicate model id {model.id!r}", file=file, field=f"{where}.id")
+            raise CatalogError(f"duplicate model id {model.id!r}", file=file, field=f"{where}.id")
         seen.add(model.id.lower())
         models.append(model)
     for index, model in enumerate(models):
         if model.alias_of is not None and model.alias_of.lower() not in seen:
-            raise BundleError(
+            raise CatalogError(
                 f"alias of {model.alias_of!r}, which this provider does not list",
                 file=file,
                 field=f"{field}[{index}].alias_of",
@@ -233,24 +233,24 @@ def parse_models(
 
 def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> CatalogModel:
     if not isinstance(item, Mapping):
-        raise BundleError(f"expected a mapping, got {_kind(item)}", file=file, field=field)
+        raise CatalogError(f"expected a mapping, got {_kind(item)}", file=file, field=field)
     reject_unknown_keys(item, _MODEL_KEYS, file=file, field=field)
     model_id = item.get("id")
     if not isinstance(model_id, str) or not model_id.strip():
-        raise BundleError("missing model id", file=file, field=f"{field}.id")
+        raise CatalogError("missing model id", file=file, field=f"{field}.id")
     if is_glob(model_id) or any(ch.isspace() for ch in model_id):
-        raise BundleError(
+        raise CatalogError(
             f"{model_id!r} is not a model id (no wildcards or spaces)",
             file=file,
             field=f"{field}.id",
         )
     display = item.get("display_name", model_id)
     if not isinstance(display, str) or not display.strip():
-        raise BundleError("must be a non-empty string", file=file, field=f"{field}.display_name")
+        raise CatalogError("must be a non-empty string", file=file, field=f"{field}.display_name")
     context = _positive_int(item.get("context_window"), file, f"{field}.context_window")
     max_out = _positive_int(item.get("max_output_tokens"), file, f"{field}.max_output_tokens")
     if max_out > context:
-        raise BundleError(
+        raise CatalogError(
             f"{max_out} exceeds the context window ({context})",
             file=file,
             field=f"{field}.max_output_tokens",
@@ -259,10 +259,10 @@ def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> C
     if not isinstance(capabilities, list) or not all(
         isinstance(c, str) and c.strip() for c in capabilities
     ):
-        raise BundleError("must be a list of strings", file=file, field=f"{field}.capabilities")
+        raise CatalogError("must be a list of strings", file=file, field=f"{field}.capabilities")
     alias_of = item.get("alias_of")
     if alias_of is not None and (not isinstance(alias_of, str) or not alias_of.strip()):
-        raise BundleError("must be a model id", file=file, field=f"{field}.alias_of")
+        raise CatalogError("must be a model id", file=file, field=f"{field}.alias_of")
     pricing = _parse_pricing(item.get("pricing"), file, f"{field}.pricing", currency)
     return CatalogModel(
         id=model_id.strip(),
@@ -279,14 +279,14 @@ def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> Cat
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise BundleError(f"expected a mapping, got {_kind(raw)}", file=file, field=field)
+        raise CatalogError(f"expected a mapping, got {_kind(raw)}", file=file, field=field)
     reject_unknown_keys(raw, frozenset(_PRICE_KEYS), file=file, field=field)
     values: dict[str, float] = {}
     for key, target in _PRICE_KEYS.items():
         value = raw.get(key)
         if value is None:
             if key in ("input", "output"):
-                raise BundleError(f"missing '{key}' (per million tokens)", file=file, field=field)
+                raise CatalogError(f"missing '{key}' (per million tokens)", file=file, field=field)
             continue
         if (
             isinstance(value, bool)
@@ -294,7 +294,7 @@ def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> Cat
             or not math.isfinite(value)
             or value < 0
         ):
-            raise BundleError(
+            raise CatalogError(
                 f"must be a non-negative number, got {value!r}", file=file, field=f"{field}.{key}"
             )
         values[target] = float(value)
@@ -305,7 +305,7 @@ def _parse_date(value: Any, file: str) -> str:
     if isinstance(value, _date):
         return value.isoformat()
     if not isinstance(value, str) or not _DATE.match(value.strip()):
-        raise BundleError(
+        raise CatalogError(
             f"must be a date like '2026-11' or '2026-11-01', got {value!r}", file=file, field="date"
         )
     return value.strip()
@@ -313,17 +313,17 @@ def _parse_date(value: Any, file: str) -> str:
 
 def _positive_int(value: Any, file: str | None, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise BundleError(f"must be a positive integer, got {value!r}", file=file, field=field)
+        raise CatalogError(f"must be a positive integer, got {value!r}", file=file, field=field)
     return value
 
 
 def reject_unknown_keys(
     data: Mapping[Any, Any], allowed: frozenset[str], *, file: str | None, field: str | None
 ) -> None:
-    """Raise :class:`BundleError` listing any key of ``data`` outside ``allowed``."""
+    """Raise :class:`CatalogError` listing any key of ``data`` outside ``allowed``."""
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
-        raise BundleError(
+        raise CatalogError(
             f"unknown key(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(sorted(allowed))}",
             file=file,

@@ -196,7 +196,7 @@ class SortedCatalog:
     def pick(self, pattern: str) -> tuple[str | None, int]:
         """``(newest match or None, number of matches)``; cached per pattern.
 
-        Raises :class:`~.errors.BundleError` for a malformed glob.
+        Raises :class:`~.errors.InputError` for a malformed glob.
         """
         cached = self._picks.get(pattern)
         if cached is not None:

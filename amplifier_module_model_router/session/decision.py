@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import InputError
 from ..resolve.preferences import ProviderPreference
 from .tiers import declared_tier
 
@@ -32,15 +32,15 @@ class RouteRequest:
 
 
 def as_preferences(items: Sequence[Any] | None) -> tuple[ProviderPreference, ...]:
-    """Normalise dicts or foreign preference objects; invalid entries raise BundleError."""
+    """Normalise dicts or foreign preference objects; invalid entries raise InputError."""
     if not items:
         return ()
     out = []
     for index, item in enumerate(items):
         try:
             out.append(ProviderPreference.from_dict(item))
-        except BundleError as err:
-            raise BundleError(err.reason, field=f"provider_preferences[{index}]"
+        except InputError as err:
+            raise InputError(err.reason, field=f"provider_preferences[{index}]"
                               + (f".{err.field}" if err.field else "")) from None
     return tuple(out)
 

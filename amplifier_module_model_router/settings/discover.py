@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import SettingsError, reraised_as
 from ..bounded_read import read_text
 from ..safe_yaml import split_document
 from .lines import key_lines
@@ -69,7 +69,7 @@ def discover_layers(
     """Read and validate every layer that exists, weakest first.
 
     Missing user/project/local files are simply absent layers; a missing org file is an
-    error (someone named it). Any bad file raises :class:`BundleError` naming file, key and
+    error (someone named it). Any bad file raises :class:`SettingsError` naming file, key and
     line, before anything is applied. ``mount_config`` holds the settings keys of the
     module's mount-plan config; a ``tiers`` key there is ignored, because in a mount plan
     ``tiers`` are the bundle's own tiers (pass them to ``effective_routing`` as
@@ -110,15 +110,16 @@ def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | N
     """One file's layer, or None when it says nothing for us."""
     source = str(path)
     if section is None and not path.exists():
-        raise BundleError(f"file not found (named by ${ORG_ENV})", file=source)
+        raise SettingsError(f"file not found (named by ${ORG_ENV})", file=source)
     if path.suffix.lower() not in (".yaml", ".yml"):
-        raise BundleError("expected a .yaml or .yml file", file=source)
-    text = read_text(path, display=source)  # a regular file, bytes capped while reading
-    data, _ = split_document(text, suffix=path.suffix, display=source)  # aliases, depth, dups
+        raise SettingsError("expected a .yaml or .yml file", file=source)
+    with reraised_as(SettingsError):
+        text = read_text(path, display=source)  # a regular file, bytes capped while reading
+        data, _ = split_document(text, suffix=path.suffix, display=source)  # aliases, depth, dups
     if section is None and set(data) == {SECTION}:
         section = SECTION  # the org file may reuse the same snippet as settings.yaml
     if section is not None and SECTION not in data and "model-router" in data:
-        raise BundleError(
+        raise SettingsError(
             f"the section is spelt '{SECTION}' (underscore)",
             file=source,
             field="model-router",

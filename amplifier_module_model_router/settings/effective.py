@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..budget.model import BudgetSettings
-from ..errors import BundleError
+from ..errors import InputError, SettingsError
 from ..resolve.globs import glob_matches
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from .names import (
@@ -88,12 +88,12 @@ class EffectiveRouting:
         return None, "no tier: inherits the parent's model"
 
     def chain_for(self, tier: str) -> tuple[ProviderPreference, ...]:
-        """The effective fallback chain of ``tier``; unknown tiers raise :class:`BundleError`."""
+        """The effective fallback chain of ``tier``; unknown tiers raise :class:`SettingsError`."""
         try:
             return self.tiers[tier]
         except KeyError:
             known = ", ".join(sorted(self.tiers)) or "none"
-            raise BundleError(f"unknown tier {tier!r}; known: {known}") from None
+            raise SettingsError(f"unknown tier {tier!r}; known: {known}") from None
 
     def effective_values(self) -> list[tuple[str, Any, str]]:
         """``(key, value, source)`` for every effective setting, for ``settings`` output."""
@@ -129,7 +129,7 @@ def effective_routing(
 ) -> EffectiveRouting:
     """Apply ``layers`` (weakest first) to the bundle's tiers; all-or-nothing.
 
-    Raises :class:`BundleError` naming the layer's file and key for a bad layer, ``base`` in
+    Raises :class:`SettingsError` naming the layer's file and key for a bad layer, ``base`` in
     a tier no layer below defines, a tier no layer defines named by ``agents``,
     ``agent_patterns`` or ``default_tier``, or ``disabled_providers`` emptying a tier.
     """
@@ -164,11 +164,11 @@ class _State:
         self.history: dict[str, list[str]] = {}
         for name, chain in bundle_tiers.items():
             if name in RESERVED_TIER_NAMES:
-                raise BundleError(f"'{name}' is a reserved word, not a tier name", field=f"tiers.{name}")
+                raise SettingsError(f"'{name}' is a reserved word, not a tier name", field=f"tiers.{name}")
             try:
                 self.chains[name] = _dedupe(parse_preferences(chain))
-            except BundleError as err:
-                raise err.located(field_prefix=f"tiers.{name}") from None
+            except InputError as err:
+                raise err.located(field_prefix=f"tiers.{name}", kind=SettingsError) from None
             self.history[name] = [BUNDLE]
         self.agents: dict[str, str | None] = {}
         self.patterns: dict[str, tuple[str, str | None, int, int]] = {}

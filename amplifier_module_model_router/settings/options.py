@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import SettingsError
 from ..resolve.preferences import ProviderPreference
 
 SETTINGS_KEYS = frozenset(
@@ -36,18 +36,18 @@ class RouterConfig:
 
     @classmethod
     def from_mount(cls, raw: Mapping[str, Any] | None, *, source: str = "mount plan") -> "RouterConfig":
-        """Parse the module config; raises :class:`BundleError` naming the bad key."""
+        """Parse the module config; raises :class:`SettingsError` naming the bad key."""
         from ..bundle.loader import parse_tiers  # loader owns the tier syntax
 
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            raise BundleError(f"module config must be a mapping, got {type(raw).__name__}", file=source)
+            raise SettingsError(f"module config must be a mapping, got {type(raw).__name__}", file=source)
         raw = dict(raw)
         known = {f for f in cls.__dataclass_fields__ if f != "settings"} | SETTINGS_KEYS
         unknown = sorted(str(k) for k in raw if k not in known)
         if unknown:
-            raise BundleError(
+            raise SettingsError(
                 f"unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}",
                 file=source,
                 field="config",
@@ -60,7 +60,7 @@ class RouterConfig:
         for name in ("strict", "prefetch", "failover", "use_settings_files"):
             if name in raw:
                 if not isinstance(raw[name], bool):
-                    raise BundleError(
+                    raise SettingsError(
                         f"must be true or false, got {raw[name]!r}", file=source, field=f"config.{name}"
                     )
                 values[name] = raw[name]
@@ -80,7 +80,7 @@ def _seconds(value: Any, *, source: str, field: str) -> float:
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         big = isinstance(value, int) and not isinstance(value, bool) and seconds is None
         shown = "an integer too large for a float" if big else repr(value)
-        raise BundleError(
+        raise SettingsError(
             f"must be a finite, non-negative number of seconds, got {shown}", file=source, field=field
         )
     return seconds

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BundleError
+from ..errors import InputError, SettingsError
 from ..resolve.globs import check_glob, is_glob
 from ..resolve.preferences import ProviderPreference
 from .budget import parse_budget
@@ -57,11 +57,11 @@ class SettingsLayer:
         """``user (/home/me/.amplifier/settings.yaml)``: how provenance names this layer."""
         return f"{self.name} ({self.source})"
 
-    def error(self, reason: str, key: str | None = None) -> BundleError:
-        """A :class:`BundleError` at ``key`` (relative to the layer), with file and line."""
+    def error(self, reason: str, key: str | None = None) -> SettingsError:
+        """A :class:`SettingsError` at ``key`` (relative to the layer), with file and line."""
         full = ".".join(part for part in (self.section, key) if part) or None
         line = line_of(self.lines, full) if full else None
-        return BundleError(reason, file=self.source, field=full, line=line)
+        return SettingsError(reason, file=self.source, field=full, line=line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class LayerSettings:
 
 
 def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> LayerSettings:
-    """Validate every key of ``layer``; raises :class:`BundleError` at the first bad one."""
+    """Validate every key of ``layer``; raises :class:`SettingsError` at the first bad one."""
     values = layer.values
     if not isinstance(values, Mapping):
         raise layer.error(f"settings must be a mapping, got {type(values).__name__}")
@@ -185,7 +185,7 @@ def _tiers(layer: SettingsLayer) -> dict[str, tuple[ProviderPreference | None, .
                 )
             try:
                 items.append(ProviderPreference.from_dict(item))
-            except BundleError as err:
+            except InputError as err:
                 sub = f"{where}[{index}]" + (f".{err.field}" if err.field else "")
                 raise layer.error(err.reason, sub) from None
         tiers[name] = tuple(items)
@@ -213,7 +213,7 @@ def _patterns(layer: SettingsLayer) -> tuple[AgentEntry, ...]:
         pattern = _name(layer, where, raw_key, "an agent pattern")
         try:
             check_glob(pattern)
-        except BundleError as err:
+        except InputError as err:
             raise layer.error(err.reason, where) from None
         patterns.append(AgentEntry(pattern, _tier_name(layer, where, tier, allow_inherit=True)))
     return tuple(patterns)
