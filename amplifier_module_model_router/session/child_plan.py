@@ -8,11 +8,15 @@ spawner behaves like one built by the CLI: the chosen provider is promoted to ``
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..resolve.preferences import is_protected_key
 from ..resolve.providers import plan_index
+from ..resolve.resolver import Candidate
+
+logger = logging.getLogger(__name__)
 
 _MODULE_LISTS = ("providers", "tools", "hooks")
 _AGENT_ONLY_KEYS = frozenset(
@@ -21,9 +25,19 @@ _AGENT_ONLY_KEYS = frozenset(
 )
 
 
+def _own_entry(entry: Any) -> Any:
+    """A module entry the child may write to: its own dict and its own ``config`` dict."""
+    if not isinstance(entry, Mapping):
+        return entry
+    owned = dict(entry)
+    if isinstance(owned.get("config"), Mapping):
+        owned["config"] = dict(owned["config"])
+    return owned
+
+
 def _merge_module_lists(base: list[Any], overlay: list[Any]) -> list[Any]:
     """Merge by module id (and instance id): the overlay's entry updates the base's."""
-    merged = [copy.deepcopy(entry) for entry in base]
+    merged = [_own_entry(entry) for entry in base]
 
     def ident(entry: Any) -> tuple[Any, Any]:
         if not isinstance(entry, Mapping):
@@ -36,21 +50,23 @@ def _merge_module_lists(base: list[Any], overlay: list[Any]) -> list[Any]:
         if key in index and isinstance(entry, Mapping):
             target = merged[index[key]]
             config = {**(target.get("config") or {}), **(entry.get("config") or {})}
-            target.update(copy.deepcopy(dict(entry)))
+            target.update(entry)
             target["config"] = config
         else:
             index[key] = len(merged)
-            merged.append(copy.deepcopy(entry))
+            merged.append(_own_entry(entry))
     return merged
 
 
-def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+def _deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base`` in a new dict; only the dicts on the overlay's paths are new."""
+    merged = dict(base)
     for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            base[key] = _deep_merge(base[key], value)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
         else:
-            base[key] = copy.deepcopy(value)
-    return base
+            merged[key] = value
+    return merged
 
 
 def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,12 +74,23 @@ def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, 
 
     The parent's ``spawn:`` policy (``spawn.tools`` replaces the tools a child inherits,
     ``spawn.exclude_tools`` drops some) applies before the overlay, as in app-cli.
+
+    Copy rule: the plan returned owns every container a spawn or a child session writes to:
+    the plan itself, its ``session`` section and the specs in it, the module lists, each module
+    entry and its ``config``. Values below those (and the overlay's) are shared with the parent
+    and only ever read. A deep copy of the parent's plan (every agent's config and instruction)
+    cost more than the rest of the spawn's own work.
     """
-    plan = copy.deepcopy(dict(parent_plan))
+    plan = dict(parent_plan)
+    for key in _MODULE_LISTS:
+        if isinstance(plan.get(key), list):
+            plan[key] = [_own_entry(entry) for entry in plan[key]]
+    if isinstance(plan.get("session"), Mapping):
+        plan["session"] = {k: _own_entry(v) for k, v in plan["session"].items()}
     spawn_policy = plan.get("spawn")
     if isinstance(spawn_policy, Mapping):
         if isinstance(spawn_policy.get("tools"), list):
-            plan["tools"] = copy.deepcopy(spawn_policy["tools"])
+            plan["tools"] = [_own_entry(entry) for entry in spawn_policy["tools"]]
         elif isinstance(spawn_policy.get("exclude_tools"), list):
             plan["tools"] = _without(plan.get("tools"), spawn_policy["exclude_tools"], keep=())
     for key, value in agent_cfg.items():
@@ -71,10 +98,10 @@ def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, 
             continue
         if key in _MODULE_LISTS and isinstance(value, list):
             plan[key] = _merge_module_lists(list(plan.get(key) or []), value)
-        elif isinstance(value, Mapping) and isinstance(plan.get(key), dict):
+        elif isinstance(value, Mapping) and isinstance(plan.get(key), Mapping):
             plan[key] = _deep_merge(plan[key], value)
         else:
-            plan[key] = copy.deepcopy(value)
+            plan[key] = value
     return plan
 
 
@@ -151,11 +178,78 @@ def restrict_agents(
     """The agents a child may delegate to: its own ``agents:`` declaration over the live registry.
 
     ``"none"`` -> none, a list -> those names, ``"all"`` or absent -> every agent (app-cli's
-    sub-agent access control). Deep-copied: a child's hooks must not write into the parent's.
+    sub-agent access control). Each agent's config is the child's own dict (the child's
+    model-router writes its tier chain there, never into the parent's); what is inside is shared.
     """
     wanted = agent_cfg.get("agents")
     if wanted == "none":
         return {}
-    if isinstance(wanted, list):
-        return {k: copy.deepcopy(v) for k, v in live_agents.items() if k in wanted}
-    return copy.deepcopy(dict(live_agents))
+    return {
+        name: dict(cfg) if isinstance(cfg, Mapping) else cfg
+        for name, cfg in live_agents.items()
+        if not isinstance(wanted, list) or name in wanted
+    }
+
+
+def quicken_chain_providers(plan: dict[str, Any], mount_names: set[str]) -> None:
+    """Lower internal retries of the providers a failover chain uses (see failover/provider.py)."""
+    from ..failover.provider import lower_internal_retries
+
+    providers = plan.get("providers") or []
+    for name in mount_names:
+        index = plan_index(name, providers)
+        if index is not None:
+            entry = providers[index] = dict(providers[index])
+            entry["config"] = lower_internal_retries(entry.get("config") or {})
+
+
+def _apply_orchestrator_config(plan: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    session = plan.setdefault("session", {})
+    spec = session.get("orchestrator")
+    if isinstance(spec, Mapping):
+        session["orchestrator"] = {**spec, "config": {**(spec.get("config") or {}), **extra}}
+    else:
+        top = plan.get("orchestrator")
+        top = top if isinstance(top, Mapping) else {}
+        plan["orchestrator"] = {**top, "config": {**(top.get("config") or {}), **extra}}
+
+
+def build_child_plan(
+    parent_plan: Mapping[str, Any],
+    live_agents: Mapping[str, Any] | None,
+    agent_cfg: Mapping[str, Any],
+    chain: Sequence[Candidate],
+    *,
+    orchestrator_config: Mapping[str, Any] | None = None,
+    session_metadata: Mapping[str, Any] | None = None,
+    tool_inheritance: Mapping[str, Any] | None = None,
+    hook_inheritance: Mapping[str, Any] | None = None,
+    failover: bool = True,
+) -> dict[str, Any]:
+    """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model.
+
+    ``live_agents`` (the parent coordinator's ``config["agents"]``, where hooks may have written
+    since the session started) replaces the plan's agents. The ``session.spawn`` keywords shape
+    the plan as app-cli's spawner does: tool and hook inheritance policies, the orchestrator
+    config, the session metadata; the agent's own ``agents:`` declaration restricts whom the
+    child may delegate to. With failover on, the chain's providers retry less inside
+    themselves: the next candidate is a better answer to a 429 than minutes of the same
+    provider's backoff.
+    """
+    plan = merge_agent_overlay(parent_plan, agent_cfg)
+    if live_agents is None:
+        live_agents = plan.get("agents") if isinstance(plan.get("agents"), dict) else {}
+    plan["agents"] = restrict_agents(live_agents, agent_cfg)
+    apply_inheritance(plan, "tools", tool_inheritance, agent_cfg)
+    apply_inheritance(plan, "hooks", hook_inheritance, agent_cfg)
+    if chain:
+        chosen = chain[0]
+        if not promote_provider(plan, chosen.provider, chosen.model, chosen.preference.config):
+            logger.warning("model-router: provider %r is mounted but not in the mount plan", chosen.provider)
+        if failover and len(chain) > 1:
+            quicken_chain_providers(plan, {link.provider for link in chain})
+    if orchestrator_config:
+        _apply_orchestrator_config(plan, orchestrator_config)
+    if session_metadata:
+        plan["session"] = {**(plan.get("session") or {}), "metadata": dict(session_metadata)}
+    return plan

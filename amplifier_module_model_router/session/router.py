@@ -22,7 +22,6 @@ from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.options import RouterConfig
 from .decision import SOURCE_INHERIT, RouteRequest, decide_route
 from .handoff import shared_handoffs
-from .tiers import lookup_agent
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +123,10 @@ class Router:
         return 1 if self.budget is not None else 2
 
     def decide(
-        self, agent: str, agent_configs: Mapping[str, Any], call_preferences: Sequence[Any] | None
+        self, agent: str, agent_cfg: Mapping[str, Any] | None, call_preferences: Sequence[Any] | None
     ) -> RouteRequest:
-        found = lookup_agent(agent_configs, agent) if agent != "self" else None
-        return decide_route(
-            agent, found[1] if found else None, call_preferences, self.tiers, self.choose_tier
-        )
+        """What this spawn asks for; ``agent_cfg`` is the agent's config, found once by the caller."""
+        return decide_route(agent, agent_cfg, call_preferences, self.tiers, self.choose_tier)
 
     async def route(
         self,

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .child_plan import apply_inheritance, merge_agent_overlay, promote_provider, restrict_agents
+from .child_plan import build_child_plan
 from .router import RouteOutcome, Router
 from .tiers import lookup_agent
 
@@ -32,15 +32,17 @@ def new_sub_session_id(agent_name: str, parent_session_id: str | None) -> str:
 
 
 def concrete_agent_configs(
-    agent_configs: Mapping[str, Any], agent_name: str, outcome: RouteOutcome
+    agent_configs: Mapping[str, Any],
+    found: tuple[str, Mapping[str, Any]] | None,
+    outcome: RouteOutcome,
 ) -> dict[str, Any]:
     """Agent configs as the inner spawner must see them: no globs left for it to resolve.
 
+    ``found`` is the spawned agent's ``(key, config)`` in ``agent_configs`` (None: not there).
     A routed agent carries its concrete chain; an inheriting agent carries no preferences at all
     (app-cli's spawner would otherwise fall back to the agent's globs and resolve them itself).
     """
     configs = dict(agent_configs)
-    found = lookup_agent(configs, agent_name)
     if found is None:
         return configs
     key, cfg = found
@@ -86,7 +88,8 @@ class RoutingSpawner:
             # As app-cli: an agent the caller may not see (``agents: none`` above it, or a
             # namespaced name tool-delegate does not check) is not spawned with an empty overlay.
             raise ValueError(f"Agent '{agent_name}' not found in configuration")
-        request = self.router.decide(agent_name, configs, provider_preferences)
+        agent_cfg = found[1] if found else {}
+        request = self.router.decide(agent_name, agent_cfg, provider_preferences)
         outcome = await self.router.route(parent_coordinator, request, sub_session_id=sub_session_id)
         self.router.handoffs.put(sub_session_id, outcome)
         try:
@@ -95,7 +98,7 @@ class RoutingSpawner:
                     agent_name=agent_name,
                     instruction=instruction,
                     parent_session=parent_session,
-                    agent_configs=concrete_agent_configs(configs, agent_name, outcome),
+                    agent_configs=concrete_agent_configs(configs, found, outcome),
                     sub_session_id=sub_session_id,
                     provider_preferences=[c.to_preference() for c in outcome.chain] or None,
                     **kwargs,
@@ -104,7 +107,7 @@ class RoutingSpawner:
                 self.router,
                 parent_session=parent_session,
                 agent_name=agent_name,
-                agent_cfg=found[1] if found else {},
+                agent_cfg=agent_cfg,
                 instruction=instruction,
                 outcome=outcome,
                 sub_session_id=sub_session_id,
@@ -112,64 +115,6 @@ class RoutingSpawner:
             )
         finally:
             self.router.handoffs.discard(sub_session_id)
-
-
-def _apply_orchestrator_config(plan: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    session = plan.setdefault("session", {})
-    spec = session.get("orchestrator")
-    if isinstance(spec, dict):
-        spec.setdefault("config", {}).update(extra)
-    else:
-        plan.setdefault("orchestrator", {}).setdefault("config", {}).update(extra)
-
-
-def build_child_plan(
-    parent_session: Any, agent_cfg: Mapping[str, Any], outcome: RouteOutcome,
-    *, orchestrator_config: Mapping[str, Any] | None = None,
-    session_metadata: Mapping[str, Any] | None = None,
-    tool_inheritance: Mapping[str, Any] | None = None,
-    hook_inheritance: Mapping[str, Any] | None = None,
-    failover: bool = True,
-) -> dict[str, Any]:
-    """Parent plan + agent overlay + the chosen provider at ``priority: 0`` with its model.
-
-    The ``session.spawn`` keywords shape the plan as app-cli's spawner does: tool and hook
-    inheritance policies, the orchestrator config, the session metadata; the agent's own
-    ``agents:`` declaration restricts whom the child may delegate to. With failover on, the
-    chain's providers retry less inside themselves: the next candidate is a better answer to a
-    429 than minutes of the same provider's backoff.
-    """
-    plan = merge_agent_overlay(parent_session.config, agent_cfg)
-    live_agents = (getattr(parent_session.coordinator, "config", None) or {}).get("agents")
-    if live_agents is None:
-        live_agents = plan.get("agents") if isinstance(plan.get("agents"), dict) else {}
-    plan["agents"] = restrict_agents(live_agents, agent_cfg)
-    apply_inheritance(plan, "tools", tool_inheritance, agent_cfg)
-    apply_inheritance(plan, "hooks", hook_inheritance, agent_cfg)
-    if outcome.chain:
-        chosen = outcome.chain[0]
-        if not promote_provider(plan, chosen.provider, chosen.model, chosen.preference.config):
-            logger.warning("model-router: provider %r is mounted but not in the mount plan", chosen.provider)
-        if failover and len(outcome.chain) > 1:
-            quicken_chain_providers(plan, {link.provider for link in outcome.chain})
-    if orchestrator_config:
-        _apply_orchestrator_config(plan, orchestrator_config)
-    if session_metadata:
-        plan.setdefault("session", {})["metadata"] = dict(session_metadata)
-    return plan
-
-
-def quicken_chain_providers(plan: dict[str, Any], mount_names: set[str]) -> None:
-    """Lower internal retries of the providers a failover chain uses (see failover.py)."""
-    from ..failover.provider import lower_internal_retries
-    from ..resolve.providers import plan_index
-
-    providers = plan.get("providers") or []
-    for name in mount_names:
-        index = plan_index(name, providers)
-        if index is not None:
-            entry = providers[index] = dict(providers[index])
-            entry["config"] = lower_internal_retries(entry.get("config") or {})
 
 
 def _agent_instruction(agent_cfg: Mapping[str, Any]) -> str | None:
@@ -212,14 +157,19 @@ async def spawn_child(
         logger.warning("model-router spawner: ignoring unknown session.spawn keyword(s) %s", sorted(unknown))
     if use_subprocess:
         logger.info("model-router spawner: use_subprocess requested; running %s in process", agent_name)
+    parent_coordinator = parent_session.coordinator
     plan = build_child_plan(
-        parent_session, agent_cfg, outcome,
-        orchestrator_config=orchestrator_config, session_metadata=session_metadata,
-        tool_inheritance=tool_inheritance, hook_inheritance=hook_inheritance,
+        parent_session.config,
+        (getattr(parent_coordinator, "config", None) or {}).get("agents"),
+        agent_cfg,
+        outcome.chain,
+        orchestrator_config=orchestrator_config,
+        session_metadata=session_metadata,
+        tool_inheritance=tool_inheritance,
+        hook_inheritance=hook_inheritance,
         failover=router.config.failover,
     )
     plan.pop("spawn_mode", None)
-    parent_coordinator = parent_session.coordinator
     child = AmplifierSession(
         plan,
         session_id=sub_session_id,
