@@ -71,7 +71,7 @@ OWN_DIST = "amplifier-bundle-model-router"
 def sh(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
        timeout: float = RUN_TIMEOUT, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True, check=False,
-                            timeout=timeout)
+                            timeout=timeout, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} -> {result.returncode}\n{result.stdout[-3000:]}"
                            f"\n{result.stderr[-3000:]}")
@@ -402,6 +402,34 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
                    "\n".join(text.strip().splitlines()[-25:]), time.monotonic() - started)
 
 
+def check_provider_commands(venv: Path, home: Path) -> list[str]:
+    """With this package installed by foundation, the CLI's provider commands show none of ours.
+
+    app-cli takes every ``provider-*`` entry point for an installed provider; ``provider add``
+    (its picker answered by end of input) used to open with ``No provider class found in module
+    for 'provider-model-router-sim'``.
+    """
+    python = str(venv / "bin" / "python")
+    code = (f"import importlib.metadata as m; d = m.distribution('{OWN_DIST}'); "
+            "print(sorted(e.name for e in d.entry_points if e.group == 'amplifier.modules'))")
+    ours = sh([python, "-c", code], check=False)
+    print(f"\n== provider commands (HOME of the last form)\n   {OWN_DIST} entry points in "
+          f"amplifier.modules: {ours.stdout.strip() or ours.stderr.strip()[-200:]}")
+    problems = [] if ours.stdout.strip() == "['model-router']" else ["entry points: "
+                                                                      + ours.stdout.strip()]
+    env = cli_env(venv, home)
+    for args in (["provider", "list"], ["provider", "add"]):
+        result = sh([str(venv / "bin" / "amplifier"), *args], cwd=home, env=env, check=False,
+                    timeout=300)
+        text = ANSI.sub("", result.stdout + result.stderr)
+        leaks = [line.strip() for line in text.splitlines() if "model-router" in line]
+        print(f"   $ amplifier {' '.join(args)}  -> {len(leaks)} line(s) naming model-router")
+        problems += [f"`amplifier {' '.join(args)}`: {line[:200]}" for line in leaks]
+    for problem in problems:
+        print(f"   ! {problem}")
+    return problems
+
+
 def report(outcome: Outcome, verbose: bool) -> None:
     mark = "PASS" if outcome.ok else "FAIL"
     print(f"\n== {outcome.form.name}: {outcome.form.what}  [{mark}, {outcome.seconds:.0f} s]")
@@ -458,11 +486,13 @@ def main(argv: list[str] | None = None) -> int:
             outcome = run_form(form, venv=venv, farm=farm, work=work, port=port, log=log)
             report(outcome, args.verbose)
             outcomes.append(outcome)
+        leaks = check_provider_commands(venv, work / "runs" / selected[-1].name / "home")
     finally:
         server.shutdown()
     passed = sum(o.ok for o in outcomes)
-    print(f"\n{passed}/{len(outcomes)} forms pass")
-    return 0 if passed == len(outcomes) else 1
+    print(f"\n{passed}/{len(outcomes)} forms pass"
+          f"{'' if not leaks else f'; provider commands: {len(leaks)} problem(s)'}")
+    return 0 if passed == len(outcomes) and not leaks else 1
 
 
 if __name__ == "__main__":
