@@ -168,7 +168,10 @@ class BudgetExceededError(ModelRouterError, RuntimeError):
         self.spend_usd = spend_usd
         self.cap_usd = cap_usd
         self.unknown_calls = unknown_calls
-        what = f"the next model call of agent '{agent}'" if running else f"delegation to agent '{agent}'"
+        if agent == "(root)":
+            what = "the root session's next model call"
+        else:
+            what = f"the next model call of agent '{agent}'" if running else f"delegation to agent '{agent}'"
         unknown = f", plus {unknown_calls} call(s) of unknown cost" if unknown_calls else ""
         super().__init__(
             f"model-router (budget): {what} refused: the {cap} spend cap of ${cap_usd} is reached "

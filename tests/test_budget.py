@@ -8,26 +8,33 @@ root session runs on OpenAI gpt-5-nano with 10 tokens a call ($0.0000005, next t
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
-import pytest
 
+
+import amplifier_module_event_tap as tap
 from amplifier_module_model_router.offline import RECORDER
 from session_kit import WATCHED, delegate_lines, routed_plan, session
 
-pytestmark = pytest.mark.asyncio
 
 BUDGET_EVENT = "model_router:budget"
 EVENTS = (*WATCHED, BUDGET_EVENT, "model_router:cost")
 OPUS, SONNET, HAIKU = "claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5"
 
 
+def tapped(plan: dict) -> dict:
+    """``plan`` with the event-tap hook: it rides into every child, so their events are seen."""
+    plan["hooks"].append({"module": "event-tap", "config": {"events": list(EVENTS)}})
+    return plan
+
+
 def budget_plan(budget: dict[str, Any] | None, *, providers=("openai", "anthropic"), **options: Any) -> dict:
     hook_options = dict(options)
     if budget is not None:
         hook_options["budget"] = budget
-    return routed_plan(
+    return tapped(routed_plan(
         hook_options=hook_options,
         providers=providers,
         session_model="openai/gpt-5-nano",
@@ -35,15 +42,22 @@ def budget_plan(budget: dict[str, Any] | None, *, providers=("openai", "anthropi
             "anthropic": {"usage": {"input_tokens": 100_000, "output_tokens": 0}},
             "openai": {"usage": {"input_tokens": 10, "output_tokens": 0}},
         },
-    )
+    ))
 
 
-async def turns(plan: dict, prompts: list[str]) -> tuple[list, list[str]]:
-    """Run ``prompts`` one after another in one root session; the events and the child ids."""
-    async with session(plan, events=EVENTS) as (s, seen):
+async def turns(plan: dict, prompts: list[str]) -> tuple[list, str | None]:
+    """Run ``prompts`` one after another in one root session: every session's events, and the
+    error that ended the root session (a refused call at the cap), if one did."""
+    tap.TAP.clear()
+    error = None
+    async with session(plan, events=()) as (s, _):
         for prompt in prompts:
-            await s.execute(prompt)
-    return seen, []
+            try:
+                await s.execute(prompt)
+            except RuntimeError as err:
+                error = str(err)
+                break
+    return [(event, data) for _, event, data in tap.TAP], error
 
 
 def resolved(seen: list) -> list[dict[str, Any]]:
@@ -90,21 +104,38 @@ async def test_session_cap_steps_tiers_down_at_the_fractions_then_budget_only() 
     assert at_cap["cap"] == "session" and at_cap["cap_usd"] == 1.0 and at_cap["spend_usd"] >= 1.0
     summary = [d for e, d in seen if e == "model_router:cost"][0]["budget"]
     session_cap = summary["caps"][0]
-    assert session_cap["cap"] == "session"
-    assert Decimal(str(session_cap["spend_usd"])).quantize(Decimal("0.01")) == Decimal("1.10")
+    assert (session_cap["cap"], session_cap["cap_usd"]) == ("session", "1")
+    # $1.00 reached by the fourth child; then the root itself runs on Haiku too: its last call
+    # of turn 4 and its two calls of turn 5 ($0.10 each), plus the fifth child ($0.10)
+    assert Decimal(session_cap["spend_usd"]).quantize(Decimal("0.01")) == Decimal("1.40")
+    root_models = [c.model for c in RECORDER.completions() if c.parent_id is None]
+    assert root_models[-3:] == [HAIKU, HAIKU, HAIKU] and set(root_models[:-3]) == {"gpt-5-nano"}
 
 
-async def test_refuse_at_the_cap_names_the_cap_and_the_spend() -> None:
+def nested(*agents: str) -> str:
+    """``DELEGATE a: "DELEGATE b: ..."``: each agent delegates to the next, the last one answers."""
+    instruction = "answer"
+    for agent in reversed(agents[1:]):
+        instruction = json.dumps(f"DELEGATE model-router:{agent}: {instruction}")
+    return f"DELEGATE model-router:{agents[0]}: {instruction}"
+
+
+async def test_refuse_at_the_cap_every_refusal_names_the_cap_and_the_spend() -> None:
     plan = budget_plan({"session_usd": 0.80, "degrade": {"at": [0.9]}, "at_cap": "refuse"})
-    seen, _ = await turns(plan, [delegate_lines(["zen-architect"])] * 3)
-    events = resolved(seen)
-    assert [e["outcome"] for e in events] == ["routed", "routed", "refused"]
-    assert [e["model"] for e in events[:2]] == [OPUS, OPUS]
-    refusal = events[2]
-    assert "session spend cap of $0.80 is reached (spent $1.00" in refusal["reason"]
-    assert "zen-architect" in refusal["reason"] and "at_cap: refuse" in refusal["reason"]
+    seen, error = await turns(plan, [nested("zen-architect", "bug-hunter", "git-ops")])
+    events = {e["agent"].removeprefix("model-router:"): e for e in resolved(seen)}
+    assert (events["zen-architect"]["model"], events["bug-hunter"]["model"]) == (OPUS, SONNET)
+    refused = events["git-ops"]  # zen ($0.50) + bug-hunter ($0.30) reached the cap before it
+    assert refused["outcome"] == "refused"
+    assert "delegation to agent 'model-router:git-ops' refused" in refused["reason"]
+    assert "the session spend cap of $0.80 is reached (spent $0.80" in refused["reason"]
     errors = [d["error"] for e, d in seen if e == "delegate:error"]
-    assert len(errors) == 1 and "BudgetExceededError" in errors[0] and "$0.80" in errors[0]
+    assert len(errors) == 3 and all("BudgetExceededError" in m and "cap of $0.80" in m for m in errors)
+    assert any("the next model call of agent 'model-router:bug-hunter' refused" in m for m in errors)
+    assert any("the next model call of agent 'model-router:zen-architect' refused" in m for m in errors)
+    assert error is not None and "the root session's next model call refused" in error
+    assert not [c for c in RECORDER.completions() if c.session_id.endswith("git-ops")]
+    assert len([c for c in RECORDER.completions() if c.error is None]) == 3  # root, zen, bug-hunter
 
 
 async def test_callers_preferences_honoured_below_the_cap_and_overridden_at_it() -> None:
@@ -130,8 +161,7 @@ async def test_self_moves_to_the_budget_tier_at_the_cap_only() -> None:
 
 async def test_a_running_agent_moves_down_at_its_next_call() -> None:
     plan = budget_plan({"session_usd": 2.00, "degrade": {"at": [0.25, 0.9]}})
-    nested = 'DELEGATE model-router:zen-architect: "DELEGATE model-router:git-ops: tidy up"'
-    seen, _ = await turns(plan, [nested])
+    seen, _ = await turns(plan, [nested("zen-architect", "git-ops")])
     zen = next(e for e in resolved(seen) if e["agent"].endswith("zen-architect"))
     assert models_of(zen) == [OPUS, SONNET]  # $0.50 crossed 25 %: the second call is on strong
     moved = budget_events(seen, "moved")
@@ -140,23 +170,11 @@ async def test_a_running_agent_moves_down_at_its_next_call() -> None:
     assert moved[0]["moved_to"] == {"provider": "anthropic", "model": SONNET}
     summary = [d for e, d in seen if e == "model_router:cost"][0]["budget"]
     # nested delegations count toward their root: 0.50 (zen) + 0.10 (git-ops) + 0.30 (zen)
-    assert round(summary["caps"][0]["spend_usd"], 2) == 0.90
-
-
-async def test_a_running_agent_is_refused_its_next_call_at_the_cap_under_refuse() -> None:
-    plan = budget_plan({"session_usd": 0.50, "at_cap": "refuse", "degrade": {"at": [0.9]}})
-    nested = 'DELEGATE model-router:zen-architect: "DELEGATE model-router:git-ops: tidy up"'
-    seen, _ = await turns(plan, [nested])
-    zen = next(e for e in resolved(seen) if e["agent"].endswith("zen-architect"))
-    assert models_of(zen) == [OPUS]
-    # git-ops, spawned by zen-architect after the cap, was refused: it never made a call
-    assert not [c for c in RECORDER.completions() if c.session_id.endswith("git-ops")]
-    errors = [d["error"] for e, d in seen if e == "delegate:error"]
-    assert any("the next model call of agent 'model-router:zen-architect' refused" in m for m in errors)
+    assert Decimal(summary["caps"][0]["spend_usd"]).quantize(Decimal("0.01")) == Decimal("0.90")
 
 
 def copilot_plan(unknown_cost: str) -> dict:
-    return routed_plan(
+    return tapped(routed_plan(
         hook_options={
             "budget": {"session_usd": 0.0000001, "unknown_cost": unknown_cost},
             "provider_order": ["github-copilot", "openai"],
@@ -164,7 +182,7 @@ def copilot_plan(unknown_cost: str) -> dict:
         providers=("openai", "github-copilot"),
         session_model="openai/gpt-5-nano",
         provider_config={"openai": {"usage": {"input_tokens": 10, "output_tokens": 0}}},
-    )
+    ))
 
 
 async def test_unknown_cost_calls_are_counted_and_allowed_past_the_cap_by_default() -> None:
@@ -172,9 +190,11 @@ async def test_unknown_cost_calls_are_counted_and_allowed_past_the_cap_by_defaul
     events = resolved(seen)
     assert [e["provider"] for e in events] == ["github-copilot", "github-copilot"]
     summary = [d for e, d in seen if e == "model_router:cost"][0]["budget"]
-    assert summary["unknown_calls"] == 2
-    assert "2 call(s) of unknown cost" not in events[0]["budget"]["spend"]
-    assert "1 call(s) of unknown cost" in events[1]["budget"]["spend"]
+    # both children, and the root's own calls once it moved to the budget tier at the cap
+    copilot_calls = [c for c in RECORDER.completions() if c.provider == "github-copilot" and c.error is None]
+    assert summary["unknown_calls"] == len(copilot_calls) == 5
+    assert "unknown cost" not in events[0]["budget"]["spend"]
+    assert "3 call(s) of unknown cost" in events[1]["budget"]["spend"]
 
 
 async def test_unknown_cost_block_keeps_calls_under_the_cap_on_priced_models() -> None:
@@ -184,3 +204,66 @@ async def test_unknown_cost_block_keeps_calls_under_the_cap_on_priced_models() -
     assert any(
         s["provider"] == "github-copilot" and "unknown_cost: block" in s["reason"] for s in event["skipped"]
     )
+
+
+async def test_report_shows_spend_against_each_cap(tmp_path) -> None:
+    import json
+
+    from amplifier_module_model_router.cost.report import load_report, render_cost_table
+    from rich.console import Console
+
+    plan = budget_plan({"session_usd": 1.00, "daily_usd": 5})
+    seen, _ = await turns(plan, [delegate_lines(["zen-architect"])])
+    payload = [d for e, d in seen if e == "model_router:cost"][0]
+    events_file = tmp_path / "events.jsonl"
+    events_file.write_text(json.dumps({"event": "model_router:cost", "data": payload}) + "\n")
+    report = load_report(events_file)
+    assert not report.problems
+    console = Console(record=True, width=200)
+    render_cost_table(report.summaries[0], console)
+    text = console.export_text()
+    assert "Budget: session $0.5000 of $1.00 (50%); daily $0.5000 of $5.00 (10%); at the cap: budget-only." in text
+
+
+def cli(*args: str):
+    from click.testing import CliRunner
+
+    from amplifier_module_model_router.cli.commands import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_verify_budget_shows_which_agents_moved_under_budget_only() -> None:
+    result = cli("verify", "--budget", "2.00", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    rows = {r["agent"].removeprefix("model-router:"): r for r in data["rows"]}
+    assert len(rows) == 17 and all(r["correct"] for r in rows.values())
+    assert rows["zen-architect"]["ran_tier"] == "frontier"  # first, before any spend
+    assert rows["bug-hunter"]["ran_tier"] == "strong"  # past 50 %
+    assert rows["self"]["ran_tier"] == "budget" and "instead of the parent's model" in rows["self"]["note"]
+    assert [e["action"] for e in data["events"] if e["action"] != "moved"] == ["degrade", "warn", "degrade", "at_cap"]
+
+
+def test_verify_budget_refuse_stops_within_one_call_of_the_cap() -> None:
+    result = cli("verify", "--budget", "2.00", "--at-cap", "refuse")
+    assert result.exit_code == 0, result.output
+    assert "the session stopped at the cap" in result.output and "cap of $2.00 is reached" in result.output
+
+
+def test_verify_budget_rejects_a_negative_cap() -> None:
+    result = cli("verify", "--budget", "-1")
+    assert result.exit_code == 2
+    assert "budget.session_usd: must be a finite, non-negative number of US dollars" in result.output
+
+
+def test_explain_shows_the_budget_state(isolated_settings) -> None:
+    settings = isolated_settings / ".amplifier" / "settings.yaml"
+    settings.parent.mkdir()
+    settings.write_text("model_router:\n  budget:\n    session_usd: 2\n    at_cap: refuse\n")
+    result = cli("explain", "zen-architect")
+    assert result.exit_code == 0, result.output
+    assert "budget: caps session $2.00 · at the cap: refuse" in result.output
+    assert "this agent as spend grows: at 50% -> strong · at 80% -> budget · at the cap -> refused" in result.output
+    data = json.loads(cli("explain", "zen-architect", "--json").output)
+    assert data["budget"]["caps"]["session"] == 2.0

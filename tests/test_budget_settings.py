@@ -44,7 +44,7 @@ def test_defaults_and_layers_merge_per_key(setup: Setup) -> None:
     assert (budget.at_cap, budget.warn_at, budget.degrade_at) == ("refuse", 0.9, (0.5, 0.8))
     assert dict(budget.degrade) == {"frontier": ("strong", "budget"), "strong-code": ("strong", "budget")}
     rows = {key: (value, source) for key, value, source in result.effective_values()}
-    assert rows["budget.session_usd"][0] == 2.5 and rows["budget.session_usd"][1].startswith("project (")
+    assert rows["budget.session_usd"][0] == "2.50" and rows["budget.session_usd"][1].startswith("project (")
     assert rows["budget.at_cap"][1].startswith("org (")
 
 

@@ -185,18 +185,30 @@ def main(verbose: bool) -> None:
 @main.command(short_help="Prove every agent gets its tier's model, in a real session.")
 @click.argument("bundle", required=False)
 @_scenario_options(settings_default=False)
+@click.option("--budget", "budget_usd", type=float, metavar="USD",
+              help="Simulate a session under this session cap, one delegation at a time, crossing it.")
+@click.option("--at-cap", type=click.Choice(["budget-only", "refuse"]), default=None,
+              help="With --budget: what happens at the cap (default: the settings', else budget-only).")
+@click.option("--tokens", type=click.IntRange(1, 10_000_000), default=100_000, show_default=True,
+              help="With --budget: input tokens every model call reports.")
 @_guarded
-def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
+def verify(
+    bundle: str | None, as_json: bool, budget_usd: float | None, at_cap: str | None, tokens: int, **options: Any
+) -> None:
     """Run a real session that delegates once to every agent and to self; check each model.
 
     Each row shows the model the child session's provider actually received, against the
     model the agent's tier resolves to in the same catalog with the same providers down.
-    Exit status 1 on any mismatch or error.
+    With --budget, the delegations run one after another under that session cap and each row
+    shows the tier the agent ran on as spend grew. Exit status 1 on any mismatch or error.
     """
     from .render import make_console, render_verify, verify_json
     from .verify import VerifyRun, run_verify
 
     scenario, planner = _build(bundle, options)
+    if budget_usd is not None:
+        _verify_budget(scenario, planner, as_json, budget_usd, at_cap, tokens)
+        return
 
     async def run() -> VerifyRun:
         return await run_verify(scenario, await planner.routes())
@@ -207,6 +219,28 @@ def verify(bundle: str | None, as_json: bool, **options: Any) -> None:
     else:
         render_verify(result, make_console())
     sys.exit(result.exit_status)
+
+
+def _verify_budget(
+    scenario: Scenario, planner: Planner, as_json: bool, budget_usd: float, at_cap: str | None, tokens: int
+) -> None:
+    from .budget_run import budget_run_json, render_budget_run, run_budget_verify
+    from .render import make_console
+
+    budget: dict[str, Any] = {"session_usd": budget_usd}
+    if at_cap is not None:
+        budget["at_cap"] = at_cap
+
+    async def run() -> Any:
+        return await run_budget_verify(scenario, await planner.routes(), budget=budget, tokens=tokens)
+
+    result = asyncio.run(run())
+    if as_json:
+        _echo_json(budget_run_json(result))
+    else:
+        render_budget_run(result, make_console())
+    if not result.ok:
+        sys.exit(EXIT_PROBLEM)
 
 
 @main.command(short_help="The routing table: tier, model and first fallback per agent.")

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from ..budget.model import AT_CAP_BUDGET_ONLY, BudgetSettings, money
 from ..resolve.resolver import CHOSEN, FALLBACK, TraceEntry
 from ..resolve.versions import version_key
 from ..settings import EffectiveRouting, SettingsLayer
@@ -74,6 +75,8 @@ def render_explain(planner: Planner, route: Route, console: Console) -> None:
     console.print(Text(f"  tier decided by: {route.decided_by}"))
     if route.chain_source:
         console.print(Text(f"  chain of tier {route.tier}: {route.chain_source}"))
+    for line in budget_lines(scenario.routing.budget, route):
+        console.print(Text(f"  {line}"))
     if route.resolution is not None:
         console.print()
         table = make_table("#", "Candidate", "Outcome", "Reason")
@@ -94,9 +97,74 @@ def render_explain(planner: Planner, route: Route, console: Console) -> None:
     console.print(Text(verdict, style="bold"))
 
 
+def budget_steps(budget: BudgetSettings, route: Route) -> list[tuple[str, str]]:
+    """``(when, tier)`` for each spend level at which ``route``'s agent would change tier."""
+    source = "agent" if route.tier else "inherit"
+    steps: list[tuple[str, str]] = []
+    current = route.tier
+    for level in range(1, budget.at_cap_level + 1):
+        tier = budget.tier_at(route.tier, level) if source == "agent" else None
+        if level == budget.at_cap_level:
+            when = "at the cap"
+            tier = budget.cap_tier if budget.at_cap == AT_CAP_BUDGET_ONLY else "refused"
+        else:
+            when = f"at {budget.degrade_at[level - 1]:.0%}"
+        if tier is not None and tier != current:
+            steps.append((when, tier))
+            current = tier
+    return steps
+
+
+def budget_lines(budget: BudgetSettings | None, route: Route) -> list[str]:
+    """The budget state for ``explain``: the caps, today's shared spend, this agent's steps."""
+    if budget is None:
+        return []
+    caps = [f"{name.replace('_', ' ')} ${money(cap)}" for name, cap in budget.caps().items() if cap is not None]
+    lines = [f"budget: caps {', '.join(caps)} · at the cap: {budget.at_cap} · unknown-cost calls: {budget.unknown_cost}"]
+    lines.append(f"  spent so far: {spend_today(budget)}")
+    steps = budget_steps(budget, route)
+    shown = " · ".join(f"{when} -> {tier}" for when, tier in steps) or "keeps its tier up to the cap"
+    lines.append(f"  this agent as spend grows: {shown}")
+    return lines
+
+
+def spend_today(budget: BudgetSettings) -> str:
+    """Today's daily/org spend from the shared counters, or why it cannot be known here."""
+    import asyncio
+
+    from ..budget import MemoryCounters, shared_book
+
+    book = shared_book()
+    shared = [name for name in ("daily", "org_daily") if budget.caps()[name] is not None]
+    if not shared:
+        return "session caps count per root session (nothing to show outside one)"
+    if isinstance(book.counters, MemoryCounters):
+        return "daily and org spend live in the routing state store; none is configured (memory)"
+    names = book.counter_names()
+
+    async def read() -> list[float]:
+        return [await book.read(names[cap]) for cap in shared]
+
+    totals = asyncio.run(read())
+    return ", ".join(
+        f"{cap.replace('_', ' ')} ${money(total)} of ${money(budget.caps()[cap] or 0)}"
+        for cap, total in zip(shared, totals, strict=True)
+    )
+
+
 def explain_json(planner: Planner, route: Route) -> dict[str, Any]:
     trace = route.resolution.trace if route.resolution else ()
+    budget = planner.scenario.routing.budget
     return {
+        "budget": None
+        if budget is None
+        else {
+            "caps": {name: None if cap is None else float(cap) for name, cap in budget.caps().items()},
+            "at_cap": budget.at_cap,
+            "unknown_cost": budget.unknown_cost,
+            "spent": spend_today(budget),
+            "steps": [{"when": when, "tier": tier} for when, tier in budget_steps(budget, route)],
+        },
         "agent": route.agent,
         "tier": route.tier,
         "tier_decided_by": route.decided_by,

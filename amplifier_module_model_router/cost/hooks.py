@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,6 +29,7 @@ from amplifier_core.models import HookResult
 from .. import events
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session.router import current_model, session_entries
+from .summary import BudgetUse, CapUse
 from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
 
 __all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
@@ -154,14 +156,17 @@ class CostTracker:
                 wanted = usage.unpriced_models() | {baseline}
                 prices = await self._resolve_prices(wanted)
                 summary = summarize(usage, prices, baseline)
-                payload = summary.to_payload()
                 if self.budget is not None:
-                    level = await self.budget.level(self.root_id)
-                    payload["budget"] = {**level.to_dict(), "at_cap_policy": self.budget.settings.at_cap}
-                await self.coordinator.hooks.emit(events.COST, payload)
+                    summary = replace(summary, budget=await self._budget_use())
+                await self.coordinator.hooks.emit(events.COST, summary.to_payload())
         except Exception:
             logger.warning("model-router: could not emit the cost summary", exc_info=True)
         return HookResult(action="continue")
+
+    async def _budget_use(self) -> BudgetUse:
+        level = await self.budget.level(self.root_id)
+        caps = tuple(CapUse(c.name, c.cap_usd, c.spend_usd) for c in level.caps)
+        return BudgetUse(caps, level.unknown_calls, self.budget.settings.at_cap)
 
     # -- prices ---------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from rich.table import Table
 from .. import events
 from ..bounded_read import MAX_LINE_BYTES, bounded_lines, open_regular
 from ..errors import InputError, UsageError
-from .summary import CostLine, CostSummary, combine_summaries
+from .summary import BudgetUse, CostLine, CostSummary, combine_summaries
 
 __all__ = [
     "CostReport",
@@ -311,6 +311,8 @@ def _notes(summary: CostSummary) -> list[str]:
             f"unknown: {total.unpriced_calls} call(s) without a cost from the provider or a list "
             "price in its catalog (GitHub Copilot, for one, bills requests, not tokens)."
         )
+    if summary.budget is not None:
+        notes.append(budget_note(summary.budget))
     if comparison.calls:
         saved = comparison.savings_usd
         assert saved is not None
@@ -321,6 +323,27 @@ def _notes(summary: CostSummary) -> list[str]:
             "calls whose cost and baseline are known."
         )
     return notes
+
+
+def budget_cell(budget: BudgetUse | None) -> str:
+    """``session $1.10 of $1.00 (110%)`` for each cap; ``—`` without a budget."""
+    if budget is None or not budget.caps:
+        return "—"
+    cells = []
+    for cap in budget.caps:
+        share = f" ({cap.fraction:.0%})" if cap.fraction is not None else ""
+        cells.append(f"{cap.name.replace('_', ' ')} {usd(cap.spend_usd)} of {usd(cap.cap_usd)}{share}")
+    return "; ".join(cells)
+
+
+def budget_note(budget: BudgetUse) -> str:
+    """The report's line on spend against each cap (and the calls no dollar figure covers)."""
+    text = f"Budget: {budget_cell(budget)}"
+    if budget.at_cap_policy:
+        text += f"; at the cap: {budget.at_cap_policy}"
+    if budget.unknown_calls:
+        text += f"; plus {budget.unknown_calls} call(s) of unknown cost, not in these dollars"
+    return text + "."
 
 
 def render_cost_table(summary: CostSummary, console: Console, *, title: str | None = None) -> None:
@@ -337,8 +360,12 @@ def sessions_table(summaries: tuple[CostSummary, ...]) -> Table:
         table.add_column(name, no_wrap=True)
     for name in ("Calls", "Cost", "Saved"):
         table.add_column(name, no_wrap=True, justify="right")
+    budgets = any(s.budget is not None for s in summaries)
+    if budgets:
+        table.add_column("Spend against caps", overflow="fold")
     for s in summaries:
         total = s.total
+        extra = [budget_cell(s.budget)] if budgets else []
         table.add_row(
             s.session_id or "?",
             (s.timestamp or "")[:19],
@@ -346,6 +373,7 @@ def sessions_table(summaries: tuple[CostSummary, ...]) -> Table:
             f"{total.calls:,}",
             _cost_cell(total),
             _saved_cell(s.comparison.savings_ratio),
+            *extra,
         )
     return table
 

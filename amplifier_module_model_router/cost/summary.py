@@ -19,6 +19,8 @@ __all__ = [
     "PAYLOAD_VERSION",
     "ROOT_AGENT",
     "AgentCost",
+    "BudgetUse",
+    "CapUse",
     "Comparison",
     "CostLine",
     "CostSummary",
@@ -172,6 +174,59 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class CapUse:
+    """One spend cap and the spend against it when the root session ended."""
+
+    name: str
+    cap_usd: Decimal
+    spend_usd: Decimal
+
+    @property
+    def fraction(self) -> float | None:
+        return float(self.spend_usd / self.cap_usd) if self.cap_usd > 0 else None
+
+
+_MAX_CAPS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetUse:
+    """The ``budget`` part of a cost payload: each cap's spend, and the calls of unknown cost."""
+
+    caps: tuple[CapUse, ...]
+    unknown_calls: int = 0
+    at_cap_policy: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "caps": [{"cap": c.name, "cap_usd": money(c.cap_usd), "spend_usd": money(c.spend_usd)} for c in self.caps],
+            "unknown_calls": self.unknown_calls,
+            "at_cap_policy": self.at_cap_policy,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Any, where: str) -> BudgetUse:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: not a mapping")
+        raw_caps = data.get("caps") or []
+        if not isinstance(raw_caps, list) or len(raw_caps) > _MAX_CAPS:
+            raise ValueError(f"{where}.caps: not a list of at most {_MAX_CAPS} caps")
+        caps = []
+        for i, raw in enumerate(raw_caps):
+            at = f"{where}.caps[{i}]"
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("cap"), str):
+                raise ValueError(f"{at}: not a cap")
+            cap, spend = _money_from(raw.get("cap_usd"), f"{at}.cap_usd"), _money_from(raw.get("spend_usd"), f"{at}.spend_usd")
+            if cap is None or spend is None:
+                raise ValueError(f"{at}: cap_usd and spend_usd are required")
+            caps.append(CapUse(raw["cap"][:40], cap, spend))
+        unknown = data.get("unknown_calls", 0)
+        if isinstance(unknown, bool) or not isinstance(unknown, int) or not 0 <= unknown < 10**12:
+            raise ValueError(f"{where}.unknown_calls: not a count")
+        return cls(tuple(caps), unknown, _opt_str(data.get("at_cap_policy"), f"{where}.at_cap_policy"))
+
+
+@dataclass(frozen=True, slots=True)
 class CostSummary:
     """Cost per agent of one root session (or of several, see :func:`combine_summaries`).
 
@@ -185,6 +240,8 @@ class CostSummary:
     agents: tuple[AgentCost, ...]
     timestamp: str | None = None
     sessions: int = 1
+    budget: BudgetUse | None = None
+    """Spend against each cap at the end, when a spend cap was set (one session only)."""
 
     @property
     def total(self) -> CostLine:
@@ -210,6 +267,12 @@ class CostSummary:
 
     def to_payload(self) -> dict[str, Any]:
         """The ``model_router:cost`` payload (JSON-safe; money as decimal strings)."""
+        payload = self._payload()
+        if self.budget is not None:
+            payload["budget"] = self.budget.to_payload()
+        return payload
+
+    def _payload(self) -> dict[str, Any]:
         total, comparison = self.total, self.comparison
         return {
             "version": PAYLOAD_VERSION,
@@ -264,6 +327,7 @@ class CostSummary:
             baseline_model=_opt_str(baseline.get("model"), "baseline.model"),
             agents=agents,
             timestamp=timestamp or _opt_str(data.get("timestamp"), "timestamp"),
+            budget=BudgetUse.from_payload(data["budget"], "budget") if data.get("budget") is not None else None,
         )
 
 

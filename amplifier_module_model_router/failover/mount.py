@@ -61,6 +61,44 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
     return True
 
 
+async def mount_root_budget_front(coordinator: Any, router: Any, provider_name: str | None, model: str | None) -> bool:
+    """Put a root session's own model behind the spend gate: at the cap it moves to the cap
+    tier (``budget-only``) or its next call is refused (``refuse``), as every agent's does.
+
+    Only with a spend cap; a one-link failover provider on the root's own provider and model.
+    """
+    providers = coordinator.get("providers") or {}
+    provider = providers.get(provider_name) if provider_name else None
+    if router.budget is None or provider is None or not model or FAILOVER_MOUNT_NAME in providers:
+        return False
+    from ..budget.gate import BudgetGate
+    from ..cost.summary import ROOT_AGENT
+
+    async def resolve_tier(tier: str, priced_only: bool) -> list[FailoverCandidate]:
+        links = await router.resolve_tier(coordinator, tier, priced_only=priced_only)
+        return failover_candidates(links, coordinator.get("providers") or {}, router)
+
+    gate = BudgetGate(
+        router.budget,
+        agent=ROOT_AGENT,
+        tier=None,
+        source="inherit",
+        applied_tier=None,
+        root_id=lambda: router.root_of(getattr(coordinator, "session_id", None)),
+        resolve_tier=resolve_tier,
+        emit=coordinator.hooks.emit,
+    )
+    front = FailoverProvider(
+        [FailoverCandidate(name=provider_name, provider=provider, model=model)],
+        registry=router.cooldowns,
+        emit=coordinator.hooks.emit,
+        agent=ROOT_AGENT,
+        gate=gate,
+    )
+    await coordinator.mount("providers", front, name=FAILOVER_MOUNT_NAME)
+    return True
+
+
 def _budget_gate(coordinator: Any, outcome: Any, router: Any) -> Any:
     """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`)."""
     if getattr(router, "budget", None) is None:

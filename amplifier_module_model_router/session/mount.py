@@ -114,6 +114,11 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     router_config = RouterConfig.from_mount(config or {})
     router = build_router(router_config)
     await router.adopt_handoff(coordinator)
+    if router.budget is not None and router.config.failover and not getattr(coordinator, "parent_id", None):
+        from ..failover.mount import mount_root_budget_front
+        from .router import current_model
+
+        await mount_root_budget_front(coordinator, router, *current_model(coordinator))
     routing = SessionRouting(coordinator, router)
     routing.register()
     routing.on_cleanup(install_cost_tracking(coordinator, router))

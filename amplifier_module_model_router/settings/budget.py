@@ -18,6 +18,7 @@ from ..budget.model import (
     UNKNOWN_ALLOW,
     UNKNOWN_BLOCK,
     BudgetSettings,
+    money,
 )
 
 __all__ = ["BUDGET_KEYS", "budget_rows", "budget_settings", "check_budget_tiers", "parse_budget"]
@@ -183,11 +184,13 @@ def budget_settings(values: Mapping[str, Any], tiers: Mapping[str, Any]) -> Budg
 def budget_rows(settings: BudgetSettings) -> list[tuple[str, Any]]:
     """``(key, value)`` of the effective budget as a user writes it (for ``settings``)."""
     caps = settings.caps()
-    rows: list[tuple[str, Any]] = [(f"{name}_usd", None if cap is None else float(cap)) for name, cap in caps.items()]
+    rows: list[tuple[str, Any]] = [
+        (f"{name}_usd", "no cap" if cap is None else money(cap)) for name, cap in caps.items()
+    ]
     rows += [
         ("warn_at", settings.warn_at),
         ("degrade_at", list(settings.degrade_at)),
-        ("degrade", {tier: list(steps) for tier, steps in settings.degrade.items()}),
+        ("degrade", [" -> ".join((tier, *steps)) for tier, steps in settings.degrade.items()]),
         ("at_cap", settings.at_cap),
         ("cap_tier", settings.cap_tier),
         ("unknown_cost", settings.unknown_cost),
