@@ -14,9 +14,9 @@ from typing import Any
 from ..errors import InputError
 from .globs import check_glob
 
-# Keys a preference's ``config`` may never set: a delegate call must not be able to redirect a
-# provider to another endpoint or swap its credentials. Compared case-insensitively, with
-# ``-`` folded to ``_``, at any depth of the config.
+# Keys a preference's ``config`` may never set, even in a bundle tier: a preference chooses a
+# model; where a provider connects and with which identity belongs to its ``providers:`` entry.
+# Compared case-insensitively, with ``-`` folded to ``_``, at any depth (inside lists too).
 PROTECTED_CONFIG_KEYS: frozenset[str] = frozenset(
     {
         "api_key", "apikey", "api_keys", "key", "secret", "secret_key", "client_secret",
@@ -31,28 +31,116 @@ PROTECTED_CONFIG_KEYS: frozenset[str] = frozenset(
         "http_client", "transport", "region", "aws_access_key_id", "aws_secret_access_key",
         "aws_session_token", "aws_region", "aws_profile", "vertex_project", "vertex_location",
         "github_token", "copilot_token", "gh_token",
+        # issue 13: names the provider modules and foundation's spawn_utils read
+        "openai_base_url", "api_url", "server_url", "base_path", "api_key_env", "beta_headers",
+        "use_default_credential", "managed_identity_client_id", "use_managed_identity",
+        "extra_request_params", "client_id", "tenant_id", "deployment_name",
     }
 )
+_PROTECTED_SUFFIXES = (
+    "_api_key", "_secret", "_token", "_key_env", "_url", "_uri", "_endpoint", "_headers",
+    "_credential", "_credentials", "_client_id", "_tenant_id", "_deployment", "_proxy",
+)
+_PROTECTED_PREFIXES = ("use_managed_identity", "use_default_credential", "extra_request")
+
+CALLER_CONFIG_KEYS: frozenset[str] = frozenset(
+    {
+        # sampling
+        "temperature", "top_p", "top_k", "seed", "presence_penalty", "frequency_penalty",
+        "stop", "stop_sequences",
+        # output length
+        "max_tokens", "max_output_tokens",
+        # reasoning and thinking (provider-openai, provider-anthropic, provider-gemini)
+        "reasoning", "reasoning_effort", "reasoning_summary", "verbosity",
+        "thinking", "extended_thinking", "enable_thinking", "thinking_budget_tokens",
+        "thinking_budget",
+    }
+)
+"""Model parameters an untrusted preference (a delegate call, a project settings file) may set
+in ``config``; anything else is refused by name. Extended by ``caller_config_keys`` in the
+trusted settings layers (org, user, mount)."""
+
+_CALLER_VALUE_LIMITS = {"string": 1_000, "items": 32, "depth": 2}
+
+
+def fold_key(key: str) -> str:
+    """How config keys compare: case-insensitive, ``-`` as ``_``, spaces trimmed."""
+    return key.strip().lower().replace("-", "_")
 
 
 def is_protected_key(key: str) -> bool:
     """True for a config key that names a credential or an endpoint (case and ``-`` folded)."""
-    folded = key.strip().lower().replace("-", "_")
-    return folded in PROTECTED_CONFIG_KEYS or folded.endswith(("_api_key", "_secret", "_token"))
+    folded = fold_key(key)
+    return (
+        folded in PROTECTED_CONFIG_KEYS
+        or folded.endswith(_PROTECTED_SUFFIXES)
+        or folded.startswith(_PROTECTED_PREFIXES)
+    )
 
 
-def _find_protected(config: Mapping[str, Any], path: str) -> str | None:
-    for key, value in config.items():
-        if not isinstance(key, str):
-            continue
-        here = f"{path}.{key}"
-        if is_protected_key(key):
-            return here
-        if isinstance(value, Mapping):
+def _find_protected(config: Any, path: str) -> str | None:
+    """The dotted path of the first protected key at any depth, through mappings and lists."""
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            here = f"{path}.{key}"
+            if isinstance(key, str) and is_protected_key(key):
+                return here
             found = _find_protected(value, here)
             if found:
                 return found
+    elif isinstance(config, (list, tuple)):
+        for index, item in enumerate(config):
+            found = _find_protected(item, f"{path}[{index}]")
+            if found:
+                return found
     return None
+
+
+def check_caller_config(
+    config: Mapping[str, Any], allowed: frozenset[str] = CALLER_CONFIG_KEYS, *, path: str = "config"
+) -> None:
+    """Refuse, by name, any key of an untrusted preference's ``config`` not in ``allowed``.
+
+    Values must be plain: a scalar (strings up to 1,000 characters), or a list or a mapping of
+    them, two levels at most (``thinking: {type: enabled, budget_tokens: 4000}``); nested keys
+    are checked against the credential and endpoint names too.
+
+    Raises:
+        InputError: with ``field`` set to the offending key's path.
+    """
+    folded_allowed = {fold_key(k) for k in allowed}
+    for key, value in config.items():
+        here = f"{path}.{key}"
+        if not isinstance(key, str) or fold_key(key) not in folded_allowed:
+            raise InputError(
+                f"not a model parameter a caller may set; allowed: {', '.join(sorted(allowed))} "
+                "(more through caller_config_keys in your routing settings)",
+                field=here,
+            )
+        _check_plain(value, here, 1)
+
+
+def _check_plain(value: Any, path: str, depth: int) -> None:
+    limits = _CALLER_VALUE_LIMITS
+    if value is None or isinstance(value, (bool, int, float)):
+        return
+    if isinstance(value, str):
+        if len(value) > limits["string"]:
+            raise InputError(f"a string over {limits['string']} characters", field=path)
+        return
+    if depth > limits["depth"] or not isinstance(value, (list, tuple, Mapping)):
+        raise InputError("must be a number, a string, or a short list or mapping of them", field=path)
+    if len(value) > limits["items"]:
+        raise InputError(f"more than {limits['items']} items", field=path)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = f"{path}.{key}"
+            if not isinstance(key, str) or is_protected_key(key):
+                raise InputError("credentials and endpoints cannot be set through a preference", field=here)
+            _check_plain(item, here, depth + 1)
+    else:
+        for index, item in enumerate(value):
+            _check_plain(item, f"{path}[{index}]", depth + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..resolve.preferences import ProviderPreference
+from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference, check_caller_config
 from .tiers import declared_tier
 
 SOURCE_CALL = "call"
@@ -55,8 +55,14 @@ def decide_route(
     call_preferences: Sequence[Any] | None,
     tiers: Mapping[str, Sequence[ProviderPreference]],
     choose_tier: Callable[[str, str | None], str | None] | None = None,
+    caller_config_keys: frozenset[str] = CALLER_CONFIG_KEYS,
 ) -> RouteRequest:
     """Pick the source of this spawn's chain; never touches providers.
+
+    The caller's preferences are untrusted (a prompt-injected model writes them): when they are
+    used, each ``config`` may hold only model parameters (``caller_config_keys``), else
+    :class:`InputError` names the key. The agent's own list, forwarded back by tool-delegate,
+    is recognised and used from the agent's config, not from the call.
 
     A settings layer can move an agent to another tier, give ``self`` a tier, or send a tiered
     agent back to its parent's model (``inherit``): then the agent's own list from its file is
@@ -74,6 +80,11 @@ def decide_route(
         own = tuple(tiers[tier]) if tier else configured
     called = as_preferences(call_preferences)
     if called and not (_same_chain(called, configured) or _same_chain(called, own)):
+        for index, pref in enumerate(called):
+            try:
+                check_caller_config(pref.config, caller_config_keys)
+            except InputError as err:
+                raise err.located(field_prefix=f"provider_preferences[{index}]") from None
         return RouteRequest(agent, tier, SOURCE_CALL, called)
     if own:
         return RouteRequest(agent, tier, SOURCE_AGENT, own)

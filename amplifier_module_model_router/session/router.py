@@ -17,6 +17,7 @@ from ..errors import RoutingError
 from ..failover.mount import answered_by, inherited_chain, mount_failover
 from ..failover.provider import FailoverProvider
 from ..resolve.catalog import shared_cache
+from ..resolve.preferences import CALLER_CONFIG_KEYS
 from ..resolve.providers import ProviderEntry, entries_from, plan_index
 from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.options import RouterConfig
@@ -126,7 +127,16 @@ class Router:
         self, agent: str, agent_cfg: Mapping[str, Any] | None, call_preferences: Sequence[Any] | None
     ) -> RouteRequest:
         """What this spawn asks for; ``agent_cfg`` is the agent's config, found once by the caller."""
-        return decide_route(agent, agent_cfg, call_preferences, self.tiers, self.choose_tier)
+        return decide_route(
+            agent, agent_cfg, call_preferences, self.tiers, self.choose_tier,
+            caller_config_keys=self.caller_config_keys,
+        )
+
+    @property
+    def caller_config_keys(self) -> frozenset[str]:
+        """Model parameters a delegate call may set: the defaults plus the settings' additions."""
+        extra = getattr(self.routing, "caller_config_keys", ()) or ()
+        return CALLER_CONFIG_KEYS | frozenset(extra)
 
     async def route(
         self,

@@ -22,7 +22,12 @@ from typing import Any
 from ..budget.model import BudgetSettings
 from ..errors import InputError, SettingsError
 from ..resolve.globs import glob_matches
-from ..resolve.preferences import ProviderPreference, parse_preferences
+from ..resolve.preferences import (
+    CALLER_CONFIG_KEYS,
+    ProviderPreference,
+    check_caller_config,
+    parse_preferences,
+)
 from .names import (
     BUNDLE_NAMESPACE,
     INHERIT,
@@ -33,7 +38,7 @@ from .names import (
     provider_key,
 )
 from .budget import budget_rows, budget_settings, check_budget_tiers
-from .schema import LayerSettings, SettingsLayer, parse_layer
+from .schema import UNTRUSTED_LAYERS, LayerSettings, SettingsLayer, parse_layer
 
 BUNDLE = "bundle"
 DEFAULT = "default"
@@ -63,6 +68,8 @@ class EffectiveRouting:
     namespace: str = field(default=BUNDLE_NAMESPACE, compare=False)
     budget: BudgetSettings | None = None
     """Spend caps (``budget:``); None when no cap is set: routing exactly as without budgets."""
+    caller_config_keys: tuple[str, ...] = ()
+    """Model parameters delegate calls may set beyond the defaults (trusted layers only)."""
 
     def tier_for(self, agent: str, declared_tier: str | None) -> tuple[str | None, str]:
         """``(tier or None to inherit, what decided it)`` for one agent.
@@ -138,9 +145,12 @@ def effective_routing(
     for index, (layer, settings) in enumerate(parsed):
         state.apply(index, layer, settings)
     state.drop_disabled()
+    caller_keys = tuple(dict.fromkeys(k for _, st in parsed for k in st.caller_config_keys))
     for layer, settings in parsed:
         _check_tier_names(layer, settings, state.chains)
         check_budget_tiers(layer, settings.budget, state.chains)
+        if layer.name in UNTRUSTED_LAYERS:
+            _check_untrusted_configs(layer, settings, CALLER_CONFIG_KEYS | frozenset(caller_keys))
     patterns = sorted(state.patterns.values(), key=lambda p: (-pattern_specificity(p[0]), -p[2], p[3]))
     return EffectiveRouting(
         tiers=MappingProxyType({name: tuple(chain) for name, chain in state.chains.items()}),
@@ -153,7 +163,22 @@ def effective_routing(
         disabled_providers=state.disabled,
         namespace=namespace,
         budget=budget_settings(state.budget, state.chains),
+        caller_config_keys=caller_keys,
     )
+
+
+def _check_untrusted_configs(
+    layer: SettingsLayer, settings: LayerSettings, allowed: frozenset[str]
+) -> None:
+    """A project layer's tier preferences may set model parameters only (README, Trust model)."""
+    for name, items in settings.tiers.items():
+        for index, pref in enumerate(items):
+            if pref is None:
+                continue
+            try:
+                check_caller_config(pref.config, allowed)
+            except InputError as err:
+                raise layer.error(err.reason, f"tiers.{name}[{index}].{err.field}") from None
 
 
 class _State:

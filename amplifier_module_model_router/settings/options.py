@@ -15,7 +15,8 @@ from ..errors import SettingsError
 from ..resolve.preferences import ProviderPreference
 
 SETTINGS_KEYS = frozenset(
-    {"provider_order", "disabled_providers", "agents", "default_tier", "agent_patterns", "budget"}
+    {"provider_order", "disabled_providers", "agents", "default_tier", "agent_patterns", "budget",
+     "caller_config_keys"}
 )
 """Keys a settings layer may also give in the mount config (the last, strongest layer)."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError, SettingsError
 from ..resolve.globs import check_glob, is_glob
-from ..resolve.preferences import ProviderPreference
+from ..resolve.preferences import ProviderPreference, is_protected_key
 from .budget import parse_budget
 from .lines import line_of
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
@@ -35,7 +35,13 @@ KEYS = (
     "default_tier",
     "strict",
     "budget",
+    "caller_config_keys",
 )
+
+UNTRUSTED_LAYERS = ("project", "local")
+"""Layers read from the working folder: a cloned repository can carry them (README, Trust
+model). Their tiers' preference ``config`` holds model parameters only, and they cannot widen
+``caller_config_keys``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,8 @@ class LayerSettings:
     strict: bool | None = None
     budget: Mapping[str, Any] | None = None
     """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
+    caller_config_keys: tuple[str, ...] = ()
+    """Model parameters this layer lets delegate calls set, beyond the defaults."""
 
 
 def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> LayerSettings:
@@ -110,7 +118,33 @@ def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> L
         else None,
         strict=_strict(layer),
         budget=parse_budget(layer),
+        caller_config_keys=_caller_config_keys(layer),
     )
+
+
+def _caller_config_keys(layer: SettingsLayer) -> tuple[str, ...]:
+    key = "caller_config_keys"
+    if key not in layer.values:
+        return ()
+    if layer.name in UNTRUSTED_LAYERS:
+        raise layer.error(
+            "a project's settings cannot widen what delegate calls may set; "
+            "put it in your user or org settings",
+            key,
+        )
+    items = layer.values[key]
+    if not isinstance(items, list):
+        raise layer.error(f"must be a list of config key names, got {type(items).__name__}", key)
+    names = []
+    for index, item in enumerate(items):
+        name = _name(layer, f"{key}[{index}]", item, "a config key")
+        if is_protected_key(name):
+            raise layer.error(
+                f"{name!r} names a credential or an endpoint: no preference may set it",
+                f"{key}[{index}]",
+            )
+        names.append(name)
+    return tuple(names)
 
 
 def _unknown(key: Any, known: tuple[str, ...]) -> str:
