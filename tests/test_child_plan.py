@@ -9,7 +9,9 @@ import amplifier_module_event_tap as tap
 import pytest
 from session_kit import NS, delegate_lines, routed_plan, session
 
+from amplifier_module_model_router.errors import InputError
 from amplifier_module_model_router.resolve.preferences import ProviderPreference
+from amplifier_module_model_router.session.child_plan import promote_provider
 
 
 def tapped_plan(**kwargs) -> dict:
@@ -74,21 +76,29 @@ async def test_without_failover_the_providers_keep_their_own_retries() -> None:
 
 @pytest.mark.parametrize("key", ["api_key", "base_url", "azure_openai_api_key", "Session-Token"])
 async def test_a_preference_built_in_code_never_moves_credentials_or_endpoints(key: str) -> None:
-    """A ProviderPreference constructed directly skips ``from_dict``'s validation; the child
-    plan still takes only the harmless keys of its config."""
+    """A ProviderPreference constructed directly skips ``from_dict``'s validation; passed to
+    ``session.spawn`` it is a caller's preference (untrusted, README "Trust model"): the spawn
+    is refused naming the key, and no child runs with it."""
     preference = ProviderPreference("openai", "gpt-5.5", {key: "sk-stolen", "max_retry_delay": 2.0})
     async with session(tapped_plan()) as (s, _):
         await s.execute("a first turn")  # session:start: the router's spawner is registered
         spawn = s.coordinator.get_capability("session.spawn")
-        result = await spawn(
-            agent_name=f"{NS}git-ops",
-            instruction="commit",
-            parent_session=s,
-            provider_preferences=[preference],
-        )
-        child = tap.PLANS[result["session_id"]]
+        before = set(tap.PLANS)
+        with pytest.raises(InputError) as caught:
+            await spawn(
+                agent_name=f"{NS}git-ops",
+                instruction="commit",
+                parent_session=s,
+                provider_preferences=[preference],
+            )
+    assert caught.value.field == f"provider_preferences[0].config.{key}"
+    assert set(tap.PLANS) == before
 
-    config = provider_config(child, "openai")
-    assert key not in config
-    assert (config["priority"], config["default_model"], config["max_retry_delay"]) == (0, "gpt-5.5", 2.0)
-    assert result["metadata"]["model_router"]["model"] == "gpt-5.5"
+
+def test_the_child_plan_never_takes_credentials_from_a_preference_config() -> None:
+    """Defense in depth below the trust checks: promotion merges only harmless keys."""
+    plan = {"providers": [{"module": "provider-openai", "instance_id": "openai",
+                           "config": {"api_key": "mine"}}]}
+    assert promote_provider(plan, "openai", "gpt-5.5", {"api_key": "stolen", "max_retry_delay": 2.0})
+    config = plan["providers"][0]["config"]
+    assert (config["api_key"], config["max_retry_delay"], config["priority"]) == ("mine", 2.0, 0)
