@@ -7,6 +7,8 @@ real process (the broken pipe needs a real one).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -107,3 +109,117 @@ def test_usage_errors_are_status_2_on_stderr_too() -> None:
     result = in_subprocess("explain")  # missing AGENT: click's own usage error
     assert result.code == ExitStatus.BAD_INPUT and result.out == ""
     assert "AGENT" in result.err
+
+
+# -- one way to name the bundle, the agent -------------------------------------------------------
+
+DERIVED = ROOT / "bundles" / "amplifier-dev.md"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "--bundle", "{b}"),
+        ("show", "--bundle", "{b}"),
+        ("explain", "git-ops", "--bundle", "{b}"),
+        ("settings", "--bundle", "{b}"),
+        ("validate", "--bundle", "{b}"),
+        ("verify", "-b", "{b}"),
+        ("validate", "{b}"),
+        ("show", "{b}"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_every_command_takes_the_bundle_as_dash_dash_bundle(args: tuple[str, ...]) -> None:
+    """Issue 13.12: ``--bundle`` everywhere; the positional BUNDLE stays where it was."""
+    result = in_process(*(arg.format(b=DERIVED) for arg in args), "--json")
+    assert result.code == ExitStatus.OK, result.err
+    missing = in_process(*(arg.format(b="elsewhere/derived.md") for arg in args))
+    assert missing.code == ExitStatus.BAD_INPUT and "elsewhere/derived.md" in missing.err
+
+
+def test_two_different_bundles_are_a_usage_error() -> None:
+    result = in_process("show", str(BUNDLE), "--bundle", str(DERIVED))
+    assert result.code == ExitStatus.BAD_INPUT and result.out == ""
+    assert "two bundles given" in result.err
+
+
+def test_validate_json_lists_every_error_with_its_location(tmp_path: Path) -> None:
+    bundle = write_derived_with_three_errors(tmp_path)
+    result = in_process("validate", str(bundle), "--json")
+    assert result.code == ExitStatus.PROBLEM
+    data = json.loads(result.out)
+    assert data["ok"] is False and data["summary"] == "3 errors"
+    located = {(e["file"].rsplit("/", 1)[-1], e["agent"], e["field"]) for e in data["errors"]}
+    assert located == {
+        ("b.md", "b", "provider_preferences[0]"),
+        ("a.md", "a", "meta.model_tier"),
+        ("bundle.md", "git-ops", "agents.model-router:git-ops.model_tier"),
+    }
+    ok = json.loads(in_process("validate", str(BUNDLE), "--json").out)
+    assert ok["ok"] is True and ok["errors"] == [] and ok["agents"] == 16
+
+
+def write_derived_with_three_errors(tmp_path: Path) -> Path:
+    """A derived bundle: an unknown tier in its agent file and in its overlay of git-ops,
+    and an agent file with a preference missing its model."""
+    folder = tmp_path / "derived"
+    (folder / "agents").mkdir(parents=True)
+    (folder / "bundle.md").write_text(
+        "---\nbundle: {name: mine, version: 1.0.0}\n"
+        f"includes:\n  - bundle: {BUNDLE.as_uri()}\n"
+        "agents:\n  include: [mine:a, mine:b]\n  model-router:git-ops: {model_tier: strnog}\n---\n",
+        encoding="utf-8",
+    )
+    agent = "---\nmeta:\n  name: {name}\n  description: x\n{extra}---\nDo.\n"
+    (folder / "agents" / "a.md").write_text(
+        agent.format(name="a", extra="  model_tier: bogus\n"), encoding="utf-8"
+    )
+    (folder / "agents" / "b.md").write_text(
+        agent.format(name="b", extra="provider_preferences:\n  - {provider: openai}\n"),
+        encoding="utf-8",
+    )
+    return folder / "bundle.md"
+
+
+def test_validate_lists_every_error_of_a_derived_bundle_in_one_run(tmp_path: Path) -> None:
+    """Issue 13.12: the unknown tiers of a derived bundle's agents were missed until a rerun."""
+    result = in_process("validate", str(write_derived_with_three_errors(tmp_path)))
+    errors = [line for line in result.out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3, result.out
+    assert any("unknown tier 'strnog'" in e for e in errors)
+    assert any("unknown tier 'bogus'" in e for e in errors)
+    assert result.out.strip().endswith("3 errors") and result.code == ExitStatus.PROBLEM
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [("bogusns:git-ops", "model-router:git-ops"), ("foundation:explorer", "model-router:explorer")],
+)
+def test_explain_never_explains_another_agent_than_the_one_named(typed: str, meant: str) -> None:
+    result = in_process("explain", typed, "--bundle", str(BUNDLE))
+    assert result.code == ExitStatus.BAD_INPUT and result.out == ""
+    assert f"unknown agent '{typed}'" in result.err and f"did you mean {meant}?" in result.err
+
+
+def test_explain_a_foreign_agent_that_settings_route_is_that_agent(tmp_path: Path) -> None:
+    user = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
+    user.parent.mkdir()
+    user.write_text("model_router:\n  agents:\n    explorer: budget\n", encoding="utf-8")
+    result = in_process("explain", "foundation:explorer", "--bundle", str(BUNDLE))
+    assert result.code == ExitStatus.OK, result.err
+    assert "foundation:explorer · tier budget" in result.out
+
+
+@pytest.mark.parametrize("typed", ["GIT-OPS", "Model-Router:Git-Ops", "SELF"])
+def test_explain_matches_names_case_insensitively(typed: str) -> None:
+    result = in_process("explain", typed, "--bundle", str(BUNDLE))
+    assert result.code == ExitStatus.OK, result.err
+    expected = "self" if typed == "SELF" else "model-router:git-ops"
+    assert f"{expected} · tier" in result.out
+
+
+def test_explain_a_typo_suggests_the_closest_agents() -> None:
+    result = in_process("explain", "gti-ops", "--bundle", str(BUNDLE))
+    assert result.code == ExitStatus.BAD_INPUT
+    assert "did you mean model-router:git-ops" in result.err

@@ -48,7 +48,14 @@ from .files import (
 )
 from .model import AgentSpec, Bundle, UnreadInclude
 
-__all__ = ["agent_configs", "bundle_file", "clear_cache", "load_bundle", "parse_tiers"]
+__all__ = [
+    "agent_configs",
+    "bundle_errors",
+    "bundle_file",
+    "clear_cache",
+    "load_bundle",
+    "parse_tiers",
+]
 
 MAX_INCLUDE_DEPTH = 32
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^git@")
@@ -309,8 +316,22 @@ def _read_agent(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], fie
 
 
 def _fold(
-    order: list[BundleFile], namespaces: Mapping[str, Path]
+    order: list[BundleFile],
+    namespaces: Mapping[str, Path],
+    errors: list[InputError] | None = None,
 ) -> tuple[dict[str, tuple[ProviderPreference, ...]], dict[str, Any], dict[str, _Entry]]:
+    """Compose the layers. With ``errors``, an agent that cannot be read is noted there and
+    left out instead of stopping the fold (``validate`` lists every problem at once)."""
+
+    def read(ref: str, layer: BundleFile, field: str) -> _Entry | None:
+        try:
+            return _read_agent(ref, layer, namespaces, field)
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(err)
+            return None
+
     tiers: dict[str, tuple[ProviderPreference, ...]] = {}
     config: dict[str, Any] = {}
     entries: dict[str, _Entry] = {}
@@ -318,11 +339,14 @@ def _fold(
         tiers.update(layer.tiers)
         config = _deep_merge(config, layer.module_config)
         for i, ref in enumerate(layer.agent_refs):
-            entries[simple_name(ref)] = _read_agent(ref, layer, namespaces, f"agents.include[{i}]")
+            if (found := read(ref, layer, f"agents.include[{i}]")) is not None:
+                entries[simple_name(ref)] = found
         for ref, overlay in layer.overlays.items():
             entry = entries.get(simple_name(ref))
             if entry is None:  # as in foundation, an inline entry also lists its agent
-                entry = _read_agent(ref, layer, namespaces, f"agents.{ref}")
+                entry = read(ref, layer, f"agents.{ref}")
+                if entry is None:
+                    continue
                 entries[simple_name(ref)] = entry
             for key, value in overlay.items():
                 entry.overlay[key] = value
@@ -400,6 +424,30 @@ def _root_path(path: str | Path) -> Path:
     if not _is_file(target):
         raise BundleError("bundle file not found", file=str(target))
     return target.resolve()
+
+
+def bundle_errors(path: str | Path) -> tuple[list[InputError], bool]:
+    """Every problem :func:`load_bundle` would stop at, and whether the files composed.
+
+    An include that cannot be read stops composition (one error, ``False``); past that, every
+    agent that cannot be read or whose values are wrong is one error each. ``[]`` means
+    :func:`load_bundle` succeeds.
+    """
+    root = _root_path(path)
+    ordered: dict[Path, BundleFile] = {}
+    namespaces: dict[str, Path] = {}
+    try:
+        _linearize(root, [], ordered, namespaces, [])
+    except InputError as err:
+        return [err], False
+    errors: list[InputError] = []
+    tiers, _, entries = _fold(list(ordered.values()), namespaces, errors)
+    for entry in entries.values():
+        try:
+            _spec(entry, tiers)
+        except InputError as err:
+            errors.append(err)
+    return errors, True
 
 
 def load_bundle(path: str | Path) -> Bundle:

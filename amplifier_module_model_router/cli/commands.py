@@ -74,6 +74,31 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def _bundle_option(*, positional: bool) -> Callable[[F], F]:
+    """``--bundle PATH`` (``-b``) on every command that reads a bundle; where the bundle was
+    positional before (verify, show, validate) ``[BUNDLE]`` stays, as another spelling."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, bundle: str | None, **kwargs: Any) -> Any:
+            given = kwargs.pop("bundle_arg", None)
+            if given is not None and bundle is not None and given != bundle:
+                raise click.UsageError(f"two bundles given: {given!r} and --bundle {bundle!r}")
+            return command(*args, bundle=bundle if bundle is not None else given, **kwargs)
+
+        decorated = click.option(
+            "-b",
+            "--bundle",
+            metavar="PATH",
+            help="Bundle file or folder (default: ./bundle.md, else the shipped one).",
+        )(wrapper)
+        if positional:
+            decorated = click.argument("bundle_arg", metavar="[BUNDLE]", required=False)(decorated)
+        return decorated  # type: ignore[return-value]
+
+    return decorate
+
+
 def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
     """The options every routing command shares: catalog, provider states, session model."""
 
@@ -170,11 +195,13 @@ def main(verbose: bool) -> None:
       amplifier-model-router verify --down anthropic
       amplifier-model-router explain git-ops     why git-ops gets the model it gets
       amplifier-model-router show                the routing table
-      amplifier-model-router validate bundle.md  every problem of a bundle, with file and field
+      amplifier-model-router validate -b mine.md every problem of a bundle, with file and field
       amplifier-model-router report ~/.amplifier/projects   cost per agent of recorded sessions
 
-    BUNDLE defaults to bundle.md in the current folder, else the bundle shipped with this
-    package. Providers are simulated from a dated catalog snapshot: no API keys, no network.
+    --bundle PATH (-b) names the bundle in every command (verify, show and validate also take
+    it as their argument); it defaults to bundle.md in the current folder, else the bundle
+    shipped with this package. Providers are simulated from a dated catalog snapshot: no API
+    keys, no network.
     """
     root = logging.getLogger()
     if verbose:
@@ -183,7 +210,7 @@ def main(verbose: bool) -> None:
 
 
 @main.command(short_help="Prove every agent gets its tier's model, in a real session.")
-@click.argument("bundle", required=False)
+@_bundle_option(positional=True)
 @_scenario_options(settings_default=False)
 @click.option("--budget", "budget_usd", type=float, metavar="USD",
               help="Simulate a session under this session cap, one delegation at a time, crossing it.")
@@ -244,7 +271,7 @@ def _verify_budget(
 
 
 @main.command(short_help="The routing table: tier, model and first fallback per agent.")
-@click.argument("bundle", required=False)
+@_bundle_option(positional=True)
 @_scenario_options(settings_default=True)
 @_guarded
 def show(bundle: str | None, as_json: bool, **options: Any) -> None:
@@ -261,11 +288,7 @@ def show(bundle: str | None, as_json: bool, **options: Any) -> None:
 
 @main.command(short_help="Why an agent gets its model, candidate by candidate.")
 @click.argument("agent")
-@click.option(
-    "--bundle",
-    metavar="PATH",
-    help="Bundle file or folder (default: ./bundle.md, else the shipped one).",
-)
+@_bundle_option(positional=False)
 @_scenario_options(settings_default=True)
 @_guarded
 def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> None:
@@ -285,28 +308,31 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
 
 
 @main.command(short_help="Check a bundle; list every error with file, agent, field.")
-@click.argument("path")
+@_bundle_option(positional=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @_guarded
-def validate(path: str) -> None:
+def validate(bundle: str | None, as_json: bool) -> None:
     """Load and check a bundle (derived bundles too); list every error with file, agent, field."""
     from ..bundle.loader import bundle_file
-    from .validate import unread_lines, validate_bundle
+    from .scenario import default_bundle
+    from .validate import unread_lines, validate_bundle, validation_json
 
-    bundle_file(path)  # no bundle there: bad input (stderr, 2), not a finding of the check
+    path = bundle_file(bundle if bundle is not None else default_bundle())  # none: bad input
     result = validate_bundle(path)
-    for error in result.errors:
-        click.echo(f"error: {error}")
-    click.echo(result.summary())
-    for line in unread_lines(result.bundle) if result.bundle is not None else ():
-        click.echo(line)
+    if as_json:
+        _echo_json(validation_json(result, path))
+    else:
+        for error in result.errors:
+            click.echo(f"error: {error}")
+        click.echo(result.summary())
+        for line in unread_lines(result.bundle) if result.bundle is not None else ():
+            click.echo(line)
     if not result.ok:
         sys.exit(ExitStatus.PROBLEM)
 
 
 @main.command(short_help="The effective routing settings, each with its source.")
-@click.option(
-    "--bundle", metavar="PATH", help="Bundle whose tiers are the base layer (default: ./bundle.md)."
-)
+@_bundle_option(positional=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_guarded
 def settings(bundle: str | None, as_json: bool) -> None:

@@ -9,6 +9,7 @@ hook, delegate tool, spawner, child plan or failover provider is involved here; 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,6 @@ from ..resolve.globs import glob_matches, is_glob
 from ..resolve.preferences import ProviderPreference
 from ..resolve.providers import ProviderEntry, entries_from
 from ..resolve.resolver import Resolution, TraceEntry, resolve
-from ..session.tiers import lookup_agent
 from .scenario import Scenario
 
 __all__ = ["ROUTED", "INHERIT", "UNRESOLVED", "REFUSED", "FAILS", "Route", "Planner", "SELF"]
@@ -73,19 +73,48 @@ class Planner:
         return [*self.configs, SELF]
 
     def find(self, name: str) -> str:
-        """The agent key for a name as a user types it (plain, namespaced or ``self``)."""
-        if name == SELF:
+        """The agent key for a name as a user types it: ``git-ops``, ``model-router:git-ops``,
+        ``GIT-OPS`` or ``self`` (case-insensitive, like provider and glob matching).
+
+        A namespace that is written must be the agent's: ``foundation:explorer`` is not
+        ``model-router:explorer``. A name the bundle lacks is still explained when settings
+        route it (another bundle's agent matched by a pattern or a default tier); anything
+        else is a :class:`UsageError` with the closest names.
+        """
+        wanted = name.strip()
+        if wanted.casefold() == SELF:
             return SELF
-        found = lookup_agent(self.configs, name)
-        if found is not None:
-            return found[0]
-        tier, _ = self.scenario.routing.tier_for(name, None)
+        folded = wanted.casefold()
+        by_key = {key.casefold(): key for key in self.configs}
+        if folded in by_key:
+            return by_key[folded]
+        namespace, _, bare = folded.rpartition(":")
+        if not namespace:
+            same = [key for key in self.configs if key.rsplit(":", 1)[-1].casefold() == bare]
+            if len(same) == 1:
+                return same[0]
+        tier, _ = self.scenario.routing.tier_for(wanted, None)
         if tier is not None:  # another bundle's agent that settings route (patterns, default)
-            return name
-        known = ", ".join(k.rsplit(":", 1)[-1] for k in self.configs)
-        raise UsageError(
-            f"unknown agent {name!r}; agents of {self.scenario.bundle.name}: {known}, self"
-        )
+            return wanted
+        raise UsageError(self._unknown(wanted))
+
+    def _unknown(self, name: str) -> str:
+        """``unknown agent ...``, with the agent the user probably meant."""
+        keys = list(self.configs)
+        bare = name.rsplit(":", 1)[-1].casefold()
+        near = [key for key in keys if key.rsplit(":", 1)[-1].casefold() == bare]
+        if not near:
+            names = {key.rsplit(":", 1)[-1].casefold(): key for key in keys}
+            near = [names[m] for m in difflib.get_close_matches(bare, list(names), n=3, cutoff=0.6)]
+        bundle = self.scenario.bundle.name
+        namespace = name.rpartition(":")[0]
+        where = f"unknown agent {name!r}"
+        if namespace and near:
+            where += f": bundle {bundle} has no agent in namespace {namespace!r}"
+        if near:
+            return f"{where}; did you mean {' or '.join(near)}?"
+        known = ", ".join(key.rsplit(":", 1)[-1] for key in keys)
+        return f"{where}; agents of {bundle}: {known}, self"
 
     async def routes(self, agents: Iterable[str] | None = None) -> list[Route]:
         return [

@@ -1,23 +1,26 @@
 """``validate``: load a bundle the way a session would and list every problem found.
 
 The loader stops at the first problem (nothing half-loaded); a user fixing a bundle wants the
-whole list at once. So after a failed load every agent file the bundle lists in its own folder
-is also parsed on its own and its errors are added. A bundle that loads is also checked for
-what would fail the module's mount (unknown or malformed module options).
+whole list at once. So the loader's own checks are run agent by agent
+(:func:`.bundle.loader.bundle_errors`: derived bundles' agents and overlays included), and when
+an include itself cannot be read, every agent file the bundle lists in its own folder is also
+parsed on its own. A bundle that loads is also checked for what would fail the module's mount
+(unknown or malformed module options).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..bundle.files import display_path, read_agent_file, read_bundle_file
-from ..bundle.loader import load_bundle
+from ..bundle.loader import bundle_errors, load_bundle
 from ..bundle.model import Bundle
 from ..errors import InputError
 from ..settings.options import RouterConfig
 
-__all__ = ["Validation", "unread_lines", "validate_bundle"]
+__all__ = ["Validation", "unread_lines", "validate_bundle", "validation_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +53,43 @@ def unread_lines(bundle: Bundle) -> list[str]:
     ]
 
 
+def validation_json(result: Validation, path: Path) -> dict[str, Any]:
+    """``validate --json``: the verdict, the counts, and each error with its location parts."""
+    bundle = result.bundle
+    return {
+        "bundle": str(path),
+        "ok": result.ok,
+        "summary": result.summary(),
+        "name": bundle.name if bundle is not None else None,
+        "agents": len(bundle.agents) if bundle is not None else None,
+        "tiers": sorted(bundle.tiers) if bundle is not None else None,
+        "not_read": unread_lines(bundle) if bundle is not None else [],
+        "errors": [
+            {
+                "message": str(error),
+                "file": error.file,
+                "line": error.line,
+                "agent": error.agent,
+                "field": error.field,
+                "reason": error.reason,
+            }
+            for error in result.errors
+        ],
+    }
+
+
 def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def validate_bundle(path: str | Path) -> Validation:
     """Every problem of the bundle at ``path`` (a ``.md`` file or its folder)."""
-    errors: list[InputError] = []
     bundle: Bundle | None = None
-    try:
-        bundle = load_bundle(path)
-    except InputError as err:
-        errors.append(err)
+    errors, composed = bundle_errors(path)
+    if not composed:
         errors += _agent_file_errors(Path(path))
-    else:
+    elif not errors:
+        bundle = load_bundle(path)
         try:
             RouterConfig.from_mount(
                 dict(bundle.module_config),
