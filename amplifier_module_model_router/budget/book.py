@@ -72,6 +72,7 @@ class SpendBook:
         self._seen: dict[str, float] = {}
         """Last shared total read per counter; plus ``_unsynced`` it is the local estimate."""
         self._unsynced: dict[str, float] = {}
+        self._names: tuple[int, dict[str, str]] = (-1, {})
 
     def use_counters(self, counters: SpendCounters) -> None:
         """Count daily/org spend in ``counters`` from now on (the routing state store)."""
@@ -105,8 +106,12 @@ class SpendBook:
 
     def counter_names(self) -> dict[str, str]:
         """Today's counter per shared cap (UTC day in the name)."""
-        day = time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
-        return {"daily": f"budget:daily:{self.user}:{day}", "org_daily": f"budget:org_daily:{day}"}
+        day_number = int(self.clock() // _DAY)
+        if self._names[0] != day_number:
+            day = time.strftime("%Y-%m-%d", time.gmtime(day_number * _DAY))
+            names = {"daily": f"budget:daily:{self.user}:{day}", "org_daily": f"budget:org_daily:{day}"}
+            self._names = (day_number, names)
+        return self._names[1]
 
     def _ttl(self) -> float:
         """Seconds until the UTC day ends, plus an hour for clocks that disagree."""
@@ -149,47 +154,40 @@ class Budget:
     def __init__(self, settings: BudgetSettings, book: SpendBook | None = None) -> None:
         self.settings = settings
         self.book = book if book is not None else shared_book()
+        self._caps = tuple((name, cap) for name, cap in settings.caps().items() if cap is not None)
+        self._shared = tuple(name for name, _ in self._caps if name != "session")
 
     async def level(self, root_id: str) -> SpendLevel:
         """Where ``root_id`` stands now (reads the shared counters it has caps on)."""
         root = self.book.root(root_id)
         shared: dict[str, float] = {}
-        for cap, name in self.book.counter_names().items():
-            if self.settings.caps()[cap] is not None:
-                shared[cap] = await self.book.read(name)
+        if self._shared:
+            names = self.book.counter_names()
+            for cap in self._shared:
+                shared[cap] = await self.book.read(names[cap])
         return self._level(root, shared)
 
     async def charge(self, root_id: str, cost_usd: Decimal | None) -> SpendLevel:
         """Count one call: its cost, or one call of unknown cost (never zero dollars)."""
         root = self.book.root(root_id)
         shared: dict[str, float] = {}
+        names = self.book.counter_names() if self._shared else {}
         if cost_usd is None:
             root.unknown_calls += 1
-            for cap, name in self.book.counter_names().items():
-                if self.settings.caps()[cap] is not None:
-                    shared[cap] = await self.book.read(name)
+            for cap in self._shared:
+                shared[cap] = await self.book.read(names[cap])
             return self._level(root, shared)
         root.usd += cost_usd
-        for cap, name in self.book.counter_names().items():
-            if self.settings.caps()[cap] is not None:
-                shared[cap] = await self.book.add(name, float(cost_usd))
+        for cap in self._shared:
+            shared[cap] = await self.book.add(names[cap], float(cost_usd))
         return self._level(root, shared)
 
     def _level(self, root: RootSpend, shared: dict[str, float]) -> SpendLevel:
         caps: list[CapSpend] = []
-        for name, cap in self.settings.caps().items():
-            if cap is None:
-                continue
-            spend = root.usd if name == "session" else Decimal(str(round(shared.get(name, 0.0), 9)))
+        for name, cap in self._caps:
+            spend = root.usd if name == "session" else Decimal(repr(round(shared.get(name, 0.0), 9)))
             caps.append(CapSpend(name, cap, spend))
-        fraction = max((c.fraction for c in caps), default=0.0)
-        return SpendLevel(
-            caps=tuple(caps),
-            level=self.settings.level_of(fraction),
-            unknown_calls=root.unknown_calls,
-            at_cap_level=self.settings.at_cap_level,
-            warn_at=self.settings.warn_at,
-        )
+        return SpendLevel.of(tuple(caps), self.settings, root.unknown_calls)
 
     async def announce(self, root_id: str, level: SpendLevel, emit: Emit | None) -> None:
         """Emit ``model_router:budget`` for every threshold ``level`` crossed since the last one.

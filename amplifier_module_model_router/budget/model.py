@@ -121,22 +121,34 @@ class CapSpend:
 
 @dataclass(frozen=True, slots=True)
 class SpendLevel:
-    """Where a root session stands: every cap's spend, the tightest one, and the level."""
+    """Where a root session stands: every cap's spend, the tightest one, and the level.
+
+    Built by :meth:`of` (the tightest cap and its fraction are worked out once: this is read
+    at every spawn and every model call of a budgeted session).
+    """
 
     caps: tuple[CapSpend, ...]
     level: int
     unknown_calls: int
     at_cap_level: int
     warn_at: float
+    tightest: CapSpend | None = None
+    fraction: float = 0.0
 
-    @property
-    def tightest(self) -> CapSpend | None:
-        return max(self.caps, key=lambda c: c.fraction, default=None)
-
-    @property
-    def fraction(self) -> float:
-        tightest = self.tightest
-        return tightest.fraction if tightest is not None else 0.0
+    @classmethod
+    def of(cls, caps: tuple[CapSpend, ...], settings: BudgetSettings, unknown_calls: int) -> SpendLevel:
+        fractions = [c.fraction for c in caps]
+        fraction = max(fractions, default=0.0)
+        tightest = caps[fractions.index(fraction)] if caps else None
+        return cls(
+            caps=caps,
+            level=settings.level_of(fraction),
+            unknown_calls=unknown_calls,
+            at_cap_level=settings.at_cap_level,
+            warn_at=settings.warn_at,
+            tightest=tightest,
+            fraction=fraction,
+        )
 
     @property
     def at_cap(self) -> bool:
@@ -167,6 +179,5 @@ class SpendLevel:
 
 def money(amount: Decimal | float) -> str:
     """``2.00``, ``1.9875``: cents always, up to four decimals when they matter."""
-    text = f"{Decimal(str(amount)).quantize(Decimal('0.0001')):f}"
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+    text = f"{amount:.4f}"
+    return text[:-2] if text.endswith("00") else text.rstrip("0")

@@ -134,13 +134,14 @@ class SimProvider:
             },
         )
         started = time.monotonic()
+        wall = time.time()
         try:
             if self.settings.latency:
                 await asyncio.sleep(self.settings.latency)
             self._raise_if_refused(model, call_index, foreign)
             response = self._answer(request, model, call_index)
         except llm_errors.LLMError as err:
-            self._record(model, source, call_index, foreign, error=type(err).__name__)
+            self._record(model, source, call_index, foreign, error=type(err).__name__, started=wall)
             await self._emit(
                 "llm:response",
                 {
@@ -153,7 +154,7 @@ class SimProvider:
             )
             raise
         usage = response.usage
-        self._record(model, source, call_index, foreign, response=response)
+        self._record(model, source, call_index, foreign, response=response, started=wall)
         await self._emit(
             "llm:response",
             {
@@ -259,6 +260,7 @@ class SimProvider:
         *,
         error: str | None = None,
         response: ChatResponse | None = None,
+        started: float | None = None,
     ) -> None:
         usage = response.usage if response else None
         RECORDER.record_completion(
@@ -276,6 +278,7 @@ class SimProvider:
                 cache_read_tokens=(usage.cache_read_tokens or 0) if usage else 0,
                 cost_usd=usage.cost_usd if usage else None,
                 foreign_state=foreign,
+                started=started,
             )
         )
 

@@ -40,6 +40,8 @@ class CompletionCall:
     cost_usd: Decimal | None = None
     foreign_state: tuple[str, ...] = ()
     """Other vendors' thinking signatures / response ids found in the request history."""
+    started: float | None = None
+    """Wall-clock time the call began (``at`` is when it ended), to count calls in flight."""
 
 
 @dataclass(frozen=True, slots=True)
