@@ -16,15 +16,30 @@ the plain :class:`InputError`; the folder that called them re-raises it as its o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 _CLIP = {"agent": 200, "field": 300, "reason": 1000}
 """Longest rendered agent / field / reason: a 20,000-character value pasted into a file must
 not become a 20,000-character error. The attributes keep the full text for programs."""
 
 _E = TypeVar("_E", bound="InputError")
+
+
+def unknown_keys(found: Iterable[Any], known: Iterable[str]) -> str:
+    """The one message for keys a mapping may not have: ``unknown key 'x' (did you mean 'y'?);
+    known: a, b`` (several: ``unknown keys 'x', 'z'; known: ...``)."""
+    names = [str(key) for key in found]
+    allowed = sorted(known)
+    hint = ""
+    if len(names) == 1:
+        close = difflib.get_close_matches(names[0], allowed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+    listed = ", ".join(repr(name) for name in names)
+    plural = "s" if len(names) > 1 else ""
+    return f"unknown key{plural} {listed}{hint}; known: {', '.join(allowed) or 'none'}"
 
 
 def _clip(text: str, limit: int) -> str:

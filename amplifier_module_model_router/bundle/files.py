@@ -7,7 +7,6 @@ because they are shared. Knows nothing of the kernel.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 from ..errors import BundleError, InputError, reraised_as
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from ..safe_yaml import read_document
+from .model import NAME, NAME_RULE
 
 __all__ = [
     "MODULE_ID",
@@ -34,7 +34,6 @@ MODULE_ID = "model-router"
 """The module id whose ``hooks:`` entry carries the tiers."""
 
 # Names that become file names (agents/<name>.md) or dotted fields: no separators, no "..".
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Top-level agent-file keys amplifier-foundation keeps besides ``meta`` (the rest it drops).
 _AGENT_SECTIONS = ("tools", "providers", "hooks", "session", "model_role")
 _T = TypeVar("_T")
@@ -52,9 +51,9 @@ def parse_tiers(raw: Any, *, file: str | None = None) -> dict[str, tuple[Provide
         )
     tiers: dict[str, tuple[ProviderPreference, ...]] = {}
     for name, chain in raw.items():
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not NAME.match(name):
             raise BundleError(
-                f"tier name {name!r} must be a word of letters, digits, '-', '_' or '.'",
+                f"tier name {name!r} {NAME_RULE}",
                 file=file,
                 field="tiers",
             )
@@ -255,7 +254,7 @@ def _check_ref(ref: Any, *, file: str, field: str) -> None:
             f"agent name must be a string, got {type(ref).__name__}", file=file, field=field
         )
     namespace, _, name = ref.rpartition(":")
-    if not _NAME.match(name) or (namespace and not _NAME.match(namespace)):
+    if not NAME.match(name) or (namespace and not NAME.match(namespace)):
         raise BundleError(
             f"agent name {ref!r} must be 'name' or 'namespace:name' "
             "(letters, digits, '-', '_', '.')",
@@ -278,7 +277,7 @@ def _parse_bundle_file(path: Path) -> BundleFile:
             "missing 'bundle:' mapping with name, version, description", file=file, field="bundle"
         )
     name = _opt_str(meta, "name", file=file, agent=None, field="bundle.name")
-    if not _NAME.match(name):
+    if not NAME.match(name):
         raise BundleError(
             "must be a non-empty word (it is the namespace of the bundle's agents)",
             file=file,

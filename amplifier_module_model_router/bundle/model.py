@@ -6,6 +6,7 @@ caller, so nothing downstream may change them in place. Knows nothing of the ker
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..resolve.preferences import ProviderPreference
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+"""A tier, bundle or namespace name: a word of letters, digits, '-', '_' or '.' (one rule for
+bundle files and settings layers, so a tier defined in settings could move into a bundle)."""
+
+NAME_RULE = "must be a word of letters, digits, '-', '_' or '.'"
 
 TIER_NAMES: tuple[str, ...] = ("budget", "strong", "strong-code", "frontier")
 """The four tiers this bundle ships, cheapest first. Derived bundles may add others."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, unknown_keys
 from .globs import check_glob
 
 # Keys a preference's ``config`` may never set, even in a bundle tier: a preference chooses a
@@ -177,7 +177,7 @@ class ProviderPreference:
                 raise InputError(f"'{key}' must not be empty", field=key)
         unknown = sorted(str(k) for k in data if k not in ("provider", "model", "config"))
         if unknown:
-            raise InputError(f"unknown key(s) {', '.join(map(repr, unknown))}")
+            raise InputError(unknown_keys(unknown, ("provider", "model", "config")))
         config = data.get("config") or {}
         if not isinstance(config, Mapping):
             raise InputError(f"'config' must be a mapping, got {type(config).__name__}", field="config")

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import CatalogError, InputError
+from ..errors import CatalogError, InputError, unknown_keys
 from ..bounded_read import read_text
 from ..safe_yaml import parse_yaml
 from .globs import is_glob
@@ -323,12 +323,7 @@ def reject_unknown_keys(
     """Raise :class:`CatalogError` listing any key of ``data`` outside ``allowed``."""
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
-        raise CatalogError(
-            f"unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(allowed))}",
-            file=file,
-            field=field,
-        )
+        raise CatalogError(unknown_keys(unknown, allowed), file=file, field=field)
 
 
 def _kind(value: Any) -> str:

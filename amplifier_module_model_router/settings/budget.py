@@ -20,6 +20,7 @@ from ..budget.model import (
     BudgetSettings,
     money,
 )
+from ..errors import unknown_keys
 
 __all__ = ["BUDGET_KEYS", "budget_rows", "budget_settings", "check_budget_tiers", "parse_budget"]
 
@@ -57,7 +58,7 @@ def parse_budget(layer: Any) -> dict[str, Any] | None:
     for key, value in raw.items():
         where = f"budget.{key}"
         if key not in BUDGET_KEYS:
-            raise layer.error(_unknown(key, BUDGET_KEYS), where)
+            raise layer.error(unknown_keys([key], BUDGET_KEYS), where)
         if key in _MONEY:
             out[key] = None if value is None else _dollars(layer, where, value)
         elif key == "warn_at":
@@ -71,12 +72,6 @@ def parse_budget(layer: Any) -> dict[str, Any] | None:
         else:
             out.update(_degrade(layer, value))
     return out
-
-
-def _unknown(key: Any, known: tuple[str, ...]) -> str:
-    from .schema import _unknown as unknown_key  # schema imports this module: resolve late
-
-    return unknown_key(key, known)
 
 
 def _number(value: Any) -> float | None:
@@ -118,7 +113,7 @@ def _degrade(layer: Any, value: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in value:
         if key not in _DEGRADE_KEYS:
-            raise layer.error(_unknown(key, _DEGRADE_KEYS), f"{where}.{key}")
+            raise layer.error(unknown_keys([key], _DEGRADE_KEYS), f"{where}.{key}")
     if "at" in value:
         at = value["at"]
         if not isinstance(at, list):

@@ -22,7 +22,7 @@ from ..bounded_read import read_text
 from ..safe_yaml import split_document
 from .lines import key_lines
 from .names import BUNDLE_NAMESPACE
-from .schema import SettingsLayer, parse_layer
+from .schema import SettingsLayer, parsed_layer
 
 ORG_ENV = "AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS"
 HOME_ENV = "AMPLIFIER_HOME"
@@ -93,16 +93,14 @@ def discover_layers(
         read.add(resolved)
         layer = _file_layer(name, path, section)
         if layer is not None:
-            parse_layer(layer, namespace=namespace)
-            layers.append(layer)
+            layers.append(parsed_layer(layer, namespace=namespace))
     if mount_config:
         values: Any = mount_config
         if isinstance(mount_config, Mapping):
             values = {key: value for key, value in mount_config.items() if key != "tiers"}
         if values:
             layer = SettingsLayer("mount", MOUNT_SOURCE, values, section="config")
-            parse_layer(layer, namespace=namespace)
-            layers.append(layer)
+            layers.append(parsed_layer(layer, namespace=namespace))
     return layers
 
 

@@ -38,7 +38,16 @@ from .names import (
     provider_key,
 )
 from .budget import budget_rows, budget_settings, check_budget_tiers
-from .schema import UNTRUSTED_LAYERS, LayerSettings, SettingsLayer, parse_layer
+from .schema import (
+    PER_NAME,
+    REPLACE,
+    SETTINGS,
+    UNTRUSTED_LAYERS,
+    AgentEntry,
+    LayerSettings,
+    SettingsLayer,
+    parse_layer,
+)
 
 BUNDLE = "bundle"
 DEFAULT = "default"
@@ -145,24 +154,25 @@ def effective_routing(
     for index, (layer, settings) in enumerate(parsed):
         state.apply(index, layer, settings)
     state.drop_disabled()
-    caller_keys = tuple(dict.fromkeys(k for _, st in parsed for k in st.caller_config_keys))
+    caller_keys = tuple(state.collected.get("caller_config_keys", ()))
     for layer, settings in parsed:
         _check_tier_names(layer, settings, state.chains)
         check_budget_tiers(layer, settings.budget, state.chains)
         if layer.name in UNTRUSTED_LAYERS:
             _check_untrusted_configs(layer, settings, CALLER_CONFIG_KEYS | frozenset(caller_keys))
     patterns = sorted(state.patterns.values(), key=lambda p: (-pattern_specificity(p[0]), -p[2], p[3]))
+    agents: Mapping[str, AgentEntry] = state.named.get("agents", {})
     return EffectiveRouting(
         tiers=MappingProxyType({name: tuple(chain) for name, chain in state.chains.items()}),
-        agent_tiers=MappingProxyType(dict(state.agents)),
+        agent_tiers=MappingProxyType({name: _tier_or_none(e.tier) for name, e in agents.items()}),
         patterns=tuple((pattern, tier) for pattern, tier, _, _ in patterns),
-        default_tier=state.default_tier,
-        strict=state.strict,
+        default_tier=_tier_or_none(state.replaced.get("default_tier", INHERIT)),
+        strict=state.replaced.get("strict", False),
         provenance=MappingProxyType(state.provenance()),
-        provider_order=state.order,
-        disabled_providers=state.disabled,
+        provider_order=state.replaced.get("provider_order", ()),
+        disabled_providers=state.replaced.get("disabled_providers", ()),
         namespace=namespace,
-        budget=budget_settings(state.budget, state.chains),
+        budget=budget_settings(state.named.get("budget", {}), state.chains),
         caller_config_keys=caller_keys,
     )
 
@@ -182,7 +192,13 @@ def _check_untrusted_configs(
 
 
 class _State:
-    """The fold over layers; private and short-lived, so mutable."""
+    """The fold over layers; private and short-lived, so mutable.
+
+    Keys merge by their rule in the schema (:data:`.schema.REPLACE` into ``replaced``,
+    :data:`.schema.PER_NAME` into ``named``, :data:`.schema.COLLECT` into ``collected``); the few with more to do than merge (tiers splice
+    ``base``, provider_order reorders the chains below, patterns keep their layer and position)
+    have an ``_apply_<key>`` method.
+    """
 
     def __init__(self, bundle_tiers: Mapping[str, Sequence[ProviderPreference]]) -> None:
         self.chains: dict[str, list[ProviderPreference]] = {}
@@ -195,43 +211,52 @@ class _State:
             except InputError as err:
                 raise err.located(field_prefix=f"tiers.{name}", kind=SettingsError) from None
             self.history[name] = [BUNDLE]
-        self.agents: dict[str, str | None] = {}
+        self.replaced: dict[str, Any] = {}
+        """REPLACE keys: the value of the last layer that set each."""
+        self.set_by: dict[str, SettingsLayer] = {}
+        self.named: dict[str, dict[str, Any]] = {}
+        """PER_NAME keys: ``{key: {name: value}}``, a later layer winning per name."""
+        self.collected: dict[str, dict[Any, None]] = {}
+        """COLLECT keys: every layer's items, first mention first (an ordered set)."""
         self.patterns: dict[str, tuple[str, str | None, int, int]] = {}
         self.sources: dict[str, str] = {}
-        self.order: tuple[str, ...] = ()
-        self.disabled: tuple[str, ...] = ()
-        self.disabled_by: SettingsLayer | None = None
-        self.default_tier: str | None = None
-        self.strict = False
-        self.budget: dict[str, Any] = {}
 
     def apply(self, index: int, layer: SettingsLayer, settings: LayerSettings) -> None:
-        label = layer.label
-        if settings.provider_order is not None:  # before this layer's tiers: those keep their order
-            self.order = settings.provider_order
-            self.sources["provider_order"] = label
-            self._reorder(label)
-        for name, items in settings.tiers.items():
+        """Fold one layer in, key by key in schema order (provider_order before tiers)."""
+        for key, spec in SETTINGS.items():
+            value = getattr(settings, key)
+            if value is None:
+                continue
+            special = getattr(self, f"_apply_{key}", None)
+            if special is not None:
+                special(index, layer, value)
+            elif spec.metadata["merge"] == REPLACE:
+                self.replaced[key] = value
+                self.set_by[key] = layer
+                self.sources[key] = layer.label
+            elif spec.metadata["merge"] != PER_NAME:  # COLLECT
+                self.collected.setdefault(key, {}).update(dict.fromkeys(value))
+            else:
+                merged = self.named.setdefault(key, {})
+                for name, item in value.items():
+                    merged[name] = item
+                    self.sources[f"{key}.{name}"] = layer.label
+
+    def _apply_provider_order(self, index: int, layer: SettingsLayer, order: tuple[str, ...]) -> None:
+        self.replaced["provider_order"] = order
+        self.sources["provider_order"] = layer.label
+        self._reorder(layer.label)  # before this layer's tiers: those keep their order
+
+    def _apply_tiers(
+        self, index: int, layer: SettingsLayer, tiers: Mapping[str, tuple[ProviderPreference | None, ...]]
+    ) -> None:
+        for name, items in tiers.items():
             self._redefine(layer, name, items)
-        if settings.disabled_providers is not None:
-            self.disabled = settings.disabled_providers
-            self.disabled_by = layer
-            self.sources["disabled_providers"] = label
-        for name, entry in settings.agents.items():
-            self.agents[name] = _tier_or_none(entry.tier)
-            self.sources[f"agents.{name}"] = label
-        for position, entry in enumerate(settings.agent_patterns):
+
+    def _apply_agent_patterns(self, index: int, layer: SettingsLayer, entries: tuple[AgentEntry, ...]) -> None:
+        for position, entry in enumerate(entries):
             self.patterns[entry.key] = (entry.key, _tier_or_none(entry.tier), index, position)
-            self.sources[f"agent_patterns.{entry.key}"] = label
-        if settings.default_tier is not None:
-            self.default_tier = _tier_or_none(settings.default_tier)
-            self.sources["default_tier"] = label
-        if settings.strict is not None:
-            self.strict = settings.strict
-            self.sources["strict"] = label
-        for key, value in (settings.budget or {}).items():
-            self.budget[key] = value
-            self.sources[f"budget.{key}"] = label
+            self.sources[f"agent_patterns.{entry.key}"] = layer.label
 
     def _redefine(
         self, layer: SettingsLayer, name: str, items: tuple[ProviderPreference | None, ...]
@@ -255,7 +280,7 @@ class _State:
             self.history[name] = [layer.label]
 
     def _reorder(self, label: str) -> None:
-        rank = {provider_key(p): i for i, p in enumerate(self.order)}
+        rank = {provider_key(p): i for i, p in enumerate(self.replaced["provider_order"])}
         last = len(rank)
         for name, chain in self.chains.items():
             ordered = sorted(chain, key=lambda pref: rank.get(provider_key(pref.provider), last))
@@ -264,10 +289,11 @@ class _State:
                 self.history[name].append(f"reordered by {label}")
 
     def drop_disabled(self) -> None:
-        layer = self.disabled_by
-        if layer is None or not self.disabled:
+        layer = self.set_by.get("disabled_providers")
+        disabled = self.replaced.get("disabled_providers")
+        if layer is None or not disabled:
             return
-        off = {provider_key(p) for p in self.disabled}
+        off = {provider_key(p) for p in disabled}
         for name, chain in self.chains.items():
             kept = [pref for pref in chain if provider_key(pref.provider) not in off]
             if len(kept) == len(chain):

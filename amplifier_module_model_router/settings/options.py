@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SettingsError
+from ..bundle.files import parse_tiers
+from ..errors import SettingsError, unknown_keys
 from ..resolve.preferences import ProviderPreference
+from .schema import KEYS
 
-SETTINGS_KEYS = frozenset(
-    {"provider_order", "disabled_providers", "agents", "default_tier", "agent_patterns", "budget",
-     "caller_config_keys"}
-)
-"""Keys a settings layer may also give in the mount config (the last, strongest layer)."""
+SETTINGS_KEYS = frozenset(KEYS)
+"""Keys a settings layer may also give in the mount config (the last, strongest layer): every
+settings key (:data:`.schema.KEYS`). ``tiers`` and ``strict`` are also the module's own options:
+its tiers are the bundle's (the weakest layer) and its ``strict`` the default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,6 @@ class RouterConfig:
     @classmethod
     def from_mount(cls, raw: Mapping[str, Any] | None, *, source: str = "mount plan") -> "RouterConfig":
         """Parse the module config; raises :class:`SettingsError` naming the bad key."""
-        from ..bundle.loader import parse_tiers  # loader owns the tier syntax
-
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
@@ -48,11 +47,7 @@ class RouterConfig:
         known = {f for f in cls.__dataclass_fields__ if f != "settings"} | SETTINGS_KEYS
         unknown = sorted(str(k) for k in raw if k not in known)
         if unknown:
-            raise SettingsError(
-                f"unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}",
-                file=source,
-                field="config",
-            )
+            raise SettingsError(unknown_keys(unknown, known), file=source, field="config")
         tiers = parse_tiers(raw.get("tiers") or {}, file=source)
         values: dict[str, Any] = {"tiers": tiers}
         for name in ("cache_ttl", "lookup_timeout", "failure_cooldown"):
@@ -65,7 +60,7 @@ class RouterConfig:
                         f"must be true or false, got {raw[name]!r}", file=source, field=f"config.{name}"
                     )
                 values[name] = raw[name]
-        values["settings"] = {k: raw[k] for k in SETTINGS_KEYS | {"tiers", "strict"} if k in raw}
+        values["settings"] = {k: raw[k] for k in SETTINGS_KEYS if k in raw}
         return cls(**values)
 
 

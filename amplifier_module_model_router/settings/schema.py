@@ -7,13 +7,12 @@ layer is refused whole and a typo never silently does nothing.
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from ..errors import InputError, SettingsError
+from ..bundle.model import NAME, NAME_RULE
+from ..errors import InputError, SettingsError, unknown_keys
 from ..resolve.globs import check_glob, is_glob
 from ..resolve.preferences import ProviderPreference, is_protected_key
 from .budget import parse_budget
@@ -23,20 +22,14 @@ from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_ag
 LAYER_NAMES = ("bundle", "org", "user", "project", "local", "mount")
 """Every layer, weakest first."""
 
-# The loader's rule for tier names in bundle.md, so a tier defined here could move into a bundle.
-_TIER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+REPLACE = "replace"
+"""Merge rule: a later layer that sets the key replaces it whole."""
 
-KEYS = (
-    "provider_order",
-    "disabled_providers",
-    "tiers",
-    "agents",
-    "agent_patterns",
-    "default_tier",
-    "strict",
-    "budget",
-    "caller_config_keys",
-)
+PER_NAME = "per name"
+"""Merge rule: the value maps names to values; a later layer wins per name."""
+
+COLLECT = "collect"
+"""Merge rule: the value is a list; every layer's items count, the first mention first."""
 
 UNTRUSTED_LAYERS = ("project", "local")
 """Layers read from the working folder: a cloned repository can carry them (README, Trust
@@ -57,6 +50,8 @@ class SettingsLayer:
     values: Mapping[str, Any]
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     section: str | None = field(default=None, compare=False)
+    parsed: "tuple[str, LayerSettings] | None" = field(default=None, compare=False, repr=False)
+    """``(namespace, settings)`` once validated (:func:`parse_layer`), so a mount parses a layer once."""
 
     @property
     def label(self) -> str:
@@ -78,81 +73,6 @@ class AgentEntry:
     tier: str  # a tier name or INHERIT
 
 
-@dataclass(frozen=True, slots=True)
-class LayerSettings:
-    """A validated layer. ``None`` / empty means "not set here": the layers below stand.
-
-    ``tiers`` values hold preferences and ``None`` where the list said ``base``.
-    ``agents`` is keyed by the folded name (``model-router:x`` -> ``x``).
-    """
-
-    provider_order: tuple[str, ...] | None = None
-    disabled_providers: tuple[str, ...] | None = None
-    tiers: Mapping[str, tuple[ProviderPreference | None, ...]] = field(default_factory=dict)
-    agents: Mapping[str, AgentEntry] = field(default_factory=dict)
-    agent_patterns: tuple[AgentEntry, ...] = ()
-    default_tier: str | None = None
-    strict: bool | None = None
-    budget: Mapping[str, Any] | None = None
-    """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
-    caller_config_keys: tuple[str, ...] = ()
-    """Model parameters this layer lets delegate calls set, beyond the defaults."""
-
-
-def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> LayerSettings:
-    """Validate every key of ``layer``; raises :class:`SettingsError` at the first bad one."""
-    values = layer.values
-    if not isinstance(values, Mapping):
-        raise layer.error(f"settings must be a mapping, got {type(values).__name__}")
-    for key in values:
-        if key not in KEYS:
-            raise layer.error(_unknown(key, KEYS), str(key))
-    return LayerSettings(
-        provider_order=_providers(layer, "provider_order"),
-        disabled_providers=_providers(layer, "disabled_providers"),
-        tiers=_tiers(layer),
-        agents=_agents(layer, namespace),
-        agent_patterns=_patterns(layer),
-        default_tier=_tier_name(layer, "default_tier", values.get("default_tier"), allow_inherit=True)
-        if "default_tier" in values
-        else None,
-        strict=_strict(layer),
-        budget=parse_budget(layer),
-        caller_config_keys=_caller_config_keys(layer),
-    )
-
-
-def _caller_config_keys(layer: SettingsLayer) -> tuple[str, ...]:
-    key = "caller_config_keys"
-    if key not in layer.values:
-        return ()
-    if layer.name in UNTRUSTED_LAYERS:
-        raise layer.error(
-            "a project's settings cannot widen what delegate calls may set; "
-            "put it in your user or org settings",
-            key,
-        )
-    items = layer.values[key]
-    if not isinstance(items, list):
-        raise layer.error(f"must be a list of config key names, got {type(items).__name__}", key)
-    names = []
-    for index, item in enumerate(items):
-        name = _name(layer, f"{key}[{index}]", item, "a config key")
-        if is_protected_key(name):
-            raise layer.error(
-                f"{name!r} names a credential or an endpoint: no preference may set it",
-                f"{key}[{index}]",
-            )
-        names.append(name)
-    return tuple(names)
-
-
-def _unknown(key: Any, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(str(key), known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key {key!r}{hint}; known: {', '.join(known)}"
-
-
 def _mapping(layer: SettingsLayer, key: str) -> Mapping[Any, Any]:
     value = layer.values.get(key)
     if value is None:
@@ -168,7 +88,7 @@ def _name(layer: SettingsLayer, where: str, value: Any, what: str) -> str:
     return value.strip()
 
 
-def _providers(layer: SettingsLayer, key: str) -> tuple[str, ...] | None:
+def _providers(layer: SettingsLayer, key: str, namespace: str) -> tuple[str, ...] | None:
     if key not in layer.values:
         return None
     items = layer.values[key]
@@ -195,15 +115,15 @@ def _tier_name(layer: SettingsLayer, where: str, value: Any, *, allow_inherit: b
     return name
 
 
-def _tiers(layer: SettingsLayer) -> dict[str, tuple[ProviderPreference | None, ...]]:
+def _tiers(layer: SettingsLayer, key: str, namespace: str) -> dict[str, tuple[ProviderPreference | None, ...]]:
     tiers: dict[str, tuple[ProviderPreference | None, ...]] = {}
-    for raw_name, chain in _mapping(layer, "tiers").items():
+    for raw_name, chain in _mapping(layer, key).items():
         where = f"tiers.{raw_name}"
         name = _name(layer, where, raw_name, "a tier name")
         if name in RESERVED_TIER_NAMES:
             raise layer.error(f"'{name}' is a reserved word, not a tier name", where)
-        if not _TIER_NAME.match(name):
-            raise layer.error(f"tier name {name!r} must be a word of letters, digits, '-', '_' or '.'", where)
+        if not NAME.match(name):
+            raise layer.error(f"tier name {name!r} {NAME_RULE}", where)
         if not isinstance(chain, list) or not chain:
             raise layer.error("must be a non-empty list of preferences (and optionally 'base')", where)
         items: list[ProviderPreference | None] = []
@@ -226,23 +146,23 @@ def _tiers(layer: SettingsLayer) -> dict[str, tuple[ProviderPreference | None, .
     return tiers
 
 
-def _agents(layer: SettingsLayer, namespace: str) -> dict[str, AgentEntry]:
+def _agents(layer: SettingsLayer, key: str, namespace: str) -> dict[str, AgentEntry]:
     agents: dict[str, AgentEntry] = {}
-    for raw_key, tier in _mapping(layer, "agents").items():
+    for raw_key, tier in _mapping(layer, key).items():
         where = f"agents.{raw_key}"
-        key = _name(layer, where, raw_key, "an agent name")
-        if is_glob(key):
-            raise layer.error(f"{key!r} is a pattern: put it under agent_patterns", where)
-        folded = fold_agent(key, namespace)
+        name = _name(layer, where, raw_key, "an agent name")
+        if is_glob(name):
+            raise layer.error(f"{name!r} is a pattern: put it under agent_patterns", where)
+        folded = fold_agent(name, namespace)
         if folded in agents:
             raise layer.error(f"agent {folded!r} is named twice (also as {agents[folded].key!r})", where)
-        agents[folded] = AgentEntry(key, _tier_name(layer, where, tier, allow_inherit=True))
+        agents[folded] = AgentEntry(name, _tier_name(layer, where, tier, allow_inherit=True))
     return agents
 
 
-def _patterns(layer: SettingsLayer) -> tuple[AgentEntry, ...]:
+def _patterns(layer: SettingsLayer, key: str, namespace: str) -> tuple[AgentEntry, ...]:
     patterns: list[AgentEntry] = []
-    for raw_key, tier in _mapping(layer, "agent_patterns").items():
+    for raw_key, tier in _mapping(layer, key).items():
         where = f"agent_patterns.{raw_key}"
         pattern = _name(layer, where, raw_key, "an agent pattern")
         try:
@@ -253,10 +173,106 @@ def _patterns(layer: SettingsLayer) -> tuple[AgentEntry, ...]:
     return tuple(patterns)
 
 
-def _strict(layer: SettingsLayer) -> bool | None:
-    if "strict" not in layer.values:
+def _strict(layer: SettingsLayer, key: str, namespace: str) -> bool | None:
+    if key not in layer.values:
         return None
-    value = layer.values["strict"]
+    value = layer.values[key]
     if not isinstance(value, bool):
-        raise layer.error(f"must be true or false, got {value!r}", "strict")
+        raise layer.error(f"must be true or false, got {value!r}", key)
     return value
+
+
+def _default_tier(layer: SettingsLayer, key: str, namespace: str) -> str | None:
+    if key not in layer.values:
+        return None
+    return _tier_name(layer, key, layer.values[key], allow_inherit=True)
+
+
+def _budget(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, Any] | None:
+    return parse_budget(layer)
+
+
+def _caller_config_keys(layer: SettingsLayer, key: str, namespace: str) -> tuple[str, ...]:
+    if key not in layer.values:
+        return ()
+    if layer.name in UNTRUSTED_LAYERS:
+        raise layer.error(
+            "a project's settings cannot widen what delegate calls may set; "
+            "put it in your user or org settings",
+            key,
+        )
+    items = layer.values[key]
+    if not isinstance(items, list):
+        raise layer.error(f"must be a list of config key names, got {type(items).__name__}", key)
+    names = []
+    for index, item in enumerate(items):
+        name = _name(layer, f"{key}[{index}]", item, "a config key")
+        if is_protected_key(name):
+            raise layer.error(
+                f"{name!r} names a credential or an endpoint: no preference may set it",
+                f"{key}[{index}]",
+            )
+        names.append(name)
+    return tuple(names)
+
+
+def _setting(parse: Callable[[SettingsLayer, str, str], Any], merge: str, **default: Any) -> Any:
+    """A :class:`LayerSettings` field that is a settings key: its parser and its merge rule."""
+    return field(metadata={"parse": parse, "merge": merge}, **default)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSettings:
+    """A validated layer: THE list of settings keys. ``None`` / empty means "not set here".
+
+    Each field is a key: its parser (``(layer, key, namespace) -> value``) and its merge rule
+    (:data:`REPLACE`, :data:`PER_NAME` or :data:`COLLECT`) live beside it, so adding a key is adding a field
+    here (and, when routing must read it, a field of :class:`.effective.EffectiveRouting`).
+    ``tiers`` values hold preferences and ``None`` where the list said ``base``.
+    ``agents`` is keyed by the folded name (``model-router:x`` -> ``x``).
+    """
+
+    provider_order: tuple[str, ...] | None = _setting(_providers, REPLACE, default=None)
+    disabled_providers: tuple[str, ...] | None = _setting(_providers, REPLACE, default=None)
+    tiers: Mapping[str, tuple[ProviderPreference | None, ...]] = _setting(
+        _tiers, PER_NAME, default_factory=dict
+    )
+    agents: Mapping[str, AgentEntry] = _setting(_agents, PER_NAME, default_factory=dict)
+    agent_patterns: tuple[AgentEntry, ...] = _setting(_patterns, PER_NAME, default=())
+    default_tier: str | None = _setting(_default_tier, REPLACE, default=None)
+    strict: bool | None = _setting(_strict, REPLACE, default=None)
+    budget: Mapping[str, Any] | None = _setting(_budget, PER_NAME, default=None)
+    """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
+    caller_config_keys: tuple[str, ...] = _setting(_caller_config_keys, COLLECT, default=())
+    """Model parameters this layer lets delegate calls set, beyond the defaults."""
+
+
+SETTINGS = {key.name: key for key in fields(LayerSettings)}
+"""Every settings key (its field: ``metadata`` holds ``parse`` and ``merge``), in apply order."""
+
+KEYS = tuple(SETTINGS)
+
+
+def parse_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> LayerSettings:
+    """Validate every key of ``layer``; raises :class:`SettingsError` at the first bad one.
+
+    A layer :func:`.discover.discover_layers` already validated is not parsed again.
+    """
+    if layer.parsed is not None and layer.parsed[0] == namespace:
+        return layer.parsed[1]
+    values = layer.values
+    if not isinstance(values, Mapping):
+        raise layer.error(f"settings must be a mapping, got {type(values).__name__}")
+    for key in values:
+        if key not in SETTINGS:
+            raise layer.error(unknown_keys([key], KEYS), str(key))
+    return LayerSettings(
+        **{name: key.metadata["parse"](layer, name, namespace) for name, key in SETTINGS.items()}
+    )
+
+
+def parsed_layer(layer: SettingsLayer, *, namespace: str = BUNDLE_NAMESPACE) -> SettingsLayer:
+    """``layer`` validated, carrying its :class:`LayerSettings` so nothing parses it again."""
+    return replace(layer, parsed=(namespace, parse_layer(layer, namespace=namespace)))
+
+
