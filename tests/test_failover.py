@@ -549,3 +549,21 @@ async def test_real_session_429_mid_run_ends_on_the_second_candidate(registry):
         assert failover.answered == ("openai", candidates[1].model)
     finally:
         await session.cleanup()
+
+
+async def test_a_config_scoped_candidate_cools_its_own_entry_and_honours_the_shared_one(registry, events):
+    """Issue 13 item 4: an instance on a caller's config writes ``name~scope``, reads ``name``."""
+    first = ScriptedProvider("anthropic", [le.RateLimitError("slow down", retry_after=12.0)])
+    second = ScriptedProvider("openai")
+    scoped = FailoverCandidate("anthropic", first, "claude-sonnet-5", config_scope="config:abcd1234")
+    provider = FailoverProvider([scoped, FailoverCandidate("openai", second, "gpt-5.5")],
+                                registry=registry, agent="git-ops")
+
+    assert (await provider.complete(ask())).content[0].text == "openai/gpt-5.5"
+    assert registry.remaining("anthropic", "claude-sonnet-5") == 0.0
+    assert registry.remaining("anthropic~config:abcd1234", "claude-sonnet-5") == 12.0
+
+    registry.clear()
+    registry.cool("anthropic", None, seconds=30, reason="outage")  # the shared entry rests
+    assert (await provider.complete(ask())).content[0].text == "openai/gpt-5.5"
+    assert len(first.calls) == 1, "the scoped instance is not called while the provider rests"

@@ -130,3 +130,26 @@ async def test_a_child_inheriting_from_a_failed_over_parent_skips_the_cooled_can
     assert inherited[0]["source"] == "inherit"
     assert (inherited[0]["provider"], inherited[0]["model"]) == ("openai", "gpt-5.6-luna")
     assert any("cool" in s["reason"] for s in inherited[0]["skipped"])
+
+
+async def test_a_callers_config_cannot_cool_the_provider_for_healthy_sessions() -> None:
+    """Issue 13 item 4: a failure under a config the caller chose cools that configuration only."""
+    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
+
+    poisoned = [
+        {"provider": "anthropic", "model": "claude-haiku-*",
+         "config": {"complete_error": {"type": "RateLimitError", "retry_after": 1800}}},
+        {"provider": "openai", "model": "gpt-[0-9].[0-9]-luna*"},
+    ]
+    # complete_error is the simulator's fault switch; a trusted layer lets callers set it here,
+    # standing in for any allowed parameter whose value makes a provider fail
+    plan = routed_plan(session_model="openai/gpt-5.5", hook_options={"caller_config_keys": ["complete_error"]})
+    attack = await run(plan, f"DELEGATE model-router:git-ops PREFS {json.dumps(poisoned)}: a")
+    assert attack.child_models("git-ops") == [("openai", "gpt-5.6-luna")]  # it did fail over
+    registry = shared_cooldowns()
+    assert registry.remaining("anthropic", "claude-haiku-4-5") == 0
+    assert any(c.provider.startswith("anthropic~config:") for c in registry.active())
+
+    RECORDER.clear()
+    healthy = await run(plan, delegate_lines(["git-ops"]))
+    assert healthy.child_models("git-ops") == [("anthropic", "claude-haiku-4-5")]

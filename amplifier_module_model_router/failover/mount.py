@@ -7,7 +7,10 @@ Idempotent: a child gets at most one failover provider.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ..resolve.preferences import ProviderPreference
@@ -18,8 +21,29 @@ logger = logging.getLogger(__name__)
 FAILOVER_MOUNT_NAME = "model-router"
 
 
-def failover_candidates(links: Any, providers: Any, router: Any) -> list[FailoverCandidate]:
-    """Resolved chain links -> candidates on the mounted ``providers`` (unmounted ones dropped)."""
+def config_scopes(outcome: Any) -> dict[str, str]:
+    """``{mount name: scope}`` of the provider whose config a preference changed in this child.
+
+    The child plan merges the first link's preference ``config`` into that provider's entry
+    (as app-cli's spawner does), so that instance, whatever model it serves, runs on a config
+    of the preference's choosing: failures there say nothing about the provider as others use it.
+    """
+    chain = getattr(outcome, "chain", ()) or ()
+    config = chain[0].preference.config if chain else None
+    if not config:
+        return {}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    return {chain[0].provider: f"config:{digest[:8]}"}
+
+
+def failover_candidates(
+    links: Any, providers: Any, router: Any, scopes: Mapping[str, str] | None = None
+) -> list[FailoverCandidate]:
+    """Resolved chain links -> candidates on the mounted ``providers`` (unmounted ones dropped).
+
+    ``scopes`` (:func:`config_scopes`) marks providers running on a preference's config.
+    """
+    scopes = scopes or {}
     candidates: list[FailoverCandidate] = []
     for link in links:
         provider = providers.get(link.provider)
@@ -35,6 +59,7 @@ def failover_candidates(links: Any, providers: Any, router: Any) -> list[Failove
                 provider=provider,
                 model=link.model,
                 context_window=record.context_window if record else None,
+                config_scope=scopes.get(link.provider),
             )
         )
     return candidates
@@ -46,7 +71,8 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
     providers = coordinator.get("providers") or {}
     if FAILOVER_MOUNT_NAME in providers:
         return True
-    candidates = failover_candidates(outcome.chain, providers, router)
+    scopes = config_scopes(outcome)
+    candidates = failover_candidates(outcome.chain, providers, router, scopes)
     if len(candidates) < getattr(router, "min_failover_links", 2):
         return False
     failover = FailoverProvider(
@@ -54,7 +80,7 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
         registry=router.cooldowns,
         emit=coordinator.hooks.emit,
         agent=outcome.request.agent,
-        gate=_budget_gate(coordinator, outcome, router),
+        gate=_budget_gate(coordinator, outcome, router, scopes),
     )
     await coordinator.mount("providers", failover, name=FAILOVER_MOUNT_NAME)
     logger.debug("model-router: failover over %d candidates for %s", len(candidates), outcome.request.agent)
@@ -99,7 +125,7 @@ async def mount_root_budget_front(coordinator: Any, router: Any, provider_name: 
     return True
 
 
-def _budget_gate(coordinator: Any, outcome: Any, router: Any) -> Any:
+def _budget_gate(coordinator: Any, outcome: Any, router: Any, scopes: Mapping[str, str]) -> Any:
     """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`)."""
     if getattr(router, "budget", None) is None:
         return None
@@ -110,7 +136,7 @@ def _budget_gate(coordinator: Any, outcome: Any, router: Any) -> Any:
 
     async def resolve_tier(tier: str, priced_only: bool) -> list[FailoverCandidate]:
         links = await router.resolve_tier(coordinator, tier, priced_only=priced_only)
-        return failover_candidates(links, coordinator.get("providers") or {}, router)
+        return failover_candidates(links, coordinator.get("providers") or {}, router, scopes)
 
     return BudgetGate(
         router.budget,

@@ -54,6 +54,15 @@ class FailoverCandidate:
     max_output_tokens: int | None = None
     vendor: str | None = None
     """History family; derived with :func:`history.vendor_of` when not given."""
+    config_scope: str | None = None
+    """Set when this provider instance runs under a config a preference changed (a caller's
+    ``temperature``, say): its failures then cool ``name~config_scope``, never the shared
+    ``name`` entry that sessions on the provider's own config rely on."""
+
+    @property
+    def cooldown_name(self) -> str:
+        """The registry name this candidate's failures are recorded under."""
+        return f"{self.name}~{self.config_scope}" if self.config_scope else self.name
 
 
 def _provider_defaults(provider: Any) -> Mapping[str, Any]:
@@ -207,6 +216,8 @@ class FailoverProvider:
         is cooling, the one freeing first (``forced``, at most once per call)."""
         left = [i for i in order if i not in tried]
         for index in left:
+            if self._shared_cooling(index):
+                continue
             if self.registry.claim(*self._key(index)):
                 return index, False
         if not allow_forced:
@@ -215,7 +226,12 @@ class FailoverProvider:
 
     def _key(self, index: int) -> tuple[str, str | None]:
         cand = self._candidates[index]
-        return cand.name, cand.model
+        return cand.cooldown_name, cand.model
+
+    def _shared_cooling(self, index: int) -> bool:
+        """A config-scoped candidate still honours the shared entry (read, never written)."""
+        cand = self._candidates[index]
+        return bool(cand.config_scope) and self.registry.remaining(cand.name, cand.model) > 0
 
     async def _call(self, index: int, request: ChatRequest, kwargs: dict[str, Any]) -> ChatResponse:
         cand = self._candidates[index]
@@ -226,7 +242,7 @@ class FailoverProvider:
         cand = self._candidates[index]
         model = cand.model if decision.scope == "model" else None
         reason = f"{decision.reason} ({type(error).__name__})"
-        return self.registry.cool(cand.name, model, seconds=decision.seconds, reason=reason)
+        return self.registry.cool(cand.cooldown_name, model, seconds=decision.seconds, reason=reason)
 
     async def _announce(
         self, index: int, following: int, error: Exception, decision: Decision, cooldown: float
@@ -242,6 +258,7 @@ class FailoverProvider:
             "reason": decision.reason,
             "cooldown_s": round(cooldown, 3),
             "cooldown_scope": decision.scope,
+            "cooled": source.cooldown_name,
         }
         logger.info(
             "model-router: %s failed over %s/%s -> %s/%s (%s, cooling %.0fs)",
