@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from amplifier_core.llm_errors import ProviderUnavailableError
+
 
 class FakeProvider:
     """A provider whose catalog, latency and failure mode a test controls.
 
-    ``calls`` counts ``list_models()`` invocations; ``gate`` (when set) holds every call until
+    ``fail`` is raised from ``list_models()``; :func:`unreachable` builds the kernel's own error
+    for it, as a real provider raises it. ``calls`` counts ``list_models()`` invocations; ``gate`` (when set) holds every call until
     the test opens it, which is how tests prove calls overlap without timing anything.
     """
 
@@ -45,12 +48,13 @@ class FakeProvider:
         return list(self.models) if isinstance(self.models, (list, tuple)) else self.models
 
 
+def unreachable(message: str, provider: str = "github-copilot") -> ProviderUnavailableError:
+    """amplifier-core's ProviderUnavailableError, as a real provider raises it (a 503)."""
+    return ProviderUnavailableError(message, provider=provider, status_code=503, retryable=True)
+
+
 class OtherProvider(FakeProvider):
     """A different provider class (its catalogs must never be confused with FakeProvider's)."""
-
-
-class ProviderUnavailableError(Exception):
-    """Stands in for amplifier-core's provider error (what Copilot raises when unreachable)."""
 
 
 ANTHROPIC = [

@@ -6,7 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, ProviderUnavailableError
+from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, unreachable
 from amplifier_core.models import ModelInfo, Pricing
 
 from amplifier_module_model_router.resolve.catalog import CatalogCache, parse_models, shared_cache
@@ -110,7 +110,7 @@ async def test_concurrent_lookups_share_one_call():
 async def test_failure_is_remembered_for_the_cooldown():
     clock = FakeClock()
     cache = CatalogCache(cooldown=60, clock=clock)
-    provider = FakeProvider(fail=ProviderUnavailableError("copilot unreachable"))
+    provider = FakeProvider(fail=unreachable("copilot unreachable"))
     for _ in range(20):
         result = await cache.lookup(entry(provider, "github-copilot"))
         assert result.error == "ProviderUnavailableError: copilot unreachable"

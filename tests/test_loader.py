@@ -442,6 +442,28 @@ def test_bad_preference_in_a_tier(tmp_path: Path) -> None:
     assert "missing 'model'" in str(err)
 
 
+@pytest.mark.parametrize("key", ["deepseek_api_key", "vault_secret", "OpenRouter-Token"])
+def test_credentials_named_by_their_suffix_are_refused_in_a_bundles_chains(
+    tmp_path: Path, base: Path, key: str
+) -> None:
+    """Keys no list can foresee (``<vendor>_api_key``, ``*_secret``, ``*_token``, case and ``-``
+    folded) are credentials too, in the bundle's own tiers and agent files alike."""
+    entry = {"provider": "openai", "model": "gpt-5*", "config": {"reasoning": {key: "k"}}}
+    err = raises(write_bundle(tmp_path / "tiered", "b", tiers={"cheap": [CHEAP[0], entry]}))
+    assert err.field == f"hooks[0].config.tiers.cheap[1].config.reasoning.{key}"
+    assert "credentials" in str(err)
+    write_agent(base.parent, "git-ops", None, [CHEAP[0], entry])
+    err = raises(base)
+    assert (err.agent, err.field) == ("git-ops", f"provider_preferences[1].config.reasoning.{key}")
+
+
+def test_tuning_keys_that_merely_look_like_credentials_load(tmp_path: Path) -> None:
+    config = {"max_tokens": 4000, "reasoning_effort": "high", "secrets_scan": True, "tokenizer": "o200k"}
+    entry = {"provider": "openai", "model": "gpt-5*", "config": config}
+    bundle = load_bundle(write_bundle(tmp_path, "b", tiers={"cheap": [entry]}))
+    assert bundle.tiers["cheap"][0].config == config
+
+
 def test_empty_chains_are_refused(tmp_path: Path, base: Path) -> None:
     err = raises(write_bundle(tmp_path / "t", "t", tiers={"cheap": []}))
     assert err.field == "hooks[0].config.tiers.cheap" and "empty" in err.reason
