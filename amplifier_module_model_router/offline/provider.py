@@ -76,7 +76,7 @@ class SimProvider:
         self.config = {"priority": settings.priority, "default_model": settings.default_model}
         self.base_url = _endpoint(settings)
         self._by_id = {m.id.lower(): m for m in settings.models}
-        self._infos = [_model_info(m) for m in settings.models]
+        self._infos: list[ModelInfo] | None = None  # built on the first list_models()
         self._calls = 0
         self._failures = 0
 
@@ -116,7 +116,9 @@ class SimProvider:
         if behaviour.mode == "junk":
             return list(_JUNK)
         if behaviour.mode == "strings":
-            return [info.id for info in self._infos]
+            return [m.id for m in self.settings.models]
+        if self._infos is None:
+            self._infos = [_model_info(m) for m in self.settings.models]
         return [info.model_copy() for info in self._infos]
 
     async def complete(self, request: ChatRequest, **kwargs: Any) -> ChatResponse:
