@@ -15,6 +15,7 @@ from amplifier_core.models import HookResult
 
 from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
+from amplifier_module_model_router.resolve.preferences import ProviderPreference
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = load_bundle(ROOT / "bundle.md")
@@ -128,10 +129,16 @@ class AppCliStandIn:
     """Stands in for app-cli's spawner: applies the first preference it is given as
     ``priority: 0`` + ``default_model`` (as foundation's apply_provider_preferences does) and
     records every call, so the test can check it never saw a glob. Like app-cli, it registers
-    ``self_delegation_depth`` and itself as ``session.spawn`` on the child after initialize()."""
+    ``self_delegation_depth`` and itself as ``session.spawn`` on the child after initialize().
 
-    def __init__(self) -> None:
+    ``apply_preferences`` replaces that first-preference rule with app-cli's own call,
+    ``await apply(plan, preferences, parent_coordinator) -> plan`` (foundation's
+    ``apply_provider_preferences_with_resolution``, which lists models per spawn for a glob);
+    the benchmarks pass it."""
+
+    def __init__(self, apply_preferences: Any = None) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.apply_preferences = apply_preferences
 
     async def __call__(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
@@ -141,6 +148,9 @@ class AppCliStandIn:
         agent_cfg = kwargs["agent_configs"].get(kwargs["agent_name"], {})
         if not prefs and agent_cfg.get("provider_preferences"):
             prefs = agent_cfg["provider_preferences"]  # app-cli's fallback to the agent's own list
+        if self.apply_preferences is not None and prefs:
+            plan = await self.apply_preferences(plan, [_as_object(p) for p in prefs], parent.coordinator)
+            prefs = []
         for pref in prefs:
             provider = pref["provider"] if isinstance(pref, dict) else pref.provider
             model = pref["model"] if isinstance(pref, dict) else pref.model
@@ -165,3 +175,7 @@ class AppCliStandIn:
             "turn_count": 1,
             "metadata": {},
         }
+
+
+def _as_object(pref: Any) -> Any:
+    return ProviderPreference.from_dict(pref) if isinstance(pref, dict) else pref
