@@ -25,6 +25,7 @@ class FakeProvider:
         gate: asyncio.Event | None = None,
         base_url: str | None = None,
         priority: Any = None,
+        complete: bool = False,
     ) -> None:
         self.models = models
         self.fail = fail
@@ -35,6 +36,8 @@ class FakeProvider:
             self.base_url = base_url
         if priority is not None:
             self.priority = priority
+        if complete:  # the provider vouches that its list is every model it serves
+            self.catalog_complete = True
 
     async def list_models(self) -> Any:
         self.calls += 1

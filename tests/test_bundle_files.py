@@ -60,6 +60,8 @@ CHEAP_IDS = {
     ],
     "gemini": [
         "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-3.1-flash-lite",
         "gemini-3-flash-preview",
         "gemini-3.1-flash-lite-preview",
         "gemini-3-flash",
@@ -255,9 +257,12 @@ def test_frontier_leads_with_each_vendors_flagship() -> None:
 
 
 def test_strong_code_prefers_the_code_line_before_the_general_one() -> None:
+    """The code line is written first in the group, so at equal version it wins; a newer
+    general model (gpt-5.6-terra over gpt-5.3-codex) wins across the group."""
+
     def gpt(tier: str, provider: str) -> list[str]:
         chain = parse_preferences(tier_chains()[tier])
-        return [p.model for p in chain if p.provider == provider and p.model.startswith("gpt")]
+        return [m for p in chain if p.provider == provider for m in p.members if m.startswith("gpt")]
 
     for provider in ("openai", "github-copilot"):
         code, strong = gpt("strong-code", provider), gpt("strong", provider)

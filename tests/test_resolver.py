@@ -86,8 +86,8 @@ def test_match_provider_rules():
     ]
     entries = entries_from(providers, plan)
     name = lambda requested: (match_provider(requested, entries) or SimpleNamespace(name=None)).name  # noqa: E731
-    assert name("anthropic") == "anthropic-cheap"  # several instances: lowest priority
-    assert name("provider-anthropic") == "anthropic-cheap"
+    assert name("anthropic") == "anthropic"  # the exact mount name beats a module-type match
+    assert name("provider-anthropic") == "anthropic-cheap"  # a module: lowest priority
     assert name("anthropic-cheap") == "anthropic-cheap"  # instance id
     assert name("google") == "gemini" and name("provider-google") == "gemini" and name("GEMINI") == "gemini"
     assert name("github-copilot") == "github-copilot" and name("provider-github-copilot") == "github-copilot"
@@ -137,7 +137,7 @@ async def test_first_resolvable_is_chosen_and_the_rest_are_fallbacks():
 async def test_every_skip_reason_is_recorded():
     entries = session(
         anthropic=FakeProvider(fail=ProviderUnavailableError("service unreachable")),
-        openai=FakeProvider(OPENAI),
+        openai=FakeProvider(OPENAI, complete=True),
         gemini=FakeProvider([]),
         github_copilot=FakeProvider(COPILOT),
         slow=FakeProvider(hang=True),

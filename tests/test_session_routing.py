@@ -43,7 +43,7 @@ ANTHROPIC = {
 OPENAI = {
     "budget": ("openai", "gpt-5.6-luna"),
     "strong": ("openai", "gpt-5.6-terra"),
-    "strong-code": ("openai", "gpt-5.3-codex"),
+    "strong-code": ("openai", "gpt-5.6-terra"),  # newest across the codex/terra group
     "frontier": ("openai", "gpt-5.6-sol"),
 }
 EVERYONE = delegate_lines((*ALL_AGENTS, "self"))
@@ -128,7 +128,7 @@ async def test_only_openai_and_copilot_copilot_takes_what_openai_lacks() -> None
     }
     assert_routed(result, expected, self_model=("openai", "gpt-5.4-mini"))
     reasons = [s["reason"] for s in result.resolved("zen-architect")["skipped"]]
-    assert any("no model matches" in r or "no match" in r for r in reasons), reasons
+    assert any("no model matches" in r or "no member of the group matches" in r for r in reasons), reasons
 
 
 async def test_preferences_in_the_delegate_call_override_the_tier() -> None:

@@ -85,7 +85,7 @@ async def test_provider_order_and_disabled_providers_from_the_user_layer(
     monkeypatch.setenv("AMPLIFIER_HOME", str(amp_home))
     result = await run(routed_plan(), delegate_lines(["git-ops", "zen-architect"]))
 
-    assert result.child_models("git-ops") == [("gemini", "gemini-2.5-flash")]
+    assert result.child_models("git-ops") == [("gemini", "gemini-2.5-flash-lite")]
     assert result.child_models("zen-architect") == [("gemini", "gemini-3.1-pro-preview")]
     requested = {p["provider"] for p in result.resolved("zen-architect")["requested"]}
     assert "openai" not in requested

@@ -68,6 +68,9 @@ async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
 class SimProvider:
     """One provider instance (a fresh one per session, as with real providers)."""
 
+    catalog_complete = True
+    """It serves exactly its snapshot: an exact name it does not list is skipped, not sent."""
+
     def __init__(self, settings: SimProviderConfig, coordinator: Any = None) -> None:
         self.settings = settings
         self.coordinator = coordinator

@@ -2,6 +2,10 @@
 
 ``fnmatch`` silently treats an unclosed ``[`` as a literal character; a typo in a tier would
 then match nothing and fall through the whole chain unnoticed. We reject it instead.
+
+A candidate group (``gpt-?.?-codex* | gpt-?.?-terra*``, written in YAML as a list) is several
+patterns for one provider; it matches what any member matches and, like a glob, never reaches a
+provider. The resolver picks the newest across members (see :mod:`.resolver`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,17 @@ from functools import lru_cache
 
 from ..errors import InputError
 
-_GLOB_CHARS = frozenset("*?[")
+_GLOB_CHARS = frozenset("*?[|")
+GROUP_SEPARATOR = " | "
+"""How a candidate group is spelled as one string (model ids never hold ``|``)."""
+MAX_GROUP_MEMBERS = 8
+
+
+def group_members(pattern: str) -> tuple[str, ...]:
+    """``"a* | b*"`` -> ``("a*", "b*")``; a plain pattern is a group of one."""
+    if "|" not in pattern:
+        return (pattern,)
+    return tuple(member.strip() for member in pattern.split("|"))
 
 
 def is_glob(pattern: str) -> bool:
@@ -21,7 +35,16 @@ def is_glob(pattern: str) -> bool:
 
 
 def check_glob(pattern: str) -> None:
-    """Raise :class:`InputError` when ``pattern`` is not a well-formed glob."""
+    """Raise :class:`InputError` when ``pattern`` is not a well-formed glob or group."""
+    members = group_members(pattern)
+    if len(members) > 1:
+        if len(members) > MAX_GROUP_MEMBERS:
+            raise InputError(f"group {pattern!r} has {len(members)} members; at most {MAX_GROUP_MEMBERS}")
+        for member in members:
+            if not member:
+                raise InputError(f"group {pattern!r} has an empty member")
+            check_glob(member)
+        return
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
@@ -46,7 +69,8 @@ def check_glob(pattern: str) -> None:
 def compile_glob(pattern: str) -> re.Pattern[str]:
     """Compiled case-insensitive matcher for a checked glob (cached: tiers reuse few globs)."""
     check_glob(pattern)
-    return re.compile(fnmatch.translate(pattern.lower()), re.IGNORECASE)
+    alternatives = "|".join(fnmatch.translate(m.lower()) for m in group_members(pattern))
+    return re.compile(f"(?:{alternatives})", re.IGNORECASE)
 
 
 def glob_matches(pattern: str, model_id: str) -> bool:

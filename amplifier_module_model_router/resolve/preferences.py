@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, unknown_keys
-from .globs import check_glob
+from .globs import GROUP_SEPARATOR, MAX_GROUP_MEMBERS, check_glob, group_members
 
 # Keys a preference's ``config`` may never set, even in a bundle tier: a preference chooses a
 # model; where a provider connects and with which identity belongs to its ``providers:`` entry.
@@ -143,9 +143,30 @@ def _check_plain(value: Any, path: str, depth: int) -> None:
             _check_plain(item, f"{path}[{index}]", depth + 1)
 
 
+def _group_text(value: Any) -> Any:
+    """A YAML list of patterns -> the group's one-string spelling; anything else unchanged."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    if not value:
+        raise InputError("'model' group must not be empty", field="model")
+    if len(value) > MAX_GROUP_MEMBERS:
+        raise InputError(f"'model' group has {len(value)} members; at most {MAX_GROUP_MEMBERS}", field="model")
+    for index, member in enumerate(value):
+        if not isinstance(member, str) or not member.strip():
+            raise InputError("must be a non-empty string", field=f"model[{index}]")
+        if "|" in member:
+            raise InputError("a group member cannot itself be a group", field=f"model[{index}]")
+    return GROUP_SEPARATOR.join(member.strip() for member in value)
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderPreference:
-    """One candidate: a provider (by name, module id or instance id) and a model or glob."""
+    """One candidate: a provider (by name, module id or instance id) and a model, glob or group.
+
+    A group (``model: [gpt-?.?-codex*, gpt-?.?-terra*]``) is kept as one string joined by
+    ``" | "`` so every consumer of ``.model`` still sees a string, and a stock session that
+    does not know groups finds no model for it and moves on.
+    """
 
     provider: str
     model: str
@@ -167,6 +188,8 @@ class ProviderPreference:
                 raise InputError(
                     f"expected a mapping with 'provider' and 'model', got {type(data).__name__}"
                 )
+        if isinstance(data.get("model"), (list, tuple)):
+            data = {**data, "model": _group_text(data["model"])}
         for key in ("provider", "model"):
             if key not in data or data[key] is None:
                 raise InputError(f"missing '{key}'")
@@ -188,7 +211,14 @@ class ProviderPreference:
             )
         model = data["model"].strip()
         check_glob(model)
+        if "|" in model:  # normalise the spelling, so equal groups compare equal
+            model = GROUP_SEPARATOR.join(group_members(model))
         return cls(provider=data["provider"].strip(), model=model, config=dict(config))
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The patterns of a group, or the one model/glob."""
+        return group_members(self.model)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, as tool-delegate expects in ``coordinator.config['agents']``."""

@@ -214,9 +214,11 @@ def match_provider(requested: str, entries: Sequence[ProviderEntry]) -> Provider
     """The entry a preference's ``provider`` means, or None when nothing mounted matches.
 
     1. An exact instance id names one instance: it wins.
-    2. Otherwise every entry whose mount name or module id equals the request (case-insensitive,
-       with or without ``provider-``, ``google`` == ``gemini``) is a candidate, and the one with
-       the lowest priority wins, as in the loops; ties keep mount order.
+    2. Then a mount name equal to the request (case-insensitive, ``google``/``gemini``
+       folded): ``ollama`` means the instance mounted as ``ollama``, not ``ollama-cloud`` that
+       shares its module. A request spelled ``provider-x`` names a module and skips this step.
+    3. Otherwise every entry whose mount name or module id equals the request is a candidate,
+       and the one with the lowest priority wins, as in the loops; ties keep mount order.
     """
     if not isinstance(requested, str) or not requested.strip():
         return None
@@ -225,8 +227,12 @@ def match_provider(requested: str, entries: Sequence[ProviderEntry]) -> Provider
         if entry.instance_id is not None and entry.instance_id == raw:
             return entry
     wanted = _canonical(raw)
+    by_name: list[ProviderEntry] = []
+    if not raw.lower().startswith(_PREFIX):
+        by_name = [e for e in entries if isinstance(e.name, str) and _canonical(e.name) == wanted]
+    pool = by_name or [e for e in entries if wanted in e.names]
     best: ProviderEntry | None = None
-    for entry in entries:
-        if wanted in entry.names and (best is None or entry.priority < best.priority):
+    for entry in pool:
+        if best is None or entry.priority < best.priority:
             best = entry
     return best

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 
 from ..errors import InputError
 from .catalog import CatalogCache, CatalogLookup
-from .globs import is_glob
+from .globs import group_members, is_glob
 from .preferences import ProviderPreference
 from .providers import ProviderEntry, match_provider
+from .versions import newest_first
 
 __all__ = [
     "CHOSEN",
@@ -34,6 +35,7 @@ __all__ = [
     "CooldownView",
     "Resolution",
     "TraceEntry",
+    "catalog_is_complete",
     "resolve",
 ]
 
@@ -156,6 +158,20 @@ def _get(item: Any, name: str) -> Any:
         return None
 
 
+def catalog_is_complete(provider: Any) -> bool:
+    """Whether a provider's list is every model it serves (it says so: ``catalog_complete``).
+
+    None of the real provider modules claims it (Anthropic keeps one id per family by default,
+    OpenAI keeps ``gpt-5``/``gpt-6``, Gemini keeps names containing "gemini"), so an exact name
+    they do not list is still sent; a 404 at call time fails over. The offline simulator serves
+    exactly its snapshot, so it does claim it.
+    """
+    try:
+        return getattr(provider, "catalog_complete", False) is True
+    except Exception:
+        return False
+
+
 def _resolve_step(
     index: int, pref: ProviderPreference, entry: ProviderEntry | None, lookup: CatalogLookup | None
 ) -> _Step:
@@ -168,29 +184,75 @@ def _resolve_step(
         if lookup.timed_out:
             return skip(f"catalog lookup of {entry.name!r} {lookup.error}")
         return skip(f"catalog lookup of {entry.name!r} failed: {lookup.error}")
+    members = group_members(pref.model)
+    if len(members) > 1:
+        return _resolve_group(index, pref, members, entry, lookup)
+    found = _resolve_one(pref.model, entry, lookup)
+    if isinstance(found, str):
+        return skip(found)
+    model, matched, reason = found
+    candidate = Candidate(provider=entry.name, model=model, preference=pref, entry=entry)
+    return _Step(index, pref, candidate, reason, matched, lookup.from_cache)
+
+
+def _resolve_one(pattern: str, entry: ProviderEntry, lookup: CatalogLookup) -> tuple[str, int, str] | str:
+    """``(model, matches, reason)`` for one glob or exact name, or the reason it is skipped."""
     catalog = lookup.sorted
-    if is_glob(pref.model):
+    if is_glob(pattern):
         if not len(catalog):
-            return skip(
+            return (
                 f"{entry.name!r} lists no models (discovery unsupported): "
-                f"glob {pref.model!r} cannot be resolved"
+                f"glob {pattern!r} cannot be resolved"
             )
         try:
-            model, matched = catalog.pick(pref.model)
+            model, matched = catalog.pick(pattern)
         except InputError as err:
-            return skip(f"invalid glob: {err}")
+            return f"invalid glob: {err}"
         if model is None:
-            return skip(f"no model matches {pref.model!r} among {len(catalog)} in {entry.name!r}")
-        reason = f"{pref.model} -> {model} (newest of {matched} match{'es' if matched != 1 else ''})"
-    elif not len(catalog):
-        model, matched = pref.model, 0
-        reason = f"{model} used as-is: {entry.name!r} lists no models (discovery unsupported)"
-    else:
-        model = catalog.find(pref.model)
-        if model is None:
-            return skip(f"{pref.model!r} is not among the {len(catalog)} models of {entry.name!r}")
-        matched, reason = 1, f"{model} is listed by {entry.name!r}"
-    candidate = Candidate(provider=entry.name, model=model, preference=pref, entry=entry)
+            return f"no model matches {pattern!r} among {len(catalog)} in {entry.name!r}"
+        return model, matched, f"{pattern} -> {model} (newest of {matched} match{'es' if matched != 1 else ''})"
+    if not len(catalog):
+        return pattern, 0, f"{pattern} used as-is: {entry.name!r} lists no models (discovery unsupported)"
+    model = catalog.find(pattern)
+    if model is not None:
+        return model, 1, f"{model} is listed by {entry.name!r}"
+    if catalog_is_complete(entry.provider):
+        return f"{pattern!r} is not among the {len(catalog)} models of {entry.name!r}"
+    return (
+        pattern,
+        0,
+        f"{pattern} sent as-is: not among the {len(catalog)} models {entry.name!r} lists, and "
+        "that list may be partial (a 404 at call time fails over)",
+    )
+
+
+def _resolve_group(
+    index: int,
+    pref: ProviderPreference,
+    members: tuple[str, ...],
+    entry: ProviderEntry,
+    lookup: CatalogLookup,
+) -> _Step:
+    """The newest model any member finds; at equal version the member written first wins."""
+    found: list[tuple[int, str, int]] = []
+    notes: list[str] = []
+    for position, member in enumerate(members):
+        one = _resolve_one(member, entry, lookup)
+        if isinstance(one, str):
+            notes.append(f"{member}: none")
+        else:
+            found.append((position, one[0], one[1]))
+            notes.append(f"{member} -> {one[0]}")
+    if not found:
+        return _Step(
+            index, pref, None, f"no member of the group matches in {entry.name!r} ({'; '.join(notes)})",
+            0, lookup.from_cache,
+        )
+    ranked = newest_first([model for _, model, _ in found])
+    best = min(found, key=lambda item: (ranked[item[1]], item[0]))
+    matched = sum(count for _, _, count in found)
+    reason = f"group: {'; '.join(notes)}; newest: {best[1]}"
+    candidate = Candidate(provider=entry.name, model=best[1], preference=pref, entry=entry)
     return _Step(index, pref, candidate, reason, matched, lookup.from_cache)
 
 

@@ -23,7 +23,11 @@ The order rule (newest first), applied to the lowercased id:
 4. **Snapshots.** At equal version and variant, an undated id (the vendor's moving alias) beats
    its dated snapshots, and a newer snapshot beats an older one. Bare numbers after the variant
    words (``-preview-05-06``, ``-001``) act as snapshot numbers and compare numerically.
-5. **Last resort.** The original id string, ascending, so the result never depends on the order
+5. **Tags.** Ollama-style ``name:tag`` ids are ranked by ``name``; the tag is never a version.
+   ``:latest`` (Ollama's default tag) counts as the base; any other tag (``:14b``, ``:1.5b``,
+   ``:8b-instruct-q4``) is one variant word, so ``qwen3:latest`` beats ``qwen3:14b`` and
+   ``qwen3:4b`` (which then compare alphabetically), unless the pattern names the tag.
+6. **Last resort.** The original id string, ascending, so the result never depends on the order
    the provider listed its models in.
 
 Matching itself is case-insensitive fnmatch (see :mod:`.globs`); the id is returned in the
@@ -36,9 +40,9 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .globs import compile_glob, is_glob
+from .globs import compile_glob, group_members, is_glob
 
-__all__ = ["SortedCatalog", "VersionKey", "newest_match", "version_key"]
+__all__ = ["SortedCatalog", "VersionKey", "newest_first", "newest_match", "version_key"]
 
 # ``-20251001``, ``-2026-03-05``, ``@20250514`` at the end of an id.
 _DATE_TAIL = re.compile(r"[-_@](\d{4})-?(\d{2})-?(\d{2})$")
@@ -48,6 +52,8 @@ _VERSION = re.compile(r"\d+(?:[._-]\d+)*")
 _WORDS = re.compile(r"[a-z0-9]+")
 _DIGITS = re.compile(r"\d+")
 _PICK_CACHE_LIMIT = 1024
+_DEFAULT_TAG = "latest"
+_TAG_MARK = ":"  # variant words that are tags carry it, so only a pattern naming the tag names them
 _MAX_DIGITS = 18  # no vendor numbers a version past this; int() of 4,301+ digits even raises
 
 
@@ -72,10 +78,18 @@ def _valid_date(year: str, month: str, day: str) -> bool:
     return "1990" <= year <= "2999" and "01" <= month <= "12" and "01" <= day <= "31"
 
 
+def _split_tag(lowered: str) -> tuple[str, str]:
+    """``qwen3:14b`` -> (``qwen3``, ``14b``); ``qwen3:latest`` and ``qwen3`` -> (``qwen3``, "")."""
+    name, sep, tag = lowered.rpartition(":")
+    if not sep or not name or not tag or "/" in tag:
+        return lowered, ""
+    return name, "" if tag == _DEFAULT_TAG else tag
+
+
 def version_key(model_id: str) -> VersionKey:
     """Split ``model_id`` into version, variant words and snapshot stamp."""
     lowered = model_id.lower()
-    text = lowered
+    text, tag = _split_tag(lowered)
     stamp: tuple[int, ...] = ()
     dated = False
     found = _DATE_TAIL.search(text)
@@ -111,6 +125,8 @@ def version_key(model_id: str) -> VersionKey:
             numbers_after.append(_number(word))
         else:
             words.append(word)
+    if tag:
+        words.append(_TAG_MARK + tag)
     return VersionKey(
         version=version,
         variant=tuple(words),
@@ -132,7 +148,12 @@ def _descending(numbers: tuple[int, ...]) -> tuple[int, ...]:
 
 def _pattern_words(pattern: str) -> frozenset[str]:
     """Words a pattern spells out literally: they are part of the base, not a variant."""
-    return frozenset(w for w in _WORDS.findall(pattern.lower()) if not w.isdigit())
+    lowered = pattern.lower()
+    words = {w for w in _WORDS.findall(lowered) if not w.isdigit()}
+    _, tag = _split_tag(lowered)
+    if tag:
+        words.add(_TAG_MARK + tag)
+    return frozenset(words)
 
 
 def _rank_within_version(key: VersionKey, named: frozenset[str]) -> tuple:
@@ -208,6 +229,15 @@ class SortedCatalog:
         return result
 
     def _pick(self, pattern: str) -> tuple[str | None, int]:
+        members = group_members(pattern)
+        if len(members) > 1:  # a candidate group: newest across members, ties by order written
+            found = [(i, *self.pick(m)) for i, m in enumerate(members)]
+            found = [(i, model, count) for i, model, count in found if model is not None]
+            if not found:
+                return None, 0
+            ranked = newest_first([model for _, model, _ in found])
+            best = min(found, key=lambda item: (ranked[item[1]], item[0]))
+            return best[1], sum(count for _, _, count in found)
         if not is_glob(pattern):
             found = self.find(pattern)
             return found, int(found is not None)
@@ -229,3 +259,14 @@ def newest_match(pattern: str, model_ids: Iterable[str]) -> str | None:
     """
     catalog = model_ids if isinstance(model_ids, SortedCatalog) else SortedCatalog(model_ids)
     return catalog.pick(pattern)[0]
+
+
+def newest_first(model_ids: Iterable[str]) -> dict[str, int]:
+    """Rank of each id by version alone (0 = newest); equal versions share a rank.
+
+    Used across a candidate group's picks, where "newer" means a higher version and nothing
+    else: variant words and ids decide nothing, the order the group was written in does.
+    """
+    versions = sorted({version_key(m).version for m in model_ids}, key=lambda v: (not v, _descending(v)))
+    rank = {v: i for i, v in enumerate(versions)}
+    return {m: rank[version_key(m).version] for m in model_ids}
