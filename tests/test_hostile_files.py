@@ -27,7 +27,7 @@ from amplifier_module_model_router.errors import BundleError, CatalogError, Inpu
 from amplifier_module_model_router.offline import offline_mount_plan
 
 KINDS = ("dev-zero", "fifo")
-RECORDED = ROOT / "tests/data/events/sessions/9477325c-cbdb-4b97-8dc3-2744c1d33b6e"
+RECORDED = ROOT / "tests/data/events/sessions/2f3027bd-8ff4-4a18-b8ce-86ff23e3caf9"
 REFUSED = {"dev-zero": "a character device", "fifo": "a FIFO"}
 
 

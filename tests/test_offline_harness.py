@@ -193,7 +193,7 @@ VALID_MODEL = {"id": "m-1", "context_window": 1000, "max_output_tokens": 100}
         (json.dumps({"providers": {"p": {"models": [VALID_MODEL]}}}), "date"),
         (json.dumps({"date": "2026-11", "providers": {}}), "providers"),
         (one_model(context_window="big"), "providers.p.models[0].context_window"),
-        (one_model(max_output_tokens=1001), "providers.p.models[0].max_output_tokens"),
+        (one_model(max_output_tokens=0), "providers.p.models[0].max_output_tokens"),
         (one_model(id="m-*"), "providers.p.models[0].id"),
         (one_model(pricing={"input": 1.0}), "providers.p.models[0].pricing"),
         (one_model(pricing={"input": -1, "output": 2}), "providers.p.models[0].pricing.input"),
