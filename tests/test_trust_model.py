@@ -75,16 +75,16 @@ def test_the_callers_list_is_checked_only_when_it_is_used() -> None:
     tier = (ProviderPreference.from_dict({"provider": "anthropic", "model": "claude-haiku-*",
                                           "config": {"max_retries": 2}}),)
     agent = {"meta": {"model_tier": "budget"}}
+    routing = effective_routing({"budget": tier}, [])
     # tool-delegate forwards the agent's own list back: it is the agent's, not the caller's
     forwarded = [p.to_dict() for p in tier]
-    assert decide_route("git-ops", agent, forwarded, {"budget": tier}).source == "agent"
+    assert decide_route("git-ops", agent, forwarded, routing).source == "agent"
     other = [{"provider": "openai", "model": "gpt-5*", "config": {"max_retries": 2}}]
     with pytest.raises(InputError) as caught:
-        decide_route("git-ops", agent, other, {"budget": tier})
+        decide_route("git-ops", agent, other, routing)
     assert caught.value.field == "provider_preferences[0].config.max_retries"
     extended = frozenset(CALLER_CONFIG_KEYS | {"max_retries"})
-    assert decide_route("git-ops", agent, other, {"budget": tier},
-                        caller_config_keys=extended).source == "call"
+    assert decide_route("git-ops", agent, other, routing, caller_config_keys=extended).source == "call"
 
 
 async def test_a_delegate_call_cannot_reconfigure_a_provider_in_a_real_session() -> None:

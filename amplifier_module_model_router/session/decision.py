@@ -8,13 +8,13 @@ with neither inherit the parent's model. tool-delegate forwards an agent's confi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
 from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference, check_caller_config
-from .tiers import declared_tier
+from ..settings.effective import EffectiveRouting
 
 SOURCE_CALL = "call"
 SOURCE_AGENT = "agent"
@@ -53,8 +53,7 @@ def decide_route(
     agent: str,
     agent_cfg: Mapping[str, Any] | None,
     call_preferences: Sequence[Any] | None,
-    tiers: Mapping[str, Sequence[ProviderPreference]],
-    choose_tier: Callable[[str, str | None], str | None] | None = None,
+    routing: EffectiveRouting,
     caller_config_keys: frozenset[str] = CALLER_CONFIG_KEYS,
 ) -> RouteRequest:
     """Pick the source of this spawn's chain; never touches providers.
@@ -69,15 +68,13 @@ def decide_route(
     ignored too, as is that same list forwarded by tool-delegate.
     """
     cfg = agent_cfg or {}
-    declared = declared_tier(cfg) if agent != "self" else None
-    chosen = choose_tier(agent, declared) if choose_tier else declared
-    inherit_override = declared is not None and chosen is None
-    tier = chosen if chosen in tiers else None
+    choice = routing.agent_tier(agent, cfg)
+    tier = choice.tier
     configured = as_preferences(cfg.get("provider_preferences"))
-    if inherit_override:
+    if choice.sent_back:
         own: tuple[ProviderPreference, ...] = ()
     else:
-        own = tuple(tiers[tier]) if tier else configured
+        own = tuple(routing.tiers[tier]) if tier else configured
     called = as_preferences(call_preferences)
     if called and not (_same_chain(called, configured) or _same_chain(called, own)):
         for index, pref in enumerate(called):

@@ -12,16 +12,20 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amplifier_core.models import HookResult
 
 from .. import events
 from ..cost.hooks import install_cost_tracking
+from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
 from .tiers import assign_tier_preferences
+
+if TYPE_CHECKING:  # budget/ is imported only when a cap is set
+    from ..budget.book import Budget
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ class SessionRouting:
         agents = (self.coordinator.config or {}).get("agents")
         used: set[str] = set()
         if isinstance(agents, dict):
-            written = assign_tier_preferences(agents, self.router.tiers, self.router.choose_tier)
+            written = assign_tier_preferences(agents, self.router.routing)
             used = set(written.values())
         if self.router.config.prefetch and used:
             self._prefetch(_needed_providers(self.router.tiers, used))
@@ -141,18 +145,10 @@ def build_router(router_config: RouterConfig) -> Router:
             mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
         )
     routing = effective_routing(router_config.tiers, layers)
-    return Router(
-        router_config,
-        tiers=routing.tiers,
-        choose_tier=lambda agent, declared: routing.tier_for(agent, declared)[0],
-        strict=routing.strict,
-        routing=routing,
-        cooldowns=shared_cooldowns(),
-        budget=_budget(routing),
-    )
+    return Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
 
 
-def _budget(routing: Any) -> Any:
+def _budget(routing: EffectiveRouting) -> Budget | None:
     """The spend caps of ``routing`` over the process-wide book; None without a cap."""
     if routing.budget is None:
         return None

@@ -10,19 +10,24 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import events
 from ..errors import RoutingError
 from ..failover.mount import answered_by, inherited_chain, mount_failover
 from ..failover.provider import FailoverProvider
 from ..resolve.catalog import shared_cache
-from ..resolve.preferences import CALLER_CONFIG_KEYS
+from ..failover.cooldown import CooldownRegistry
+from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference
 from ..resolve.providers import ProviderEntry, entries_from, plan_index
 from ..resolve.resolver import Candidate, Resolution, resolve
+from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
 from .decision import SOURCE_INHERIT, RouteRequest, decide_route
 from .handoff import shared_handoffs
+
+if TYPE_CHECKING:  # budget/ is imported only when a cap is set
+    from ..budget.book import Budget
 
 logger = logging.getLogger(__name__)
 
@@ -96,27 +101,32 @@ class Router:
     def __init__(
         self,
         config: RouterConfig,
+        routing: EffectiveRouting,
         *,
-        tiers: Mapping[str, Sequence[Any]] | None = None,
-        choose_tier: Any = None,
-        strict: bool | None = None,
-        routing: Any = None,
-        cooldowns: Any = None,
-        budget: Any = None,
+        cooldowns: CooldownRegistry | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.config = config
-        self.tiers = dict(config.tiers if tiers is None else tiers)
-        self.choose_tier = choose_tier
-        self.strict = config.strict if strict is None else strict
         self.routing = routing
-        """The EffectiveRouting (with provenance) when built from settings layers."""
+        """Tiers, agent tiers, strict and the rest, as every settings layer agreed (with provenance)."""
         self.cache = shared_cache(
             ttl=config.cache_ttl, timeout=config.lookup_timeout, cooldown=config.failure_cooldown
         )
         self.cooldowns = cooldowns
+        """Shared with the failover providers of every session (None: no cooldown reads)."""
         self.handoffs = shared_handoffs()
         self.budget = budget
         """A :class:`..budget.book.Budget` when a spend cap is set, else None (no budget work)."""
+
+    @property
+    def tiers(self) -> Mapping[str, tuple[ProviderPreference, ...]]:
+        """The effective chain of every tier."""
+        return self.routing.tiers
+
+    @property
+    def strict(self) -> bool:
+        """Refuse a spawn whose chain resolves to nothing, instead of inheriting."""
+        return self.routing.strict
 
     @property
     def min_failover_links(self) -> int:
@@ -128,15 +138,13 @@ class Router:
     ) -> RouteRequest:
         """What this spawn asks for; ``agent_cfg`` is the agent's config, found once by the caller."""
         return decide_route(
-            agent, agent_cfg, call_preferences, self.tiers, self.choose_tier,
-            caller_config_keys=self.caller_config_keys,
+            agent, agent_cfg, call_preferences, self.routing, caller_config_keys=self.caller_config_keys
         )
 
     @property
     def caller_config_keys(self) -> frozenset[str]:
         """Model parameters a delegate call may set: the defaults plus the settings' additions."""
-        extra = getattr(self.routing, "caller_config_keys", ()) or ()
-        return CALLER_CONFIG_KEYS | frozenset(extra)
+        return CALLER_CONFIG_KEYS | frozenset(self.routing.caller_config_keys)
 
     async def route(
         self,

@@ -8,21 +8,12 @@ to routing-matrix and are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ..resolve.preferences import ProviderPreference
+from ..settings.effective import EffectiveRouting, declared_tier
 
-TierChooser = Callable[[str, str | None], str | None]
-"""(agent name, declared tier) -> effective tier; settings layers plug in here."""
-
-
-def declared_tier(agent_cfg: Mapping[str, Any]) -> str | None:
-    """The tier an agent file declares: ``meta.model_tier`` (foundation may flatten meta)."""
-    tier = agent_cfg.get("model_tier")
-    if tier is None and isinstance(agent_cfg.get("meta"), Mapping):
-        tier = agent_cfg["meta"].get("model_tier")
-    return tier if isinstance(tier, str) and tier else None
+__all__ = ["assign_tier_preferences", "declared_tier", "lookup_agent"]
 
 
 def lookup_agent(agents: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]] | None:
@@ -36,28 +27,26 @@ def lookup_agent(agents: Mapping[str, Any], name: str) -> tuple[str, Mapping[str
     return None
 
 
-def assign_tier_preferences(
-    agents: MutableMapping[str, Any],
-    tiers: Mapping[str, Sequence[ProviderPreference]],
-    choose_tier: TierChooser | None = None,
-) -> dict[str, str]:
-    """Write each tiered agent's chain into its config; returns ``{agent: tier}`` written."""
+def assign_tier_preferences(agents: MutableMapping[str, Any], routing: EffectiveRouting) -> dict[str, str]:
+    """Write each tiered agent's chain into its config; returns ``{agent: tier}`` written.
+
+    Which tier is :meth:`EffectiveRouting.agent_tier`'s decision, as at spawn time.
+    """
     written: dict[str, str] = {}
     for name, cfg in agents.items():
         if not isinstance(cfg, MutableMapping):
             continue
-        declared = declared_tier(cfg)
-        if declared is None and cfg.get("model_role"):
+        choice = routing.agent_tier(name, cfg)
+        if choice.declared is None and cfg.get("model_role"):
             continue  # routing-matrix's agent: its hook already wrote the role's chain
-        tier = choose_tier(name, declared) if choose_tier else declared
-        if tier is None and declared is not None:
+        if choice.sent_back:
             # settings sent this tiered agent back to its parent's model: nothing may carry
             # its file's chain to the spawner (tool-delegate or app-cli would use it)
             cfg.pop("provider_preferences", None)
             continue
-        if tier is None or tier not in tiers:
+        if choice.tier is None:
             continue
-        cfg["provider_preferences"] = [pref.to_dict() for pref in tiers[tier]]
-        cfg["model_tier"] = tier
-        written[name] = tier
+        cfg["provider_preferences"] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
+        cfg["model_tier"] = choice.tier
+        written[name] = choice.tier
     return written

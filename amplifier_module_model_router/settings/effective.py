@@ -54,6 +54,30 @@ DEFAULT = "default"
 SELF = "self"
 
 
+def declared_tier(agent_cfg: Mapping[str, Any]) -> str | None:
+    """The tier an agent file declares: ``meta.model_tier`` (foundation may flatten meta)."""
+    tier = agent_cfg.get("model_tier")
+    if tier is None and isinstance(agent_cfg.get("meta"), Mapping):
+        tier = agent_cfg["meta"].get("model_tier")
+    return tier if isinstance(tier, str) and tier else None
+
+
+@dataclass(frozen=True, slots=True)
+class TierChoice:
+    """Which tier an agent gets (:meth:`EffectiveRouting.agent_tier`), and why.
+
+    ``tier`` is a tier this routing has a chain for, or None (no tier chain: the agent's own
+    list, or its parent's model). ``sent_back`` is true when settings sent an agent that
+    declares a tier back to its parent's model (``inherit``): then its own list must not be
+    used either.
+    """
+
+    tier: str | None
+    declared: str | None
+    sent_back: bool
+    why: str
+
+
 @dataclass(frozen=True)
 class EffectiveRouting:
     """The routing every layer agreed on. Immutable: a new layer set means a new object.
@@ -102,6 +126,22 @@ class EffectiveRouting:
         if "default_tier" in self.provenance:
             return self.default_tier, f"{self.provenance['default_tier']}: default_tier"
         return None, "no tier: inherits the parent's model"
+
+    def agent_tier(self, agent: str, agent_cfg: Mapping[str, Any] | None) -> TierChoice:
+        """THE decision of which tier an agent gets: every session-side caller asks here.
+
+        ``agent_cfg`` is the agent's config as the session holds it (``meta.model_tier`` or a
+        flattened ``model_tier``); ``self`` declares nothing. The order is :meth:`tier_for`'s;
+        a tier no layer or bundle defines gives no chain.
+        """
+        declared = declared_tier(agent_cfg or {}) if agent != SELF else None
+        chosen, why = self.tier_for(agent, declared)
+        return TierChoice(
+            tier=chosen if chosen in self.tiers else None,
+            declared=declared,
+            sent_back=declared is not None and chosen is None,
+            why=why,
+        )
 
     def chain_for(self, tier: str) -> tuple[ProviderPreference, ...]:
         """The effective fallback chain of ``tier``; unknown tiers raise :class:`SettingsError`."""
