@@ -85,11 +85,19 @@ class SessionRouting:
         return HookResult(action="continue")
 
     def _prefetch(self, wanted: set[str]) -> None:
-        """Warm the shared catalog cache without delaying the session's first turn."""
+        """Warm the shared catalog cache without delaying the session's first turn.
+
+        A child finds its parent's catalogs already cached: no task is started for those.
+        """
         from ..resolve.providers import match_provider
 
         entries = session_entries(self.coordinator)
-        targets = {id(e): e for name in wanted if (e := match_provider(name, entries)) is not None}
+        cache = self.router.cache
+        targets = {
+            id(e): e
+            for name in wanted
+            if (e := match_provider(name, entries)) is not None and cache.peek(e) is None
+        }
         if not targets:
             return
         task = asyncio.ensure_future(self.router.cache.prefetch(targets.values()))
