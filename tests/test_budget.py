@@ -267,3 +267,16 @@ def test_explain_shows_the_budget_state(isolated_settings) -> None:
     assert "this agent as spend grows: at 50% -> strong · at 80% -> budget · at the cap -> refused" in result.output
     data = json.loads(cli("explain", "zen-architect", "--json").output)
     assert data["budget"]["caps"]["session"] == 2.0
+
+
+async def test_daily_spend_is_shared_by_every_root_session_of_the_day() -> None:
+    plan = budget_plan({"daily_usd": 1.00, "degrade": {"at": [0.4]}})
+    first, _ = await turns(plan, [delegate_lines(["zen-architect"])])
+    second, _ = await turns(plan, [delegate_lines(["zen-architect"])])
+    assert resolved(first)[0]["model"] == OPUS
+    later = resolved(second)[0]  # a new root session, but the day already spent $0.50 of $1.00
+    assert later["model"] == SONNET and later["budget"]["from_tier"] == "frontier"
+    assert "daily spend $0.50 of $1.00 (50%)" in later["budget"]["spend"]
+    summary = [d for e, d in second if e == "model_router:cost"][0]["budget"]
+    assert [c["cap"] for c in summary["caps"]] == ["daily"]
+    assert Decimal(summary["caps"][0]["spend_usd"]).quantize(Decimal("0.01")) == Decimal("0.80")

@@ -125,6 +125,7 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     """Mount module ``model-router``; invalid config fails the mount with a clear error."""
     router_config = RouterConfig.from_mount(config or {})
     router = build_router(router_config)
+    link_budget_counters(router)
     await router.adopt_handoff(coordinator)
     if router.budget is not None and router.config.failover and not getattr(coordinator, "parent_id", None):
         from ..failover.mount import mount_root_budget_front
@@ -154,6 +155,14 @@ def build_router(router_config: RouterConfig) -> Router:
         )
     routing = effective_routing(router_config.tiers, layers)
     return Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
+
+
+def link_budget_counters(router: Router) -> None:
+    """Daily and org spend count in the routing state store when one is shared (sqlite,
+    Redis); with ``memory`` (or a store that could not open) each process counts its own."""
+    store = getattr(router, "state_store", None)
+    if router.budget is not None and store is not None and getattr(store, "backend", "memory") != "memory":
+        router.budget.book.use_counters(store)
 
 
 def _budget(routing: EffectiveRouting) -> Budget | None:
