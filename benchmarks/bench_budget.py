@@ -136,6 +136,7 @@ def crossing(calls: list[Any], cap: Decimal) -> tuple[int | None, Decimal]:
 
 
 def in_flight_at(calls: list[Any], moment: float) -> list[Any]:
+    """The calls running at ``moment`` (the one ending then included)."""
     return [c for c in calls if (c.started or c.at) <= moment <= c.at]
 
 
@@ -246,7 +247,11 @@ def fleet(backend: str, state: dict[str, Any] | None, processes: int, cap: float
         spent += Decimal(call["cost"])
         if crossed_at is None and spent >= cap_d:
             crossed_at = call["ended"]
-    flying = [c for c in calls if crossed_at is not None and c["started"] < crossed_at < c["ended"]]
+    # in flight when the total crossed the cap: the crossing call itself and every call begun
+    # before that moment and still running
+    flying = [c for c in calls if crossed_at is not None and c["started"] <= crossed_at <= c["ended"]]
+    # begun after that moment: admitted by a check that read the total just before it was
+    # stored (the check and the call's start are not one atomic step across processes)
     started_after = [c for c in calls if crossed_at is not None and c["started"] > crossed_at]
     return {
         "backend": backend,
@@ -255,6 +260,7 @@ def fleet(backend: str, state: dict[str, Any] | None, processes: int, cap: float
         "in_flight": len(flying),
         "in_flight_usd": sum((Decimal(c["cost"]) for c in flying), Decimal(0)),
         "started_after": len(started_after),
+        "started_after_usd": sum((Decimal(c["cost"]) for c in started_after), Decimal(0)),
         "calls": len(calls),
         "refusals": sum(r["refused"] + r["root_refused"] for r in results),
     }
@@ -275,13 +281,15 @@ def part_fleet(processes: int, redis_url: str | None) -> None:
     else:
         print("   sqlite/redis: skipped (this checkout has no routing state store)")
     print(f"   {'backend':8} {'spend':>8} {'over cap':>9} {'in flight at crossing':>22} {'started after':>14} "
-          f"{'calls':>6} {'refusals':>9}  goal: over <= in flight")
+          f"{'calls':>6} {'refusals':>9}  goal: over <= in flight (+ started after)")
     for name, state in backends:
         r = fleet(name, state, processes, cap, delegations)
-        goal = "met" if r["over"] <= r["in_flight_usd"] else "MISSED"
+        goal = "met" if r["over"] <= r["in_flight_usd"] + r["started_after_usd"] else "MISSED"
+        if name == "memory":
+            goal = "(no shared total: each process counts its own day)"
         print(f"   {name:8} {usd(r['spend']):>8} {usd(r['over']):>9} "
               f"{r['in_flight']:>6} calls ({usd(r['in_flight_usd'])}) {r['started_after']:>14} {r['calls']:>6} "
-              f"{r['refusals']:>9}  {goal if name != 'memory' else '(per process: no shared total)'}")
+              f"{r['refusals']:>9}  {goal}")
     print()
 
 
@@ -336,11 +344,13 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--redis-url", default=os.environ.get("MODEL_ROUTER_TEST_REDIS_URL"))
     parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
     options = parser.parse_args()
     part_full_and_caps()
     if not options.skip_fleet:
         part_fleet(options.processes, options.redis_url)
-    part_overhead()
+    if not options.skip_overhead:
+        part_overhead()
     sys.stdout.flush()
     os._exit(0)
 
