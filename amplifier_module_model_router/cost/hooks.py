@@ -29,12 +29,17 @@ from amplifier_core.models import HookResult
 from .. import events
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session.router import current_model, session_entries
-from .summary import BudgetUse, CapUse
+from .summary import BudgetUse, CapUse, Incomplete
 from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
 
 __all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
 
 logger = logging.getLogger(__name__)
+
+LATE_CALLS_GRACE_S = 2.0
+"""How long a root's ``session:end`` waits for sessions still running under it (a cancelled
+root's children finishing their call) before the summary is taken and marked incomplete."""
+_GRACE_POLL_S = 0.05
 
 COST_HOOK_PRIORITY = 50
 """Observers only; any order works. session:end runs before hooks-logging's (100) default."""
@@ -103,7 +108,11 @@ class CostTracker:
 
     def register(self) -> Callable[[], None]:
         hooks = self.coordinator.hooks
-        for event, handler in (("llm:response", self.on_response), ("session:end", self.on_end)):
+        for event, handler in (
+            ("llm:request", self.on_request),
+            ("llm:response", self.on_response),
+            ("session:end", self.on_end),
+        ):
             self._unregister.append(
                 hooks.register(
                     event, handler, priority=COST_HOOK_PRIORITY, name=f"model-router-cost:{event}"
@@ -123,10 +132,16 @@ class CostTracker:
         if self.budget is not None and self.root_id == self.session_id:
             self.budget.book.forget(self.root_id)
 
+    async def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
+        self.ledger.sent(self.session_id)
+        return HookResult(action="continue")
+
     async def on_response(self, event: str, data: dict[str, Any]) -> HookResult:
         try:
             usage = parse_usage(data.get("usage"))
-            if usage is not None:
+            if usage is None:
+                self.ledger.failed(self.session_id)
+            else:
                 provider = data.get("provider") or self.routed[0]
                 model = data.get("model") or self.routed[1] or current_model(self.coordinator)[1]
                 price = None
@@ -150,18 +165,32 @@ class CostTracker:
 
     async def on_end(self, event: str, data: dict[str, Any]) -> HookResult:
         try:
+            incomplete = await self._wait_for_stragglers()
             usage = self.ledger.close(self.session_id)
             if usage is not None and usage.buckets:
                 baseline = usage.root_model or current_model(self.coordinator)
                 wanted = usage.unpriced_models() | {baseline}
                 prices = await self._resolve_prices(wanted)
-                summary = summarize(usage, prices, baseline)
+                summary = replace(summarize(usage, prices, baseline), incomplete=incomplete)
                 if self.budget is not None:
                     summary = replace(summary, budget=await self._budget_use())
                 await self.coordinator.hooks.emit(events.COST, summary.to_payload())
         except Exception:
             logger.warning("model-router: could not emit the cost summary", exc_info=True)
         return HookResult(action="continue")
+
+    async def _wait_for_stragglers(self) -> Incomplete | None:
+        """A root ending while sessions under it still run (it was cancelled): give them
+        ``LATE_CALLS_GRACE_S`` to finish their calls, then say what may be missing."""
+        if not self.ledger.is_root(self.session_id):
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LATE_CALLS_GRACE_S
+        running, in_flight = self.ledger.running_under(self.session_id)
+        while running and loop.time() < deadline:
+            await asyncio.sleep(_GRACE_POLL_S)
+            running, in_flight = self.ledger.running_under(self.session_id)
+        return Incomplete(running, in_flight) if running else None
 
     async def _budget_use(self) -> BudgetUse:
         level = await self.budget.level(self.root_id)

@@ -14,6 +14,7 @@ Knows nothing of the kernel.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,8 @@ __all__ = [
     "price_of",
     "summarize",
 ]
+
+logger = logging.getLogger(__name__)
 
 _MTOK = Decimal(1_000_000)
 _MAX_ROOTS = 1024
@@ -211,6 +214,10 @@ class CostLedger:
         self._roots: dict[str, RootUsage] = {}
         self._root_of: dict[str, str] = {}
         self._agent_of: dict[str, str] = {}
+        self._in_flight: dict[str, int] = {}
+        """Calls sent and not yet answered, per session (``llm:request`` without a response)."""
+        self._ended: dict[str, int] = {}
+        """Roots summarised while sessions under them ran -> calls answered after that."""
 
     def open(
         self,
@@ -253,8 +260,12 @@ class CostLedger:
         price: Price | None = None,
     ) -> bool:
         """File one response; False when the session is unknown (not opened, or forgotten)."""
+        self._answered(session_id)
         root = self._roots.get(self._root_of.get(session_id, ""))
         if root is None:
+            late_root = self._root_of.get(session_id)
+            if late_root in self._ended:  # its summary is out: it said it might miss this
+                self._ended[late_root] += 1
             return False
         agent = self._agent_of[session_id]
         bucket = root.buckets.setdefault((agent, provider, model), _Bucket())
@@ -270,6 +281,31 @@ class CostLedger:
         if session_id == root.root_id and root.root_model is None:
             root.root_model = (provider, model)
         return True
+
+    def sent(self, session_id: str) -> None:
+        """A call left ``session_id`` (``llm:request``); its answer comes through :meth:`record`."""
+        if session_id in self._root_of:
+            self._in_flight[session_id] = self._in_flight.get(session_id, 0) + 1
+
+    def _answered(self, session_id: str) -> None:
+        left = self._in_flight.get(session_id, 0) - 1
+        if left > 0:
+            self._in_flight[session_id] = left
+        else:
+            self._in_flight.pop(session_id, None)
+
+    def failed(self, session_id: str) -> None:
+        """A call of ``session_id`` ended without usage (an error): no longer in flight."""
+        self._answered(session_id)
+
+    def running_under(self, root_id: str) -> tuple[int, int]:
+        """``(sessions, calls in flight)`` under ``root_id``, the root itself excluded."""
+        sessions = [s for s, r in self._root_of.items() if r == root_id and s != root_id]
+        return len(sessions), sum(self._in_flight.get(s, 0) for s in [*sessions, root_id])
+
+    def late_calls(self, root_id: str) -> int | None:
+        """Calls answered under ``root_id`` after its summary was taken (None: none expected)."""
+        return self._ended.get(root_id)
 
     def root_of(self, session_id: str) -> str | None:
         """The root ``session_id`` files under, None when the ledger does not know it."""
@@ -288,16 +324,36 @@ class CostLedger:
         return session_id in self._roots
 
     def close(self, session_id: str) -> RootUsage | None:
-        """The session ended: a root hands back its usage (and the ledger drops it)."""
-        self._root_of.pop(session_id, None)
+        """The session ended: a root hands back its usage (and the ledger drops it).
+
+        Sessions still running under a closing root stay mapped to it until they end, so the
+        calls they answer after the summary are counted (:meth:`late_calls`) and logged.
+        """
+        root_id = self._root_of.pop(session_id, None)
         self._agent_of.pop(session_id, None)
-        return self._roots.pop(session_id, None)
+        self._in_flight.pop(session_id, None)
+        usage = self._roots.pop(session_id, None)
+        if usage is not None and any(r == session_id for r in self._root_of.values()):
+            while len(self._ended) >= self.max_roots:
+                self._ended.pop(next(iter(self._ended)))
+            self._ended[session_id] = 0
+        elif root_id in self._ended and root_id not in self._root_of.values():
+            late = self._ended.pop(root_id)  # the last straggler ended
+            if late:
+                logger.warning(
+                    "model-router: %d call(s) under session %s were answered after its cost "
+                    "summary (it was marked incomplete)", late, root_id,
+                )
+        return usage
 
     def forget(self, session_id: str) -> None:
         """Drop a session (and, for a root, its data and its sessions); idempotent."""
         if self.close(session_id) is not None:
             for sid in [s for s, r in self._root_of.items() if r == session_id]:
                 self.close(sid)
+            self._ended.pop(session_id, None)
+        elif session_id in self._ended and session_id not in self._root_of.values():
+            self._ended.pop(session_id)
 
     def __len__(self) -> int:
         return len(self._roots)

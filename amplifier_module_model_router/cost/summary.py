@@ -227,6 +227,40 @@ class BudgetUse:
 
 
 @dataclass(frozen=True, slots=True)
+class Incomplete:
+    """What a summary may be missing: its root ended while sessions under it still ran.
+
+    ``sessions_running`` child sessions had not ended when the summary was taken (each may
+    still make calls); ``calls_in_flight`` calls had been sent without an answer yet. The
+    summary counts every call answered until then.
+    """
+
+    sessions_running: int
+    calls_in_flight: int
+
+    def __add__(self, other: "Incomplete") -> "Incomplete":
+        return Incomplete(
+            self.sessions_running + other.sessions_running,
+            self.calls_in_flight + other.calls_in_flight,
+        )
+
+    def to_payload(self) -> dict[str, int]:
+        return {"sessions_running": self.sessions_running, "calls_in_flight": self.calls_in_flight}
+
+    @classmethod
+    def from_payload(cls, data: Any, where: str) -> "Incomplete":
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: not a mapping")
+        counts = []
+        for key in ("sessions_running", "calls_in_flight"):
+            value = data.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**12:
+                raise ValueError(f"{where}.{key}: not a count")
+            counts.append(value)
+        return cls(*counts)
+
+
+@dataclass(frozen=True, slots=True)
 class CostSummary:
     """Cost per agent of one root session (or of several, see :func:`combine_summaries`).
 
@@ -242,6 +276,8 @@ class CostSummary:
     sessions: int = 1
     budget: BudgetUse | None = None
     """Spend against each cap at the end, when a spend cap was set (one session only)."""
+    incomplete: Incomplete | None = None
+    """Set when the root ended (cancelled) while sessions under it still ran: a lower bound."""
 
     @property
     def total(self) -> CostLine:
@@ -270,6 +306,8 @@ class CostSummary:
         payload = self._payload()
         if self.budget is not None:
             payload["budget"] = self.budget.to_payload()
+        if self.incomplete is not None:
+            payload["incomplete"] = self.incomplete.to_payload()
         return payload
 
     def _payload(self) -> dict[str, Any]:
@@ -328,6 +366,9 @@ class CostSummary:
             agents=agents,
             timestamp=timestamp or _opt_str(data.get("timestamp"), "timestamp"),
             budget=BudgetUse.from_payload(data["budget"], "budget") if data.get("budget") is not None else None,
+            incomplete=Incomplete.from_payload(data["incomplete"], "incomplete")
+            if data.get("incomplete") is not None
+            else None,
         )
 
 
@@ -364,6 +405,9 @@ def combine_summaries(summaries: Iterable[CostSummary]) -> CostSummary:
         baseline_model=model,
         agents=merged,
         sessions=sum(s.sessions for s in items),
+        incomplete=sum((s.incomplete for s in items if s.incomplete), Incomplete(0, 0))
+        if any(s.incomplete for s in items)
+        else None,
     )
 
 

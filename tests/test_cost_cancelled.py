@@ -1,0 +1,82 @@
+"""A root cancelled mid-run (issue 13 item 5): its cost summary counts the calls its children
+answer after it, or says how much it may be missing.
+
+Before, the root's ``session:end`` took the summary at once and every call a child answered
+afterwards was dropped: 1 call reported while 12 were answered in its tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import amplifier_module_event_tap as tap
+import pytest
+from amplifier_core import AmplifierSession
+from amplifier_core.models import HookResult
+from session_kit import ALL_AGENTS, delegate_lines, routed_plan
+
+from amplifier_module_model_router.cost import hooks as cost_hooks
+from amplifier_module_model_router.cost.summary import CostSummary
+from amplifier_module_model_router.offline import RECORDER
+
+AGENTS = list(ALL_AGENTS)[:10]
+
+
+async def cancelled_root(child_latency: float) -> tuple[list[dict[str, Any]], int]:
+    """Delegate to ten agents, cancel the root while they answer, clean it up at once."""
+    plan = routed_plan(
+        provider_config={
+            name: {"latency": child_latency} for name in ("openai", "gemini", "github-copilot")
+        } | {"anthropic": {"latency": child_latency}},
+        session_model="openai/gpt-5.5",
+    )
+    plan["providers"][0]["config"]["latency"] = 0.0  # the root's own provider answers at once
+    plan["hooks"].append({"module": "event-tap", "config": {"events": ["llm:request"]}})
+    tap.TAP.clear()
+    root = AmplifierSession(plan)
+    costs: list[dict[str, Any]] = []
+
+    async def capture(event: str, data: dict[str, Any]) -> HookResult:
+        costs.append(data)
+        return HookResult()
+
+    root.coordinator.hooks.register("model_router:cost", capture, name="test-cost")
+    await root.initialize()
+    run = asyncio.create_task(root.execute(delegate_lines(AGENTS)))
+    while len(tap.TAP) < 1 + len(AGENTS):  # every child has sent its call
+        await asyncio.sleep(0.01)
+    run.cancel()
+    await root.cleanup()
+    with pytest.raises(BaseException):
+        await run
+    for _ in range(100):  # let the children finish whatever they still do
+        if len([c for c in RECORDER.completions() if c.error is None]) > len(AGENTS):
+            break
+        await asyncio.sleep(0.05)
+    answered = len([c for c in RECORDER.completions() if c.error is None])
+    return costs, answered
+
+
+def calls_in(payload: dict[str, Any]) -> int:
+    return sum(m["calls"] for a in payload["agents"] for m in a["models"])
+
+
+async def test_calls_answered_after_a_cancelled_root_are_counted() -> None:
+    costs, answered = await cancelled_root(child_latency=0.3)
+    assert len(costs) == 1
+    assert answered > len(AGENTS) and calls_in(costs[0]) == answered
+    assert "incomplete" not in costs[0]
+
+
+async def test_a_summary_that_cannot_wait_says_what_it_may_be_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cost_hooks, "LATE_CALLS_GRACE_S", 0.1)
+    costs, answered = await cancelled_root(child_latency=1.0)
+    (payload,) = costs
+    assert payload["incomplete"] == {"sessions_running": len(AGENTS), "calls_in_flight": len(AGENTS)}
+    assert calls_in(payload) == 1 < answered
+    summary = CostSummary.from_payload(payload)
+    assert summary.incomplete is not None and summary.incomplete.sessions_running == len(AGENTS)
+    assert summary.to_payload()["incomplete"] == payload["incomplete"]
