@@ -252,3 +252,22 @@ def test_one_cache_serves_successive_event_loops():
     result = asyncio.run(cache.lookup(entry(provider)))
     assert result.ok and len(result.models) == len(ANTHROPIC)
     assert asyncio.run(cache.lookup(entry(provider))).from_cache
+
+
+async def test_an_endless_catalog_is_read_up_to_the_bound():
+    """Issue 13 item 6: an endless iterable from list_models() costs a bounded amount of work
+    (the fake stops at 10x the bound, so an unbounded reader fails here instead of hanging)."""
+    from amplifier_module_model_router.resolve.catalog import MAX_MODELS_PER_PROVIDER
+
+    def endless():
+        for n in range(MAX_MODELS_PER_PROVIDER * 10):
+            yield f"model-{n}"
+        raise AssertionError("read past ten times the bound")
+
+    cache = CatalogCache(ttl=60, timeout=5, cooldown=30)
+    lookup = await cache.lookup(entry(FakeProvider(endless())))
+    assert lookup.ok and len(lookup.models) == MAX_MODELS_PER_PROVIDER
+    assert any(f"stopped after {MAX_MODELS_PER_PROVIDER} entries" in j for j in lookup.junk)
+    huge = "x" * 10_000
+    records, junk = parse_models(["ok-1", huge])
+    assert [r.id for r in records] == ["ok-1"] and "id over 256 characters" in junk[0]

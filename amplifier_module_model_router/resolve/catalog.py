@@ -28,6 +28,11 @@ from .versions import SortedCatalog
 __all__ = ["CatalogCache", "CatalogLookup", "ModelRecord", "parse_models", "shared_cache", "shared_caches"]
 
 _MAX_JUNK_REPORTED = 20
+MAX_MODELS_PER_PROVIDER = 2_000
+"""Entries read from one ``list_models()`` answer (junk included); the largest real catalogs
+(OpenRouter, an Ollama host) list a few hundred. Past it the rest is left unread, so an endless
+iterable costs a bounded amount of work."""
+MAX_MODEL_ID_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +105,21 @@ def parse_models(items: Any) -> tuple[tuple[ModelRecord, ...], tuple[str, ...]]:
     records: list[ModelRecord] = []
     junk: list[str] = []
     seen: set[str] = set()
+    read = 0
     try:
-        for item in items:
+        for item in itertools.islice(items, MAX_MODELS_PER_PROVIDER + 1):
+            read += 1
+            if read > MAX_MODELS_PER_PROVIDER:
+                junk.append(f"stopped after {MAX_MODELS_PER_PROVIDER} entries; the rest is not read")
+                break
             model_id = item if isinstance(item, str) else _get(item, "id")
             if not isinstance(model_id, str) or not model_id.strip():
                 junk.append(f"entry without a string id: {_describe(item)}")
                 continue
             model_id = model_id.strip()
+            if len(model_id) > MAX_MODEL_ID_CHARS:
+                junk.append(f"id over {MAX_MODEL_ID_CHARS} characters: {_describe(model_id)}")
+                continue
             if model_id in seen:
                 junk.append(f"duplicate id {model_id!r}")
                 continue
@@ -131,7 +144,10 @@ def parse_models(items: Any) -> tuple[tuple[ModelRecord, ...], tuple[str, ...]]:
     except Exception as exc:  # a lazy iterable that blows up half way: keep what we have
         junk.append(f"iteration stopped: {type(exc).__name__}: {exc}")
     if len(junk) > _MAX_JUNK_REPORTED:
+        last = junk[-1] if read > MAX_MODELS_PER_PROVIDER else None
         junk = junk[:_MAX_JUNK_REPORTED] + [f"... and {len(junk) - _MAX_JUNK_REPORTED} more"]
+        if last is not None:
+            junk.append(last)
     return tuple(records), tuple(junk)
 
 
@@ -259,13 +275,14 @@ class CatalogCache:
                 result = list_models()
                 if inspect.isawaitable(result):
                     result = await result
+                # Read inside the timeout and bounded in count: a lazy answer may never end.
+                records, junk = parse_models(result)
         except TimeoutError:
             return _lookup(key, (), f"timed out after {self.timeout:g}s", (), timed_out=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return _lookup(key, (), _error_text(exc), ())
-        records, junk = parse_models(result)
         return _lookup(key, records, None, junk)
 
 
