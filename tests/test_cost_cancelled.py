@@ -80,3 +80,20 @@ async def test_a_summary_that_cannot_wait_says_what_it_may_be_missing(
     summary = CostSummary.from_payload(payload)
     assert summary.incomplete is not None and summary.incomplete.sessions_running == len(AGENTS)
     assert summary.to_payload()["incomplete"] == payload["incomplete"]
+
+
+def test_a_child_announced_but_not_yet_started_counts_as_running_under_its_root() -> None:
+    """Found by the soak: a delegation whose child session had not opened when the root ended
+    became a root of its own, and the root's summary neither counted it nor said so."""
+    from amplifier_module_model_router.cost.ledger import CostLedger
+
+    ledger = CostLedger()
+    ledger.open("root", None)
+    ledger.expect("child", "root")
+    assert ledger.running_under("root") == (1, 0)
+    assert ledger.open("child", "root", agent="git-ops") == "root"
+    ledger.close("child")
+    assert ledger.running_under("root") == (0, 0)
+    ledger.expect("never", "root")
+    ledger.settle("never")  # the spawn failed before the child existed
+    assert ledger.running_under("root") == (0, 0)

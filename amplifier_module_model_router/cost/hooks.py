@@ -109,6 +109,9 @@ class CostTracker:
     def register(self) -> Callable[[], None]:
         hooks = self.coordinator.hooks
         for event, handler in (
+            ("delegate:agent_spawned", self.on_spawned),
+            ("delegate:agent_completed", self.on_spawn_over),
+            ("delegate:error", self.on_spawn_over),
             ("llm:request", self.on_request),
             ("llm:response", self.on_response),
             ("session:end", self.on_end),
@@ -131,6 +134,19 @@ class CostTracker:
         self.ledger.forget(self.session_id)
         if self.budget is not None and self.root_id == self.session_id:
             self.budget.book.forget(self.root_id)
+
+    async def on_spawned(self, event: str, data: dict[str, Any]) -> HookResult:
+        """tool-delegate announces a child before it exists: it runs under this root now."""
+        sub = data.get("sub_session_id")
+        if isinstance(sub, str) and sub:
+            self.ledger.expect(sub, self.session_id)
+        return HookResult(action="continue")
+
+    async def on_spawn_over(self, event: str, data: dict[str, Any]) -> HookResult:
+        sub = data.get("sub_session_id")
+        if isinstance(sub, str) and sub:
+            self.ledger.settle(sub)
+        return HookResult(action="continue")
 
     async def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
         self.ledger.sent(self.session_id)

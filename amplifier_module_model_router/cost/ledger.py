@@ -218,6 +218,8 @@ class CostLedger:
         """Calls sent and not yet answered, per session (``llm:request`` without a response)."""
         self._ended: dict[str, int] = {}
         """Roots summarised while sessions under them ran -> calls answered after that."""
+        self._expected: set[str] = set()
+        """Children announced (``delegate:agent_spawned``) whose session has not opened yet."""
 
     def open(
         self,
@@ -233,6 +235,9 @@ class CostLedger:
         other session is a root of its own (its calls are ``agent``'s, else the root's).
         """
         root_id = self._root_of.get(parent_id) if parent_id else None
+        if session_id in self._expected:  # announced by its parent's delegate call
+            self._expected.discard(session_id)
+            root_id = self._root_of.get(session_id, root_id)
         if root_id is None or root_id not in self._roots:
             root_id = session_id
             agent = agent if parent_id and agent else ROOT_AGENT
@@ -281,6 +286,20 @@ class CostLedger:
         if session_id == root.root_id and root.root_model is None:
             root.root_model = (provider, model)
         return True
+
+    def expect(self, session_id: str, parent_id: str) -> None:
+        """A child of ``parent_id`` is being spawned: it counts as running under the root
+        until it opens and ends (or :meth:`settle` says it never will)."""
+        root_id = self._root_of.get(parent_id)
+        if root_id in self._roots and session_id not in self._root_of:
+            self._root_of[session_id] = root_id
+            self._expected.add(session_id)
+
+    def settle(self, session_id: str) -> None:
+        """The spawn of ``session_id`` is over: drop it if its session never opened."""
+        if session_id in self._expected:
+            self._expected.discard(session_id)
+            self._root_of.pop(session_id, None)
 
     def sent(self, session_id: str) -> None:
         """A call left ``session_id`` (``llm:request``); its answer comes through :meth:`record`."""
@@ -333,6 +352,9 @@ class CostLedger:
         self._agent_of.pop(session_id, None)
         self._in_flight.pop(session_id, None)
         usage = self._roots.pop(session_id, None)
+        if usage is not None:  # children announced but never opened will not be counted here
+            for sid in [s for s in self._expected if self._root_of.get(s) == session_id]:
+                self.settle(sid)
         if usage is not None and any(r == session_id for r in self._root_of.values()):
             while len(self._ended) >= self.max_roots:
                 self._ended.pop(next(iter(self._ended)))
