@@ -9,6 +9,12 @@ to the 16 agents (some nested one level, some ``self``, some with caller prefere
 cannot resolve). Cooldowns run on a simulated clock that advances ``--step`` seconds a round,
 so they expire during the run as they would over hours.
 
+Two attacks ride along (issue 13): some delegations carry caller preferences whose ``config``
+makes their first candidate fail (the poisoning attempt: a failure there must cool that
+configuration only, never the shared entry), or a config key a caller may not set (refused by
+name); and some rounds cancel their root while its agents still run (the root's cost summary
+must count every call answered in its tree, or say it is incomplete).
+
 Afterwards it checks, and exits non-zero when any check fails:
 - every delegation was routed to a model of the chain it asked for (every answer in the child
   came from the resolved chain), or was unresolved / failed with a named reason;
@@ -16,7 +22,9 @@ Afterwards it checks, and exits non-zero when any check fails:
   ``session:end``, i.e. every child was cleaned up);
 - the catalog cache, resolver memo, cooldown registry, spawn handoffs and the per-session entry
   memo stay bounded (sampled every 5 ms while sessions run), and the last three hold nothing of
-  ended sessions.
+  ended sessions;
+- no failure of a poisoned child cooled a shared entry, and every refused config was refused by
+  name; every cancelled root's cost summary counted every answered call, or said it is incomplete.
 
 It prints delegations per second, failovers, faults injected, peak memory and RSS growth per
 session. ``--baseline`` first runs the same kind of rounds with no model-router and no faults
@@ -81,7 +89,7 @@ LLM_ERRORS = tuple(
         key=lambda c: c.__name__,
     )
 )
-ERROR_NAMES = frozenset(c.__name__ for c in LLM_ERRORS) | {"RoutingError"}
+ERROR_NAMES = frozenset(c.__name__ for c in LLM_ERRORS) | {"RoutingError", "InputError"}
 LIST_MODES = ("ok", "ok", "ok", "ok", "strings", "empty", "junk", "raise", "raise", "hang", "hang")
 TAPPED = [
     "session:start",
@@ -91,7 +99,20 @@ TAPPED = [
     "delegate:agent_spawned",
     "delegate:agent_completed",
     "delegate:error",
+    "model_router:cost",
+    "llm:request",
 ]
+POISON_KEY = "complete_error"
+"""The simulator's fault switch, made a caller-settable key for the soak: it stands in for any
+allowed parameter whose value makes a provider fail (a 1 ms timeout, in the issue)."""
+POISONED = [
+    {"provider": "anthropic", "model": "claude-haiku-*",
+     "config": {POISON_KEY: {"type": "RateLimitError", "retry_after": 1800.0}}},
+    {"provider": "openai", "model": "gpt-[0-9].[0-9]-luna*"},
+    {"provider": "gemini", "model": "gemini-[0-9]*-flash"},
+    {"provider": "github-copilot", "model": "gpt-[0-9].[0-9]-mini*"},
+]
+REFUSED = [{"provider": "anthropic", "model": "claude-haiku-*", "config": {"timeout": 0.001}}]
 UNRESOLVABLE = [
     [{"provider": "nosuch", "model": "claude-*"}, {"provider": "openai", "model": "gpt-99*"}],
     [{"provider": "anthropic", "model": "claude-opus-3000"}],
@@ -111,6 +132,10 @@ class SoakConfig:
     nested_share: float = 0.2
     self_share: float = 0.05
     call_prefs_share: float = 0.05
+    poison_share: float = 0.04
+    """Delegations whose caller preferences try to poison the shared cooldowns (or are refused)."""
+    cancel_share: float = 0.1
+    """Rounds whose root is cancelled while its agents run."""
     app_spawner_share: float = 0.3
     """Rounds whose root has an app-cli-like session.spawn (ours wraps it; children adopt the
     chain through the spawn handoff)."""
@@ -152,6 +177,13 @@ class SoakReport:
     sessions: int = 0
     unended: int = 0
     live_coordinators: int = 0
+    poisoned: int = 0
+    poison_failovers: int = 0
+    refused_configs: int = 0
+    cancelled_rounds: int = 0
+    cancelled_calls: int = 0
+    cancelled_counted: int = 0
+    cancelled_incomplete: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -180,6 +212,11 @@ class SoakReport:
             f"(end {self.end_handoffs}), entry memo max {self.max_entry_memo} (end {self.end_entry_memo})",
             f"left behind      tasks {len(self.leftover_tasks)} (max {self.max_tasks_after_round} "
             f"right after a root's cleanup), sessions not ended {self.unended} of {self.sessions}",
+            f"poisoning        {self.poisoned} poisoned delegations, {self.poison_failovers} of their "
+            f"failovers, all cooling a config-scoped entry; {self.refused_configs} configs refused by name",
+            f"cancelled roots  {self.cancelled_rounds}: {self.cancelled_counted} of "
+            f"{self.cancelled_calls} answered calls in their trees counted, "
+            f"{self.cancelled_incomplete} summaries marked incomplete",
             f"kernel           {self.live_coordinators} of {self.sessions} ended sessions' coordinators "
             "still reachable after gc (amplifier-core keeps them; a bare session does too)",
             f"checks           {'all passed' if not self.problems else f'{len(self.problems)} FAILED'}",
@@ -229,8 +266,11 @@ def _line(rng: random.Random, cfg: SoakConfig, depth: int = 0) -> tuple[str, int
     else:
         agent = NS + rng.choice(ALL_AGENTS)
     prefs = ""
-    if agent != "self" and rng.random() < cfg.call_prefs_share:
+    roll = rng.random()
+    if agent != "self" and roll < cfg.call_prefs_share:
         prefs = " PREFS " + json.dumps(rng.choice(UNRESOLVABLE))
+    elif agent != "self" and roll < cfg.call_prefs_share + cfg.poison_share:
+        prefs = " PREFS " + json.dumps(POISONED if rng.random() < 0.75 else REFUSED)
     count = 1
     instruction = f"task {rng.randrange(10**6)}"
     if depth == 0 and rng.random() < cfg.nested_share:
@@ -351,10 +391,64 @@ def _check_round(
         report.delegations += 1
         event = resolved.get(sub)
         if event is None:
-            problems.append(f"{sub}: no model_router:resolved event")
+            if "not a model parameter a caller may set" in errored.get(sub, ""):
+                report.refused_configs += 1  # refused by name before routing: the point
+                _check_result(sub, completed, errored, report)
+            else:
+                problems.append(f"{sub}: no model_router:resolved event")
             continue
         _check_routing(sub, event, report)
         _check_result(sub, completed, errored, report)
+    _check_poisoning(by_event, resolved, report)
+
+
+def _check_poisoning(
+    by_event: dict[str, list[tuple[str, dict[str, Any]]]],
+    resolved: dict[str, dict[str, Any]],
+    report: SoakReport,
+) -> None:
+    """A failure under a caller's config cools that configuration only (issue 13 item 4)."""
+    poisoned = {
+        sub for sub, event in resolved.items()
+        if event["source"] == "call" and POISON_KEY in ((event["requested"] or [{}])[0].get("config") or {})
+    }
+    report.poisoned += len(poisoned)
+    for session_id, data in by_event.get("model_router:failover", []):
+        if session_id not in poisoned or data["from"]["provider"] != "anthropic":
+            continue
+        report.poison_failovers += 1
+        if "~config:" not in str(data.get("cooled")):
+            report.problems.append(f"{session_id}: a poisoned child cooled the shared entry {data.get('cooled')!r}")
+
+
+def _check_cancelled(events: list[tuple[str, str, dict[str, Any]]], root_id: str, report: SoakReport) -> None:
+    """A cancelled root: its summary counts every call answered in its tree, or says it is
+    incomplete; every session it started still ended; every routing it did is checked."""
+    report.cancelled_rounds += 1
+    started = {sid for sid, event, _ in events if event == "session:start"}
+    ended = {sid for sid, event, _ in events if event == "session:end"}
+    report.sessions += len(started)
+    report.unended += len(started - ended)
+    for sid in started - ended:
+        report.problems.append(f"session {sid} (cancelled round) started but never ended")
+    for sid, event, data in events:
+        if event == "model_router:resolved":
+            report.delegations += 1
+            _check_routing(data["sub_session_id"], data, report)
+        elif event == "model_router:failover":
+            report.failovers += 1
+    answered = sum(1 for c in RECORDER.completions() if c.error is None)
+    costs = [data for sid, event, data in events if event == "model_router:cost" and sid == root_id]
+    counted = sum(m["calls"] for a in costs[0]["agents"] for m in a["models"]) if costs else 0
+    report.cancelled_calls += answered
+    report.cancelled_counted += counted
+    if costs and costs[0].get("incomplete"):
+        report.cancelled_incomplete += 1
+    elif counted != answered:
+        report.problems.append(
+            f"cancelled root {root_id}: its cost summary counted {counted} of {answered} answered "
+            "calls and did not say it was incomplete"
+        )
 
 
 def _check_routing(sub: str, event: dict[str, Any], report: SoakReport) -> None:
@@ -416,7 +510,8 @@ def _check_end_state(report: SoakReport, registry: cooldown.CooldownRegistry) ->
             problems.append(f"{len(cache._flights)} catalog lookups still in flight")
     if report.max_memo > resolver._MEMO_LIMIT:
         problems.append(f"resolver memo grew to {report.max_memo} (bound {resolver._MEMO_LIMIT})")
-    cooldown_bound = sum(1 + len(m) for m in _catalog_models().values())
+    models = _catalog_models()
+    cooldown_bound = sum(1 + len(m) for m in models.values()) + 1 + len(models["anthropic"])  # + poison scope
     if report.max_cooldowns > cooldown_bound:
         problems.append(f"cooldown registry grew to {report.max_cooldowns} (bound {cooldown_bound})")
     if report.end_handoffs:
@@ -442,17 +537,44 @@ def _live_coordinators() -> int:
 # -- the run -----------------------------------------------------------------------------------
 
 
-async def _round(plan: dict[str, Any], prompt: str, app_spawner: bool) -> str:
-    """One root session's run; returns its id."""
+async def _round(plan: dict[str, Any], prompt: str, app_spawner: bool, cancel: bool = False) -> str:
+    """One root session's run; returns its id. ``cancel``: cancel the root once its agents
+    run, clean it up at once (as an app does on Ctrl-C), then let the agents finish."""
     session = AmplifierSession(plan)
+    task: asyncio.Task[Any] | None = None
     try:
         await session.initialize()
         if app_spawner:
             session.coordinator.register_capability("session.spawn", AppCliStandIn())
-        await session.execute(prompt)
+        if not cancel:
+            await session.execute(prompt)
+        else:
+            task = asyncio.ensure_future(session.execute(prompt))
+            for _ in range(500):  # until a child calls its model (or the root is done)
+                if task.done() or any(e == "llm:request" and s != session.session_id for s, e, _ in tap.TAP):
+                    break
+                await asyncio.sleep(0.01)
+            task.cancel()
     finally:
         await session.cleanup()
+    if task is not None:
+        await asyncio.gather(task, return_exceptions=True)
+        await _drain(keep=_sampler_tasks())
     return session.session_id
+
+
+def _sampler_tasks() -> set[asyncio.Task[Any]]:
+    return {t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__name__", "") == "_sampler"}
+
+
+async def _drain(keep: set[asyncio.Task[Any]], limit_s: float = 30.0) -> None:
+    """Wait until the agents a cancelled root left running (and what they spawn) are done."""
+    current = asyncio.current_task()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if not [t for t in asyncio.all_tasks() if t is not current and t not in keep]:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def run_soak(cfg: SoakConfig) -> SoakReport:
@@ -465,6 +587,7 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
         "cache_ttl": cfg.cache_ttl,
         "failure_cooldown": cfg.failure_cooldown,
         "use_settings_files": False,
+        "caller_config_keys": [POISON_KEY],
     }
     if cfg.trace_memory:
         tracemalloc.start()
@@ -484,9 +607,10 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
             lines, issued = _prompt(rng, cfg, remaining)
             tap.TAP.clear()
             root_id = ""
+            cancel = rng.random() < cfg.cancel_share
             sampler = asyncio.ensure_future(_sampler(report, registry))
             try:
-                root_id = await _round(plan, "\n".join(lines), rng.random() < cfg.app_spawner_share)
+                root_id = await _round(plan, "\n".join(lines), rng.random() < cfg.app_spawner_share, cancel)
             except Exception as exc:  # the root itself must never fail
                 report.problems.append(f"round {report.rounds}: root session raised {exc!r}")
             finally:
@@ -496,7 +620,10 @@ async def run_soak(cfg: SoakConfig) -> SoakReport:
             report.max_tasks_after_round = max(
                 report.max_tasks_after_round, sum(1 for t in asyncio.all_tasks() if t is not current)
             )
-            _check_round(list(tap.TAP), root_id, len(lines), issued, report)
+            if cancel:
+                _check_cancelled(list(tap.TAP), root_id, report)
+            else:
+                _check_round(list(tap.TAP), root_id, len(lines), issued, report)
             RECORDER.clear()
             tap.TAP.clear()
             remaining -= issued
