@@ -21,7 +21,10 @@ BUDGET = "model_router:budget"
 """Spend crossed a threshold of a cap (warn, a degrade step, the cap), or a running agent was
 moved to a cheaper tier because of one."""
 
-ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST, BUDGET)
+SETTINGS_ERROR = "model_router:settings_error"
+"""At session start, one per settings layer that was refused (the session routes without it)."""
+
+ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST, BUDGET, SETTINGS_ERROR)
 
 # The ``outcome`` of a ``model_router:resolved`` event (see :func:`resolved_payload`).
 ROUTED = "routed"
@@ -151,4 +154,20 @@ def budget_payload(
         "from_tier": from_tier,
         "to_tier": to_tier,
         "moved_to": moved_to,
+    }
+
+
+def settings_error_payload(error: Any) -> dict[str, Any]:
+    """The ``model_router:settings_error`` payload for a refused layer (a ``BundleError``).
+
+    ``file``, ``line`` and ``key`` locate the problem; ``message`` is the one line the user
+    sees; nothing of that layer was applied, the other layers were.
+    """
+    return {
+        "file": error.file,
+        "line": error.line,
+        "key": error.field,
+        "reason": error.reason,
+        "message": str(error),
+        "effect": "this settings layer is ignored; routing continues with the other layers",
     }

@@ -86,7 +86,7 @@ def test_the_shared_reader_refuses_by_the_opened_file_not_by_stat(
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("layer", ["project", "org"])
-async def test_a_settings_file_that_is_not_a_file_fails_the_mount_clearly(
+async def test_a_settings_file_that_is_not_a_file_is_refused_clearly_and_routing_stays_on(
     kind: str,
     layer: str,
     isolated_settings: Path,
@@ -99,12 +99,15 @@ async def test_a_settings_file_that_is_not_a_file_fails_the_mount_clearly(
     else:
         path = hostile(tmp_path / "org" / "routing.yaml", kind)
         monkeypatch.setenv("AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS", str(path))
-    async with session(routed_plan()) as (s, seen):
+    watched = ("module:load_failed", "model_router:resolved", "model_router:settings_error")
+    async with session(routed_plan(), events=watched) as (s, seen):
         await s.execute("DELEGATE model-router:git-ops: commit")
-    failures = [d["error"] for e, d in seen if e == "module:load_failed"]
-    assert failures, "the mount must fail visibly, not read the file"
-    assert str(path) in failures[0] and REFUSED[kind] in failures[0]
-    assert [e for e, _ in seen if e == "model_router:resolved"] == []
+    assert [e for e, _ in seen if e == "module:load_failed"] == []
+    errors = [d["message"] for e, d in seen if e == "model_router:settings_error"]
+    assert errors, "the file must be refused visibly, not read"
+    assert str(path) in errors[0] and REFUSED[kind] in errors[0]
+    (resolved,) = [d for e, d in seen if e == "model_router:resolved"]
+    assert resolved["tier"] == "budget"  # the bundle's routing, without the refused layer
 
 
 @pytest.mark.parametrize("kind", KINDS)

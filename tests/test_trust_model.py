@@ -139,10 +139,13 @@ async def test_a_cloned_repositorys_settings_file_cannot_reconfigure_a_provider(
     (folder / "settings.yaml").write_text(yaml.safe_dump({"model_router": {"tiers": {"budget": [
         {"provider": "anthropic", "model": "claude-haiku-*", "config": {"extra_body": {"x": 1}}},
     ]}}}))
-    async with session(routed_plan()) as (s, seen):
+    watched = ("model_router:resolved", "model_router:settings_error")
+    async with session(routed_plan(), events=watched) as (s, seen):
         await s.execute("DELEGATE model-router:git-ops: commit")
-    failures = [d["error"] for e, d in seen if e == "module:load_failed"]
-    assert failures and "tiers.budget[0].config.extra_body" in failures[0]
+    errors = [d["message"] for e, d in seen if e == "model_router:settings_error"]
+    assert errors and "tiers.budget[0].config.extra_body" in errors[0]
+    (resolved,) = [d for e, d in seen if e == "model_router:resolved"]
+    assert all("extra_body" not in (p.get("config") or {}) for p in resolved["requested"])
 
 
 def test_the_readme_lists_the_caller_keys_the_code_allows() -> None:

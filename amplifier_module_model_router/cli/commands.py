@@ -60,6 +60,19 @@ def _guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _exit_on_settings_problems(routing: Any) -> None:
+    """A settings file a session would ignore is bad input: the output above shows what a
+    session uses without it; each refused file is one ``error:`` line, then status 2."""
+    problems = getattr(routing, "problems", ())
+    for problem in problems:
+        click.echo(
+            f"error: {problem} (this settings file is ignored; sessions route without it)",
+            err=True,
+        )
+    if problems:
+        sys.exit(ExitStatus.BAD_INPUT)
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     try:
@@ -245,6 +258,7 @@ def verify(
         _echo_json(verify_json(result))
     else:
         render_verify(result, make_console())
+    _exit_on_settings_problems(scenario.routing)
     sys.exit(result.exit_status)
 
 
@@ -284,6 +298,7 @@ def show(bundle: str | None, as_json: bool, **options: Any) -> None:
         _echo_json(show_json(scenario, routes))
     else:
         render_show(scenario, routes, make_console())
+    _exit_on_settings_problems(scenario.routing)
 
 
 @main.command(short_help="Why an agent gets its model, candidate by candidate.")
@@ -305,6 +320,7 @@ def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> No
         _echo_json(explain_json(planner, route))
     else:
         render_explain(planner, route, make_console())
+    _exit_on_settings_problems(scenario.routing)
 
 
 @main.command(short_help="Check a bundle; list every error with file, agent, field.")
@@ -352,11 +368,15 @@ def settings(bundle: str | None, as_json: bool) -> None:
 
     loaded = load_bundle(bundle if bundle is not None else default_bundle())
     routing, hook_config = effective_routing_of(loaded, use_settings=True)
-    layers = discover_layers(mount_config=RouterConfig.from_mount(hook_config).settings)
+    mount_settings = RouterConfig.from_mount(hook_config).settings
+    layers = discover_layers(mount_config=mount_settings, problems=[])
+    refused = {problem.file for problem in routing.problems}
+    layers = [layer for layer in layers if layer.source not in refused]
     if as_json:
         _echo_json(settings_json(routing, layers))
     else:
         render_settings(routing, layers, make_console())
+    _exit_on_settings_problems(routing)
 
 
 @main.command(short_help="Cost per agent, from recorded sessions' events.jsonl.")

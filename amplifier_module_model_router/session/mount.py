@@ -18,6 +18,7 @@ from amplifier_core.models import HookResult
 
 from .. import events
 from ..cost.hooks import install_cost_tracking
+from ..errors import InputError
 from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
 from .router import Router, forget_session, session_entries
@@ -36,6 +37,21 @@ LIFECYCLE_EVENTS = ("session:start", "session:resume")
 
 _NOWHERE = Path("/nonexistent/model-router-no-settings")
 """home and cwd used when settings files are switched off: no user or project layer exists there."""
+
+
+_WARNED: set[str] = set()
+"""Settings problems already logged in this process (children re-read the same files)."""
+_WARNED_MAX = 256
+
+
+def _warn_once(problem: InputError) -> None:
+    message = str(problem)
+    if message in _WARNED:
+        return
+    if len(_WARNED) >= _WARNED_MAX:
+        _WARNED.clear()
+    _WARNED.add(message)
+    logger.warning("model-router: %s (this settings file is ignored; routing continues)", message)
 
 
 def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
@@ -70,6 +86,7 @@ class SessionRouting:
         if self._done:
             return HookResult(action="continue")
         self._done = True
+        await self._report_settings_problems()
         agents = (self.coordinator.config or {}).get("agents")
         used: set[str] = set()
         if isinstance(agents, dict):
@@ -83,6 +100,17 @@ class SessionRouting:
                 "session.spawn", RoutingSpawner(self.router, self.coordinator, inner)
             )
         return HookResult(action="continue")
+
+    async def _report_settings_problems(self) -> None:
+        """Record each refused settings layer in the session's events (events.jsonl)."""
+        routing = self.router.routing
+        for problem in getattr(routing, "problems", ()):
+            try:
+                await self.coordinator.hooks.emit(
+                    events.SETTINGS_ERROR, events.settings_error_payload(problem)
+                )
+            except Exception:  # an observer's fault must not stop routing
+                logger.debug("settings_error event not emitted", exc_info=True)
 
     def _prefetch(self, wanted: set[str]) -> None:
         """Warm the shared catalog cache without delaying the session's first turn.
@@ -142,18 +170,24 @@ def build_router(router_config: RouterConfig) -> Router:
     """A Router over the effective routing: bundle tiers + org/user/project/local/mount layers.
 
     Settings files are re-read at every mount (children included) so an edit applies to the next
-    session without a restart; a bad layer fails the mount naming its file, key and line.
+    session without a restart. A bad settings file is left out whole and the session routes with
+    the other layers: one warning line (file, line, key) per process, and the session emits
+    ``model_router:settings_error`` at its start, when every hook (an app's logger included)
+    is registered.
     """
     from ..failover.cooldown import shared_cooldowns
-    from ..settings import discover_layers, effective_routing
+    from ..settings import discover_layers, routing_without_bad_layers
 
+    problems: list[InputError] = []
     if router_config.use_settings_files:
-        layers = discover_layers(mount_config=router_config.settings)
+        layers = discover_layers(mount_config=router_config.settings, problems=problems)
     else:
         layers = discover_layers(
             mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
         )
-    routing = effective_routing(router_config.tiers, layers)
+    routing = routing_without_bad_layers(router_config.tiers, layers, problems=problems)
+    for problem in routing.problems:
+        _warn_once(problem)
     return Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
 
 

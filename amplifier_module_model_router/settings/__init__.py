@@ -7,7 +7,7 @@ Pure library (no kernel import): :func:`discover_layers` reads and validates the
 from __future__ import annotations
 
 from .discover import HOME_ENV, ORG_ENV, SECTION, amplifier_home, discover_layers, settings_paths
-from .effective import EffectiveRouting, effective_routing
+from .effective import EffectiveRouting, effective_routing, routing_without_bad_layers
 from .names import BASE, INHERIT
 from .schema import KEYS, LAYER_NAMES, LayerSettings, SettingsLayer, parse_layer
 
@@ -26,5 +26,6 @@ __all__ = [
     "discover_layers",
     "effective_routing",
     "parse_layer",
+    "routing_without_bad_layers",
     "settings_paths",
 ]

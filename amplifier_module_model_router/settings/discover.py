@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import SettingsError, reraised_as
+from ..errors import InputError, SettingsError, reraised_as
 from ..bounded_read import read_text
 from ..safe_yaml import split_document
 from .lines import key_lines
@@ -65,15 +65,17 @@ def discover_layers(
     home: Path | None = None,
     mount_config: Mapping[str, Any] | None = None,
     namespace: str = BUNDLE_NAMESPACE,
+    problems: list[InputError] | None = None,
 ) -> list[SettingsLayer]:
     """Read and validate every layer that exists, weakest first.
 
     Missing user/project/local files are simply absent layers; a missing org file is an
     error (someone named it). Any bad file raises :class:`SettingsError` naming file, key and
-    line, before anything is applied. ``mount_config`` holds the settings keys of the
-    module's mount-plan config; a ``tiers`` key there is ignored, because in a mount plan
-    ``tiers`` are the bundle's own tiers (pass them to ``effective_routing`` as
-    ``bundle_tiers``), not an override of the layers above them.
+    line, before anything is applied; with a ``problems`` list, a bad file is put there and
+    left out instead (a session keeps routing with the other layers). ``mount_config`` holds
+    the settings keys of the module's mount-plan config; a ``tiers`` key there is ignored,
+    because in a mount plan ``tiers`` are the bundle's own tiers (pass them to
+    ``effective_routing`` as ``bundle_tiers``), not an override of the layers above them.
     """
     cwd = cwd if cwd is not None else Path.cwd()
     env = os.environ if env is None else env
@@ -91,9 +93,17 @@ def discover_layers(
         if not required and not path.exists():
             continue
         read.add(resolved)
-        layer = _file_layer(name, path, section)
+        try:
+            layer = _file_layer(name, path, section)
+            if layer is not None:
+                layer = parsed_layer(layer, namespace=namespace)
+        except InputError as err:
+            if problems is None:
+                raise
+            problems.append(err)
+            continue
         if layer is not None:
-            layers.append(parsed_layer(layer, namespace=namespace))
+            layers.append(layer)
     if mount_config:
         values: Any = mount_config
         if isinstance(mount_config, Mapping):

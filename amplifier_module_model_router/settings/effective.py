@@ -14,6 +14,7 @@ Rules (the README states them for users):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -103,6 +104,9 @@ class EffectiveRouting:
     """Spend caps (``budget:``); None when no cap is set: routing exactly as without budgets."""
     caller_config_keys: tuple[str, ...] = ()
     """Model parameters delegate calls may set beyond the defaults (trusted layers only)."""
+    problems: tuple[InputError, ...] = field(default=(), compare=False)
+    """Settings layers refused and left out (:func:`routing_without_bad_layers`), one error
+    each, naming file, line and key."""
 
     def tier_for(self, agent: str, declared_tier: str | None) -> tuple[str | None, str]:
         """``(tier or None to inherit, what decided it)`` for one agent.
@@ -229,6 +233,35 @@ def _check_untrusted_configs(
                 check_caller_config(pref.config, allowed)
             except InputError as err:
                 raise layer.error(err.reason, f"tiers.{name}[{index}].{err.field}") from None
+
+
+def routing_without_bad_layers(
+    bundle_tiers: Mapping[str, Sequence[ProviderPreference]],
+    layers: Sequence[SettingsLayer],
+    *,
+    namespace: str = BUNDLE_NAMESPACE,
+    problems: Sequence[InputError] = (),
+) -> EffectiveRouting:
+    """:func:`effective_routing` over the file layers that apply; each one that does not is
+    left out whole and named in ``problems`` (after the ``problems`` already found).
+
+    A session must never lose its routing to a typo in one settings file: the bundle's tiers
+    and every valid layer still apply. A bad ``mount`` layer (the bundle's own module config)
+    or bad bundle tiers still raise: those are the bundle's to fix, and ``validate`` says so.
+    """
+    kept = list(layers)
+    found = list(problems)
+    while True:
+        try:
+            routing = effective_routing(bundle_tiers, kept, namespace=namespace)
+        except InputError as err:
+            bad = next((x for x in kept if x.name != "mount" and x.source == err.file), None)
+            if bad is None:
+                raise
+            kept.remove(bad)
+            found.append(err)
+            continue
+        return dataclasses.replace(routing, problems=tuple(found))
 
 
 class _State:
