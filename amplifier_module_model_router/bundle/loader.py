@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BundleError, InputError
+from ..merge import deep_merge
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from .files import (
     AgentFile,
@@ -273,19 +274,6 @@ class _Entry:
     overlay_from: dict[str, Path]  # overlay key -> the bundle file that set it
 
 
-def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """Later wins; mappings merge recursively; lists and scalars are replaced, not concatenated."""
-    out = dict(base)
-    for key, value in top.items():
-        old = out.get(key)
-        out[key] = (
-            _deep_merge(old, value)
-            if isinstance(old, Mapping) and isinstance(value, Mapping)
-            else value
-        )
-    return out
-
-
 def _agent_path(ref: str, layer: BundleFile, namespaces: Mapping[str, Path], field: str) -> Path:
     namespace, _, name = ref.rpartition(":")
     if namespace and namespace not in namespaces:
@@ -337,7 +325,7 @@ def _fold(
     entries: dict[str, _Entry] = {}
     for layer in order:
         tiers.update(layer.tiers)
-        config = _deep_merge(config, layer.module_config)
+        config = deep_merge(config, layer.module_config)
         for i, ref in enumerate(layer.agent_refs):
             if (found := read(ref, layer, f"agents.include[{i}]")) is not None:
                 entries[simple_name(ref)] = found

@@ -28,6 +28,7 @@ from amplifier_core.models import HookResult
 
 from .. import events
 from ..resolve.providers import ProviderEntry, match_provider
+from ..session_ids import agent_of
 from ..session.router import current_model, session_entries
 from .summary import BudgetUse, CapUse, Incomplete
 from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
@@ -80,9 +81,7 @@ def _agent_identity(coordinator: Any, outcome: Any) -> tuple[str | None, str | N
     name = metadata.get("agent_name") if isinstance(metadata, dict) else None
     if isinstance(name, str) and name.strip():
         return name.strip(), None
-    sub_id = str(getattr(coordinator, "session_id", "") or "")
-    suffix = sub_id.rpartition("_")[2] if "_" in sub_id else ""
-    return (suffix or None), None
+    return agent_of(getattr(coordinator, "session_id", None)), None
 
 
 class CostTracker:

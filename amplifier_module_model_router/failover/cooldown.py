@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 __all__ = [
     "Cooldown",
@@ -37,16 +37,12 @@ __all__ = [
     "shared_cooldowns",
 ]
 
+from ..resolve.resolver import CooldownView  # the one protocol (the resolver reads it)
+
 T = TypeVar("T")
 Clock = Callable[[], float]
 CandidateKey = tuple[str, str | None]
 Key = tuple[str, str | None]
-
-
-class CooldownView(Protocol):
-    """What a consumer needs to skip resting candidates: seconds left, 0 when free."""
-
-    def remaining(self, provider: str, model: str | None = None) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)

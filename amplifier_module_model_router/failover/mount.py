@@ -10,25 +10,81 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..resolve.catalog import CatalogCache
 from ..resolve.preferences import ProviderPreference
+from ..resolve.resolver import Candidate
+from .cooldown import CooldownRegistry
 from .provider import FailoverCandidate, FailoverProvider
+
+if TYPE_CHECKING:  # budget/ is imported only when a cap is set
+    from ..budget.book import Budget
+    from ..budget.gate import BudgetGate
 
 logger = logging.getLogger(__name__)
 
 FAILOVER_MOUNT_NAME = "model-router"
 
 
-def config_scopes(outcome: Any) -> dict[str, str]:
+class RouteRequestView(Protocol):
+    """What failover reads of a spawn's request (:class:`..session.decision.RouteRequest`)."""
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def tier(self) -> str | None: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+class RoutedSpawn(Protocol):
+    """A resolved spawn (:class:`..session.router.RouteOutcome`): the chain the child runs behind."""
+
+    @property
+    def request(self) -> RouteRequestView: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+    @property
+    def chain(self) -> tuple[Candidate, ...]: ...
+
+
+class ChainRouter(Protocol):
+    """What failover needs of the mount's router (:class:`..session.router.Router`); a Protocol
+    so this folder does not import the session that imports it."""
+
+    @property
+    def cache(self) -> CatalogCache: ...
+
+    @property
+    def cooldowns(self) -> CooldownRegistry | None: ...
+
+    @property
+    def budget(self) -> Budget | None: ...
+
+    @property
+    def min_failover_links(self) -> int: ...
+
+    def root_of(self, session_id: str | None) -> str | None: ...
+
+    async def resolve_tier(
+        self, coordinator: Any, tier: str, *, priced_only: bool = False
+    ) -> tuple[Candidate, ...]: ...
+
+
+def config_scopes(outcome: RoutedSpawn) -> dict[str, str]:
     """``{mount name: scope}`` of the provider whose config a preference changed in this child.
 
     The child plan merges the first link's preference ``config`` into that provider's entry
     (as app-cli's spawner does), so that instance, whatever model it serves, runs on a config
     of the preference's choosing: failures there say nothing about the provider as others use it.
     """
-    chain = getattr(outcome, "chain", ()) or ()
+    chain = outcome.chain
     config = chain[0].preference.config if chain else None
     if not config:
         return {}
@@ -37,7 +93,10 @@ def config_scopes(outcome: Any) -> dict[str, str]:
 
 
 def failover_candidates(
-    links: Any, providers: Any, router: Any, scopes: Mapping[str, str] | None = None
+    links: Sequence[Candidate],
+    providers: Mapping[str, Any],
+    router: ChainRouter,
+    scopes: Mapping[str, str] | None = None,
 ) -> list[FailoverCandidate]:
     """Resolved chain links -> candidates on the mounted ``providers`` (unmounted ones dropped).
 
@@ -65,7 +124,7 @@ def failover_candidates(
     return candidates
 
 
-async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
+async def mount_failover(coordinator: Any, outcome: RoutedSpawn, router: ChainRouter) -> bool:
     """Mount the failover provider for ``outcome``'s chain; False when too few links mount
     (two, or one when a spend cap may move the agent while it runs)."""
     providers = coordinator.get("providers") or {}
@@ -73,7 +132,7 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
         return True
     scopes = config_scopes(outcome)
     candidates = failover_candidates(outcome.chain, providers, router, scopes)
-    if len(candidates) < getattr(router, "min_failover_links", 2):
+    if len(candidates) < router.min_failover_links:
         return False
     failover = FailoverProvider(
         candidates,
@@ -87,7 +146,9 @@ async def mount_failover(coordinator: Any, outcome: Any, router: Any) -> bool:
     return True
 
 
-async def mount_root_budget_front(coordinator: Any, router: Any, provider_name: str | None, model: str | None) -> bool:
+async def mount_root_budget_front(
+    coordinator: Any, router: ChainRouter, provider_name: str | None, model: str | None
+) -> bool:
     """Put a root session's own model behind the spend gate: at the cap it moves to the cap
     tier (``budget-only``) or its next call is refused (``refuse``), as every agent's does.
 
@@ -125,9 +186,11 @@ async def mount_root_budget_front(coordinator: Any, router: Any, provider_name: 
     return True
 
 
-def _budget_gate(coordinator: Any, outcome: Any, router: Any, scopes: Mapping[str, str]) -> Any:
+def _budget_gate(
+    coordinator: Any, outcome: RoutedSpawn, router: ChainRouter, scopes: Mapping[str, str]
+) -> BudgetGate | None:
     """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`)."""
-    if getattr(router, "budget", None) is None:
+    if router.budget is None:
         return None
     from ..budget.gate import BudgetGate
 

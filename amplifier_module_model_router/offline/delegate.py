@@ -27,21 +27,19 @@ defaults to none, so children can delegate again (nested delegation is what the 
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from typing import Any
 
 from amplifier_core.models import ToolResult
 
 from ..errors import InputError
 from ..resolve.preferences import ProviderPreference
+from ..session_ids import sub_session_id
 
 __all__ = ["DelegateTool", "mount", "sub_session_id"]
 
 __amplifier_module_type__ = "tool"
 
 EVENTS = ("delegate:agent_spawned", "delegate:agent_completed", "delegate:error")
-_SPAN = re.compile(r"^[0-9a-f]{16}-([0-9a-f]{16})_")
 
 
 async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
@@ -50,14 +48,6 @@ async def mount(coordinator: Any, config: dict[str, Any] | None = None) -> None:
     )
     tool = DelegateTool(coordinator, config or {})
     await coordinator.mount("tools", tool, name=tool.name)
-
-
-def sub_session_id(agent_name: str, parent_session_id: str | None) -> str:
-    """``{parent span}-{child span}_{agent}``: the lineage-carrying id format of app-cli."""
-    slug = re.sub(r"[^a-z0-9]+", "-", agent_name.lower()).strip("-") or "agent"
-    match = _SPAN.match(parent_session_id or "")
-    parent_span = match.group(1) if match else "0" * 16
-    return f"{parent_span}-{uuid.uuid4().hex[:16]}_{slug}"
 
 
 class DelegateTool:

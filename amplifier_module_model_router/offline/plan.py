@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..merge import deep_merge
 from ..resolve.snapshot import CatalogModel, CatalogSnapshot, load_catalog
 from .modules import make_importable
 
@@ -119,7 +120,7 @@ def offline_mount_plan(
         "hooks": [copy.deepcopy(dict(h)) for h in hooks],
         "agents": copy.deepcopy({k: dict(v) for k, v in (agents or {}).items()}),
     }
-    return _deep_merge(plan, extra or {})
+    return deep_merge(plan, copy.deepcopy(dict(extra or {})))  # the plan owns what it holds
 
 
 def _catalog_ref(snapshot: CatalogSnapshot, name: str) -> dict[str, Any]:
@@ -191,10 +192,3 @@ def _check_names(
             )
 
 
-def _deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base

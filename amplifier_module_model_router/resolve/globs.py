@@ -34,6 +34,18 @@ def is_glob(pattern: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in pattern)
 
 
+def class_end(pattern: str, start: int) -> int:
+    """Index of the ``]`` closing the character class opened at ``pattern[start]`` (a ``[``);
+    -1 when it is unclosed. fnmatch's rule: a leading ``!`` or ``^`` negates, and a ``]`` right
+    after the opening (or the negation) is a member, not the end."""
+    j, n = start + 1, len(pattern)
+    if j < n and pattern[j] in "!^":
+        j += 1
+    if j < n and pattern[j] == "]":
+        j += 1
+    return pattern.find("]", j)
+
+
 def check_glob(pattern: str) -> None:
     """Raise :class:`InputError` when ``pattern`` is not a well-formed glob or group."""
     members = group_members(pattern)
@@ -49,19 +61,12 @@ def check_glob(pattern: str) -> None:
     while i < n:
         ch = pattern[i]
         if ch == "[":
-            j = i + 1
-            if j < n and pattern[j] in "!^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1  # a leading ']' is a literal member of the class
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
+            end = class_end(pattern, i)
+            if end == -1:
                 raise InputError(f"glob {pattern!r} has an unclosed '[' at position {i}")
-            body = pattern[i + 1 : j].lstrip("!^")
-            if not body:
+            if not pattern[i + 1 : end].lstrip("!^"):
                 raise InputError(f"glob {pattern!r} has an empty character class")
-            i = j
+            i = end
         i += 1
 
 

@@ -46,9 +46,6 @@ def canonical_name(name: str) -> str:
     return _ALIASES.get(folded, folded)
 
 
-_canonical = canonical_name  # kept for callers that imported the private name
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -117,7 +114,7 @@ class ProviderEntry:
         cls = type(self.provider)
         base = f"{self.name}:{cls.__module__}.{cls.__qualname__}"
         object.__setattr__(self, "key", f"{base}@{endpoint}" if endpoint else base)
-        names = {_canonical(n) for n in (self.name, self.module_id, self.instance_id) if isinstance(n, str)}
+        names = {canonical_name(n) for n in (self.name, self.module_id, self.instance_id) if isinstance(n, str)}
         object.__setattr__(self, "names", frozenset(names))
         object.__setattr__(
             self, "signature", (self.key, id(self.provider), self.module_id, self.instance_id, self.priority)
@@ -152,7 +149,7 @@ def _plan_finder(specs: Sequence[Any]) -> Callable[[str], int | None]:
         if isinstance(instance, str):
             by_instance.setdefault(instance, index)
         elif isinstance(module := spec.get("module"), str):
-            by_module.setdefault(_canonical(module), index)
+            by_module.setdefault(canonical_name(module), index)
         config = spec.get("config")
         if isinstance(config, Mapping) and isinstance(config.get("name"), str):
             by_config_name.setdefault(config["name"], index)
@@ -160,7 +157,7 @@ def _plan_finder(specs: Sequence[Any]) -> Callable[[str], int | None]:
     def find(name: str) -> int | None:
         found = by_instance.get(name)
         if found is None:
-            found = by_module.get(_canonical(name))
+            found = by_module.get(canonical_name(name))
         return by_config_name.get(name) if found is None else found
 
     return find
@@ -226,10 +223,10 @@ def match_provider(requested: str, entries: Sequence[ProviderEntry]) -> Provider
     for entry in entries:
         if entry.instance_id is not None and entry.instance_id == raw:
             return entry
-    wanted = _canonical(raw)
+    wanted = canonical_name(raw)
     by_name: list[ProviderEntry] = []
     if not raw.lower().startswith(_PREFIX):
-        by_name = [e for e in entries if isinstance(e.name, str) and _canonical(e.name) == wanted]
+        by_name = [e for e in entries if isinstance(e.name, str) and canonical_name(e.name) == wanted]
     pool = by_name or [e for e in entries if wanted in e.names]
     best: ProviderEntry | None = None
     for entry in pool:

@@ -95,8 +95,9 @@ class Resolution:
 class CooldownView(Protocol):
     """Read-only view of recent provider failures (the failover layer owns the writes)."""
 
-    def remaining(self, provider: str, model: str) -> float:
-        """Seconds until ``(provider mount name, model)`` is usable again; 0 when free."""
+    def remaining(self, provider: str, model: str | None = None) -> float:
+        """Seconds until ``(provider mount name, model)`` (or the whole provider) is usable
+        again; 0 when free."""
         ...
 
 

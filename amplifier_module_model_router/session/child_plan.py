@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..merge import deep_merge
 from ..resolve.preferences import is_protected_key
 from ..resolve.providers import plan_index
 from ..resolve.resolver import Candidate
@@ -58,17 +59,6 @@ def _merge_module_lists(base: list[Any], overlay: list[Any]) -> list[Any]:
     return merged
 
 
-def _deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """``overlay`` over ``base`` in a new dict; only the dicts on the overlay's paths are new."""
-    merged = dict(base)
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Parent plan + agent overlay: module lists merge by id, ``session`` deep-merges.
 
@@ -99,7 +89,7 @@ def merge_agent_overlay(parent_plan: Mapping[str, Any], agent_cfg: Mapping[str, 
         if key in _MODULE_LISTS and isinstance(value, list):
             plan[key] = _merge_module_lists(list(plan.get(key) or []), value)
         elif isinstance(value, Mapping) and isinstance(plan.get(key), Mapping):
-            plan[key] = _deep_merge(plan[key], value)
+            plan[key] = deep_merge(plan[key], value)
         else:
             plan[key] = value
     return plan

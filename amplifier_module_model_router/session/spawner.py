@@ -12,10 +12,10 @@ Two ways to run:
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from ..session_ids import sub_session_id
 from .child_plan import build_child_plan
 from .router import RouteOutcome, Router
 from .tiers import lookup_agent
@@ -25,10 +25,7 @@ logger = logging.getLogger(__name__)
 SpawnFn = Callable[..., Awaitable[dict[str, Any]]]
 
 
-def new_sub_session_id(agent_name: str, parent_session_id: str | None) -> str:
-    """A child id that sorts under its parent and names the agent, like app-cli's."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in agent_name)[:40]
-    return f"{(parent_session_id or 'root')[:8]}-{uuid.uuid4().hex[:16]}_{safe}"
+new_sub_session_id = sub_session_id  # the name of 0.1
 
 
 def concrete_agent_configs(

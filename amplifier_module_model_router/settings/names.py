@@ -5,7 +5,8 @@ Kept apart so the rules are stated once and tested once.
 
 from __future__ import annotations
 
-from ..resolve.providers import _canonical
+from ..resolve.globs import class_end
+from ..resolve.providers import canonical_name
 
 BASE = "base"
 """In a tier list: the chain that tier has in the layers below, spliced in at that position."""
@@ -26,7 +27,7 @@ def provider_key(name: str) -> str:
     Instance ids (``anthropic-2``) are compared as written: without the mounted providers
     a settings file cannot know which module an instance belongs to.
     """
-    return _canonical(name)  # the resolver's own rule, so settings and resolution agree
+    return canonical_name(name)  # the resolver's own rule, so settings and resolution agree
 
 
 def fold_agent(name: str, namespace: str = BUNDLE_NAMESPACE) -> str:
@@ -50,10 +51,7 @@ def pattern_specificity(pattern: str) -> int:
     while i < n:
         ch = pattern[i]
         if ch == "[":
-            j = i + 1
-            j += j < n and pattern[j] in "!^"
-            j += j < n and pattern[j] == "]"  # a leading ']' belongs to the class
-            end = pattern.find("]", j)
+            end = class_end(pattern, i)
             i = end + 1 if end != -1 else n
             continue
         if ch not in "*?":
