@@ -430,6 +430,8 @@ def write_prices(tables: list[tuple[str, dict[str, Any], dict[str, dict[str, flo
         "date": day,
         "currency": "USD",
         "basis": "list price per million tokens, standard tier, short prompts",
+        # Copilot bills premium requests, not tokens: a call there has no token cost.
+        "billed_by_request": ["github-copilot"],
         "sources": sources,
         "prices": {m: prices[m] for m in sorted(prices)},
     }

@@ -476,7 +476,18 @@ async def test_baseline_catalog_is_fetched_at_the_end_when_no_route_needed_it() 
     assert root == payload["session_id"]
 
 
-async def test_a_baseline_without_a_price_leaves_every_baseline_unknown() -> None:
+async def test_a_catalog_without_prices_is_priced_from_the_list_price_table() -> None:
+    """Real providers put no price in ModelInfo (issue 16, defect 4): the table prices the calls."""
+    root, payload = await run_scenario(failing=["anthropic"])
+    assert payload["baseline"]["priced"] is True
+    root_line = payload["agents"][0]["models"][0]
+    assert root_line["cost_usd"] is not None
+
+
+async def test_a_baseline_without_a_price_leaves_every_baseline_unknown(tmp_path, monkeypatch) -> None:
+    table = tmp_path / "prices.yaml"
+    table.write_text("date: '2026-12-02'\nprices:\n  gpt-5.6-luna: {input: 1.0, output: 6.0}\n")
+    monkeypatch.setenv("AMPLIFIER_MODEL_ROUTER_PRICES", str(table))
     root, payload = await run_scenario(failing=["anthropic"])
     assert payload["baseline"]["priced"] is False
     assert {m["baseline_usd"] for a in payload["agents"] for m in a["models"]} == {None}

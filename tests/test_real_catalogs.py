@@ -202,3 +202,60 @@ def test_tags_are_not_versions_and_latest_is_the_default(pattern: str, expected:
 def test_without_latest_a_size_tag_never_outranks_a_newer_name() -> None:
     assert newest_match("qwen3*", ["qwen3:14b", "qwen3.5:4b"]) == "qwen3.5:4b"
     assert newest_match("llama3*", ["llama3.2:1b", "llama3.1:70b"]) == "llama3.2:1b"
+
+
+# -- price classes (issue 16, defects 3 and 4) -------------------------------------------------
+
+from amplifier_module_model_router.resolve.prices import load_prices, price_key  # noqa: E402
+
+PRICES = load_prices()
+# Models whose price the providers' own rate tables do not state (OpenAI's marks them TODO).
+UNPRICED = {"gpt-5-mini", "gpt-5-nano", "gpt-5.4-mini"}
+
+
+def class_price(model: str) -> float | None:
+    """Input + output list price per Mtok (the vendor's, also for Copilot's spelling)."""
+    row = PRICES.lookup(model)
+    return None if row is None else row.input_per_million + row.output_per_million
+
+
+def test_every_spelling_of_a_model_meets_one_price() -> None:
+    assert price_key("claude-haiku-4.5") == price_key("claude-haiku-4-5-20251001") == "claude-haiku-4-5"
+    for spelling in ("claude-haiku-4.5", "claude-haiku-4-5-20251001", "CLAUDE-HAIKU-4-5"):
+        assert class_price(spelling) == 6.0
+    assert class_price("gpt-5.4-2026-03-05") == class_price("gpt-5.4") == 17.5
+    assert class_price("models/gemini-3.1-flash-lite") == 1.75
+    assert PRICES.price("github-copilot", "claude-haiku-4.5") is None  # Copilot bills requests
+    assert PRICES.date and PRICES.currency == "USD"
+
+
+def test_every_recorded_model_a_tier_picks_has_a_list_price_or_is_known_unpriced() -> None:
+    for tier, picks in PICKS.items():
+        for provider, model in picks.items():
+            for m in model.values() if isinstance(model, dict) else [model]:
+                assert class_price(m) is not None or m in UNPRICED, (tier, provider, m)
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_the_budget_pick_on_each_provider_costs_no_more_than_anthropics(world: str) -> None:
+    anthropic = class_price(tier_pick("budget", "anthropic", WORLDS[world]["anthropic"]))
+    for provider, ids in WORLDS[world].items():
+        pick = tier_pick("budget", provider, ids)
+        price = class_price(pick)
+        assert price is not None or pick in UNPRICED, (provider, pick)
+        if price is not None:
+            assert price <= anthropic, f"{world}: budget on {provider} is {pick} at ${price}"
+
+
+@pytest.mark.parametrize("world", WORLDS)
+async def test_a_failover_inside_a_tier_never_more_than_doubles_the_first_picks_price(world: str) -> None:
+    entries = entries_from({name: FakeProvider(ids) for name, ids in WORLDS[world].items()})
+    for tier, chain in TIERS.items():
+        result = await resolve(chain, entries, CatalogCache())
+        first = class_price(result.chosen.model)
+        for candidate in result.fallbacks:
+            price = class_price(candidate.model)
+            assert price is None or price <= 2 * first, (
+                f"{world} {tier}: {candidate.provider}/{candidate.model} at ${price} vs "
+                f"{result.chosen.model} at ${first}"
+            )

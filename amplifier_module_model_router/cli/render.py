@@ -22,6 +22,7 @@ from rich.text import Text
 
 from ..bundle.files import display_path
 from ..events import UNRESOLVED
+from ..resolve.prices import list_price
 from ..resolve.snapshot import CatalogSnapshot
 from .expect import Route
 from .scenario import Scenario
@@ -162,9 +163,12 @@ def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> floa
     if pair is None:
         return None
     model = snapshot.model(*pair)
-    if model is None or model.pricing is None:
+    pricing = model.pricing if model is not None else None
+    if pricing is None:  # the provider gives none: the list-price table (data/prices.yaml)
+        pricing = list_price(*pair)
+    if pricing is None:
         return None
-    return model.pricing.input_per_million + model.pricing.output_per_million
+    return pricing.input_per_million + pricing.output_per_million
 
 
 def price_vs_session(scenario: Scenario, pair: tuple[str, str] | None) -> str:

@@ -22,11 +22,13 @@ import asyncio
 import logging
 from dataclasses import replace
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from amplifier_core.models import HookResult
 
 from .. import events
+from ..resolve.prices import list_price
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session_ids import agent_of
 from ..session.router import current_model, session_entries
@@ -229,7 +231,7 @@ class CostTracker:
         lookup = self.router.cache.peek(entry) if entry is not None else None
         if lookup is None or self._misses.get((provider, model)) == lookup.serial:
             return None
-        price = _find_price(lookup.models, model)
+        price = _find_price(lookup.models, model, provider)
         if price is None:
             self._misses[(provider, model)] = lookup.serial
         return price
@@ -243,17 +245,23 @@ class CostTracker:
             entry = self._entry(provider)
             assert entry is not None
             lookup = self.router.cache.peek(entry) or await self.router.cache.lookup(entry)
-            return _find_price(lookup.models, model)
+            return _find_price(lookup.models, model, provider)
 
         prices = await asyncio.gather(*(one(p, m) for p, m in keys))
         return dict(zip(keys, prices, strict=True))
 
 
-def _find_price(records: Iterable[Any], model: str | None) -> Price | None:
+def _find_price(records: Iterable[Any], model: str | None, provider: str | None = None) -> Price | None:
+    """The catalog's price for ``model``, else the list-price table's (none of the real
+    providers prices its ``ModelInfo``), else None: unknown, never zero."""
     if not model:
         return None
     folded = model.lower()
     for record in records:
         if record.id == model or record.id.lower() == folded:
-            return price_of(record)
-    return None
+            price = price_of(record)
+            if price is not None:
+                return price
+            break
+    listed = list_price(provider, model)
+    return price_of(SimpleNamespace(pricing=listed)) if listed is not None else None

@@ -1,0 +1,159 @@
+"""List prices for models whose provider gives none: ``data/prices.yaml``, or your own file.
+
+None of the four provider modules puts a price in the ``ModelInfo`` its ``list_models()``
+returns, so without a table nothing before a call knows what a candidate costs, and a call
+without ``Usage.cost_usd`` costs "unknown". The embedded table is recorded from the providers'
+own rate tables (scripts/record_catalogs.py), dated, and replaced whole by the file named in
+``AMPLIFIER_MODEL_ROUTER_PRICES`` (same format). A price the provider's catalog does give always
+wins over the table.
+
+One key meets every spelling of a model: case, a ``models/`` prefix, a trailing date stamp and
+dots versus hyphens are ignored (``claude-haiku-4.5`` = ``claude-haiku-4-5-20251001`` =
+``claude-haiku-4-5``); an exact dated key wins over its undated one. Knows nothing of the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..bounded_read import read_text
+from ..errors import CatalogError, InputError
+from ..safe_yaml import parse_yaml
+from .providers import canonical_name
+from .snapshot import CatalogPricing
+
+__all__ = ["EMBEDDED_PRICES", "PRICES_ENV", "PriceTable", "load_prices", "price_key", "list_price"]
+
+EMBEDDED_PRICES = "amplifier_module_model_router/data/prices.yaml"
+PRICES_ENV = "AMPLIFIER_MODEL_ROUTER_PRICES"
+_MAX_ROWS = 5000
+_DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
+_FIELDS = {
+    "input": "input_per_million",
+    "output": "output_per_million",
+    "cached_input": "cache_read_per_million",
+    "cache_write": "cache_write_per_million",
+}
+
+
+def _spelling(model_id: str) -> str:
+    return model_id.strip().lower().removeprefix("models/").replace(".", "-")
+
+
+def price_key(model_id: str) -> str:
+    """The spelling under which dated, undated and dotted ids of one model meet."""
+    return _DATE_SUFFIX.sub("", _spelling(model_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTable:
+    """Prices by normalised id; ``billed_by_request`` providers get none (they bill requests)."""
+
+    date: str
+    currency: str
+    rows: Mapping[str, CatalogPricing]
+    billed_by_request: frozenset[str]
+    source: str
+
+    def lookup(self, model_id: str) -> CatalogPricing | None:
+        """The list price of ``model_id`` in any spelling, None when the table lacks it."""
+        if not isinstance(model_id, str) or not model_id.strip():
+            return None
+        exact = self.rows.get(_spelling(model_id))
+        return exact if exact is not None else self.rows.get(price_key(model_id))
+
+    def price(self, provider: str | None, model_id: str) -> CatalogPricing | None:
+        """What a call on ``provider`` costs per Mtok: None for request-billed providers."""
+        if provider and canonical_name(provider) in self.billed_by_request:
+            return None
+        return self.lookup(model_id)
+
+
+def _number(value: Any, file: str, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise CatalogError("must be a non-negative number", file=file, field=field)
+    return float(value)
+
+
+def parse_prices(data: Any, *, file: str) -> PriceTable:
+    """Validate a loaded prices document (errors name ``file`` and the field)."""
+    if not isinstance(data, Mapping):
+        raise CatalogError("a price table must be a mapping", file=file)
+    rows_raw = data.get("prices")
+    if not isinstance(rows_raw, Mapping) or not rows_raw:
+        raise CatalogError("must map model ids to prices", file=file, field="prices")
+    if len(rows_raw) > _MAX_ROWS:
+        raise CatalogError(f"more than {_MAX_ROWS} rows", file=file, field="prices")
+    currency = data.get("currency", "USD")
+    if currency != "USD":
+        raise CatalogError("only USD prices are supported", file=file, field="currency")
+    rows: dict[str, CatalogPricing] = {}
+    for model_id, row in rows_raw.items():
+        where = f"prices.{model_id}"
+        if not isinstance(model_id, str) or not model_id.strip() or not isinstance(row, Mapping):
+            raise CatalogError("expected `<model id>: {input: .., output: ..}`", file=file, field=where)
+        unknown = sorted(str(k) for k in row if k not in _FIELDS)
+        if unknown:
+            raise CatalogError(f"unknown key(s) {', '.join(unknown)}", file=file, field=where)
+        if "input" not in row or "output" not in row:
+            raise CatalogError("needs input and output", file=file, field=where)
+        values = {_FIELDS[k]: _number(v, file, f"{where}.{k}") for k, v in row.items()}
+        rows[_spelling(model_id)] = CatalogPricing(**values)
+    billed = data.get("billed_by_request", [])
+    if not isinstance(billed, list) or not all(isinstance(p, str) for p in billed):
+        raise CatalogError("must be a list of provider names", file=file, field="billed_by_request")
+    return PriceTable(
+        date=str(data.get("date", "")),
+        currency="USD",
+        rows=MappingProxyType(rows),
+        billed_by_request=frozenset(canonical_name(p) for p in billed),
+        source=file,
+    )
+
+
+@lru_cache(maxsize=1)
+def _embedded() -> PriceTable:
+    text = resources.files("amplifier_module_model_router").joinpath("data/prices.yaml").read_text("utf-8")
+    return parse_prices(parse_yaml(text, file=EMBEDDED_PRICES), file=EMBEDDED_PRICES)
+
+
+@lru_cache(maxsize=8)
+def _from_file(path: str, mtime_ns: int) -> PriceTable:
+    try:
+        text = read_text(path)
+    except InputError as err:
+        raise CatalogError(f"cannot read price table: {err.reason}", file=path) from None
+    return parse_prices(parse_yaml(text, file=path), file=path)
+
+
+def load_prices(path: str | Path | None = None) -> PriceTable:
+    """The table at ``path``, else the file ``$AMPLIFIER_MODEL_ROUTER_PRICES`` names, else the
+    embedded one."""
+    chosen = str(path) if path is not None else os.environ.get(PRICES_ENV, "").strip()
+    if not chosen:
+        return _embedded()
+    try:
+        mtime = Path(chosen).stat().st_mtime_ns
+    except OSError as err:
+        raise CatalogError(f"cannot read price table: {err.strerror or err}", file=chosen) from None
+    return _from_file(chosen, mtime)
+
+
+def list_price(provider: str | None, model_id: str) -> CatalogPricing | None:
+    """The table's price for a call on ``provider``; None when unknown or the table is unreadable.
+
+    For the hot paths (cost tracking, rendering) that must never fail over a bad override file.
+    """
+    try:
+        return load_prices().price(provider, model_id)
+    except InputError:
+        return None
