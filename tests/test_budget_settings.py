@@ -94,7 +94,7 @@ def test_bad_values_name_file_line_and_key(setup: Setup, text: str, field: str, 
     ],
 )
 def test_unknown_tier_in_degrade_names_file_line_and_key(setup: Setup, text: str, field: str, line: int) -> None:
-    source = setup.write("project", text="model_router:\n" + text)
+    source = setup.write("user", text="model_router:\n" + text)
     setup.layers()  # the tier may come from another layer: checked once all are applied
     with pytest.raises(SettingsError, match="unknown tier") as err:
         routing(setup)
@@ -108,3 +108,31 @@ def test_bad_budget_in_the_mount_config_fails_the_mount_naming_it() -> None:
     config = RouterConfig.from_mount({"tiers": TIERS, "budget": {"session_usd": -1}})
     with pytest.raises(SettingsError, match="config.budget.session_usd"):
         build_router(config)
+
+
+def test_caps_only_tighten_across_layers(setup: Setup) -> None:
+    setup.write("org", {"budget": {"org_daily_usd": 200, "session_usd": 2}})
+    setup.write("user", {"budget": {"org_daily_usd": 500, "session_usd": 1.5}})
+    setup.write("project", {"budget": {"session_usd": 5, "daily_usd": 20, "at_cap": "refuse"}})
+    result = routing(setup)
+    budget = result.budget
+    assert (budget.org_daily_usd, budget.session_usd, budget.daily_usd) == (Decimal(200), Decimal("1.5"), Decimal(20))
+    assert budget.at_cap == "refuse"
+    sources = {key: source for key, _, source in result.effective_values()}
+    assert sources["budget.org_daily_usd"].startswith("org (") and sources["budget.session_usd"].startswith("user (")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line"),
+    [
+        ("  budget:\n    at_cap: budget-only\n", "budget.at_cap", 3),
+        ("  budget:\n    unknown_cost: allow\n", "budget.unknown_cost", 3),
+        ("  budget:\n    cap_tier: frontier\n", "budget.cap_tier", 3),
+        ("  budget:\n    degrade:\n      tiers: {budget: [frontier]}\n", "budget.degrade", 3),
+    ],
+)
+def test_a_projects_settings_cannot_loosen_the_budget(setup: Setup, text: str, field: str, line: int) -> None:
+    source = setup.write("project", text="model_router:\n" + text)
+    with pytest.raises(SettingsError, match="may tighten the budget") as err:
+        setup.layers()
+    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)

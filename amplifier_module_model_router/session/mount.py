@@ -87,6 +87,7 @@ class SessionRouting:
             return HookResult(action="continue")
         self._done = True
         await self._report_settings_problems()
+        link_budget_counters(self.router)  # again: the state store may have been linked after mount's own call
         agents = (self.coordinator.config or {}).get("agents")
         used: set[str] = set()
         if isinstance(agents, dict):

@@ -22,7 +22,7 @@ from ..budget.model import (
 )
 from ..errors import unknown_keys
 
-__all__ = ["BUDGET_KEYS", "budget_rows", "budget_settings", "check_budget_tiers", "parse_budget"]
+__all__ = ["BUDGET_CAPS", "BUDGET_KEYS", "budget_rows", "budget_settings", "check_budget_tiers", "parse_budget"]
 
 BUDGET_KEYS = (
     "session_usd",
@@ -35,7 +35,12 @@ BUDGET_KEYS = (
     "unknown_cost",
 )
 _DEGRADE_KEYS = ("at", "tiers")
-_MONEY = ("session_usd", "daily_usd", "org_daily_usd")
+BUDGET_CAPS = ("session_usd", "daily_usd", "org_daily_usd")
+"""Caps merge by the lowest value any layer sets: a later layer may tighten a cap, never raise it."""
+_MONEY = BUDGET_CAPS
+_LOOSER = {"at_cap": "budget-only", "unknown_cost": "allow"}
+"""Values that let more spend past the cap: a project's settings may not choose them."""
+_UNTRUSTED_LAYERS = ("project", "local")
 _CHOICES = {
     "at_cap": (AT_CAP_BUDGET_ONLY, AT_CAP_REFUSE),
     "unknown_cost": (UNKNOWN_ALLOW, UNKNOWN_BLOCK),
@@ -59,6 +64,7 @@ def parse_budget(layer: Any) -> dict[str, Any] | None:
         where = f"budget.{key}"
         if key not in BUDGET_KEYS:
             raise layer.error(unknown_keys([key], BUDGET_KEYS), where)
+        _refuse_loosening(layer, key, value, where)
         if key in _MONEY:
             out[key] = None if value is None else _dollars(layer, where, value)
         elif key == "warn_at":
@@ -74,6 +80,21 @@ def parse_budget(layer: Any) -> dict[str, Any] | None:
     return out
 
 
+def _refuse_loosening(layer: Any, key: str, value: Any, where: str) -> None:
+    """A project's (or local) settings come with a cloned repository: they may tighten a
+    budget (a lower cap, refuse, block, when tiers step down) but not loosen it."""
+    if layer.name not in _UNTRUSTED_LAYERS:
+        return
+    loose = (key in _LOOSER and value == _LOOSER[key]) or key == "cap_tier"
+    loose = loose or (key == "degrade" and isinstance(value, Mapping) and "tiers" in value)
+    if loose:
+        raise layer.error(
+            "a project's settings may tighten the budget (a lower cap, at_cap: refuse, "
+            "unknown_cost: block, degrade.at) but not loosen it; put this in your user or org settings",
+            where,
+        )
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -87,7 +108,7 @@ def _number(value: Any) -> float | None:
 def _dollars(layer: Any, where: str, value: Any) -> Decimal:
     number = _number(value)
     if number is None or number < 0:
-        raise layer.error(f"must be a finite, non-negative number of US dollars (or null), got {value!r}", where)
+        raise layer.error(f"must be a finite, non-negative number of US dollars, got {value!r}", where)
     return Decimal(str(value))
 
 

@@ -38,7 +38,7 @@ from .names import (
     pattern_specificity,
     provider_key,
 )
-from .budget import budget_rows, budget_settings, check_budget_tiers
+from .budget import BUDGET_CAPS, budget_rows, budget_settings, check_budget_tiers
 from .schema import (
     PER_NAME,
     REPLACE,
@@ -314,6 +314,17 @@ class _State:
                 for name, item in value.items():
                     merged[name] = item
                     self.sources[f"{key}.{name}"] = layer.label
+
+    def _apply_budget(self, index: int, layer: SettingsLayer, values: Mapping[str, Any]) -> None:
+        """Caps only tighten: the lowest any layer sets wins (an org's cap holds whatever a
+        user or project writes); the other budget keys merge per key, a later layer winning."""
+        merged = self.named.setdefault("budget", {})
+        for key, value in values.items():
+            if key in BUDGET_CAPS:
+                if value is None or (merged.get(key) is not None and merged[key] <= value):
+                    continue
+            merged[key] = value
+            self.sources[f"budget.{key}"] = layer.label
 
     def _apply_provider_order(self, index: int, layer: SettingsLayer, order: tuple[str, ...]) -> None:
         self.replaced["provider_order"] = order
