@@ -61,8 +61,11 @@ def _guarded(command: F) -> F:
 
 
 def _exit_on_settings_problems(routing: Any) -> None:
-    """A settings file a session would ignore is bad input: the output above shows what a
-    session uses without it; each refused file is one ``error:`` line, then status 2."""
+    """Probable typos are ``warning:`` lines. A settings file a session would ignore is bad
+    input: the output above shows what a session uses without it; each refused file is one
+    ``error:`` line, then status 2."""
+    for warning in getattr(routing, "warnings", ()):
+        click.echo(f"warning: {warning}", err=True)
     problems = getattr(routing, "problems", ())
     for problem in problems:
         click.echo(

@@ -24,6 +24,7 @@ from ..bundle.files import display_path
 from ..events import UNRESOLVED
 from ..resolve.prices import list_price
 from ..resolve.snapshot import CatalogSnapshot
+from ..settings.names import provider_key
 from .expect import Route
 from .scenario import Scenario
 from .validate import unread_lines
@@ -112,6 +113,7 @@ def render_header(scenario: Scenario, console: Console) -> None:
         f"bundle {bundle.name} {bundle.version} ({display_path(bundle.path)}) · "
         f"catalog {snapshot.date} ({catalog}) · session model {scenario.session_model}"
     )
+    disabled = {provider_key(name) for name in scenario.routing.disabled_providers}
     states = []
     for name in scenario.providers:
         marks = [
@@ -123,6 +125,8 @@ def render_header(scenario: Scenario, console: Console) -> None:
             )
             if name in names
         ]
+        if provider_key(name) in disabled:  # mounted, but no chain may use it
+            marks.append("disabled by settings")
         states.append(f"{name} ({', '.join(marks)})" if marks else name)
     settings = "honoured" if options.use_settings else "ignored"
     console.print(f"providers {', '.join(states)} · settings files {settings}")
@@ -152,6 +156,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
         "down": list(options.down),
         "failing": list(options.failing),
         "flaky": list(options.flaky),
+        "disabled_by_settings": list(scenario.routing.disabled_providers),
         "settings_files": options.use_settings,
     }
 

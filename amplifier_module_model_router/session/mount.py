@@ -44,14 +44,13 @@ _WARNED: set[str] = set()
 _WARNED_MAX = 256
 
 
-def _warn_once(problem: InputError) -> None:
-    message = str(problem)
+def _warn_once(message: str) -> None:
     if message in _WARNED:
         return
     if len(_WARNED) >= _WARNED_MAX:
         _WARNED.clear()
     _WARNED.add(message)
-    logger.warning("model-router: %s (this settings file is ignored; routing continues)", message)
+    logger.warning("model-router: %s", message)
 
 
 def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
@@ -188,7 +187,9 @@ def build_router(router_config: RouterConfig) -> Router:
         )
     routing = routing_without_bad_layers(router_config.tiers, layers, problems=problems)
     for problem in routing.problems:
-        _warn_once(problem)
+        _warn_once(f"{problem} (this settings file is ignored; routing continues)")
+    for warning in routing.warnings:
+        _warn_once(warning)
     return Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
 
 

@@ -15,6 +15,7 @@ Rules (the README states them for users):
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -32,6 +33,7 @@ from ..resolve.preferences import (
 from .names import (
     BUNDLE_NAMESPACE,
     INHERIT,
+    KNOWN_PROVIDERS,
     RESERVED_TIER_NAMES,
     bare_agent,
     fold_agent,
@@ -104,6 +106,9 @@ class EffectiveRouting:
     """Spend caps (``budget:``); None when no cap is set: routing exactly as without budgets."""
     caller_config_keys: tuple[str, ...] = ()
     """Model parameters delegate calls may set beyond the defaults (trusted layers only)."""
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """Names that are probably typos (an unknown provider in ``provider_order`` or
+    ``disabled_providers``), each with file, line, key and a suggestion; nothing refused."""
     problems: tuple[InputError, ...] = field(default=(), compare=False)
     """Settings layers refused and left out (:func:`routing_without_bad_layers`), one error
     each, naming file, line and key."""
@@ -218,7 +223,38 @@ def effective_routing(
         namespace=namespace,
         budget=budget_settings(state.named.get("budget", {}), state.chains),
         caller_config_keys=caller_keys,
+        warnings=_unknown_providers(bundle_tiers, parsed),
     )
+
+
+def _unknown_providers(
+    bundle_tiers: Mapping[str, Sequence[Any]],
+    parsed: Sequence[tuple[SettingsLayer, LayerSettings]],
+) -> tuple[str, ...]:
+    """A warning, with the closest known name, for each provider in ``provider_order`` or
+    ``disabled_providers`` that no tier of any layer names and no Amplifier provider is."""
+    spelled: dict[str, str] = {provider_key(name): name for name in KNOWN_PROVIDERS}
+    chains: list[Sequence[Any]] = list(bundle_tiers.values())
+    chains += [items for _, settings in parsed for items in settings.tiers.values()]
+    for chain in chains:
+        for pref in chain:
+            name = getattr(pref, "provider", None)
+            if isinstance(pref, Mapping):
+                name = pref.get("provider")
+            if isinstance(name, str):
+                spelled.setdefault(provider_key(name), name)
+    warnings: list[str] = []
+    for layer, settings in parsed:
+        for key in ("provider_order", "disabled_providers"):
+            for index, name in enumerate(getattr(settings, key) or ()):
+                if provider_key(name) in spelled:
+                    continue
+                near = difflib.get_close_matches(provider_key(name), list(spelled), n=1, cutoff=0.6)
+                hint = f"did you mean {spelled[near[0]]!r}? " if near else ""
+                known = ", ".join(sorted(set(spelled.values())))
+                reason = f"unknown provider {name!r}; {hint}(known: {known})"
+                warnings.append(str(layer.error(reason, f"{key}[{index}]")))
+    return tuple(warnings)
 
 
 def _check_untrusted_configs(

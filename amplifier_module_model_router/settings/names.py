@@ -20,6 +20,19 @@ BUNDLE_NAMESPACE = "model-router"
 """Our bundle's namespace: ``model-router:git-ops`` and ``git-ops`` are the same agent."""
 
 
+KNOWN_PROVIDERS = (
+    "anthropic",
+    "openai",
+    "azure-openai",
+    "gemini",
+    "github-copilot",
+    "ollama",
+    "vllm",
+)
+"""Amplifier's provider modules (``provider-<name>``): names a settings file may use even when
+no tier names them yet. Anything else that no tier names is probably a typo."""
+
+
 def provider_key(name: str) -> str:
     """Compare providers the way the resolver matches them: case-insensitive, with or
     without the ``provider-`` module prefix, and ``gemini`` == ``google``.
