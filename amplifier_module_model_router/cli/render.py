@@ -7,17 +7,16 @@ redirected output (and the README) is plain text.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..bundle.files import display_path
@@ -25,6 +24,7 @@ from ..events import UNRESOLVED
 from ..resolve.prices import list_price
 from ..resolve.snapshot import CatalogSnapshot
 from ..settings.names import provider_key
+from ..tables import Column, FitTable
 from .expect import Route
 from .scenario import Scenario
 from .validate import unread_lines
@@ -48,7 +48,7 @@ OK_MARK = "✓"
 BAD_MARK = "✗"
 _WIDE = 200  # redirected output: no wrapping, a table is as wide as its content
 COST_TITLE = "Cost per agent in this run (catalog list prices; baseline: the session model)"
-_NARROWEST = 120  # below this the tables' last column would shrink to nothing
+_NARROWEST = 40  # below this no table can keep its names whole
 
 
 class _Console(Console):
@@ -58,26 +58,40 @@ class _Console(Console):
         raise BrokenPipeError
 
 
+def console_width(stream: Any) -> int:
+    """``$COLUMNS`` when set (a terminal or not), else the terminal's width; off a terminal
+    200, so redirected output is as wide as its content."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), _NARROWEST)
+    if stream.isatty():
+        return max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST)
+    return _WIDE
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console on the current stdout/stderr (so click's test runner captures it)."""
     stream = sys.stderr if stderr else sys.stdout
-    width = (
-        max(shutil.get_terminal_size((_WIDE, 24)).columns, _NARROWEST) if stream.isatty() else _WIDE
+    return _Console(
+        file=stream, width=console_width(stream), markup=False, highlight=False, soft_wrap=False
     )
-    return _Console(file=stream, width=width, markup=False, highlight=False, soft_wrap=False)
 
 
-def make_table(*columns: str, wrap: str | None = None) -> Table:
-    """A plain table; only the ``wrap`` column (default: the last) wraps, so names and models
-    are never cut."""
+def make_table(*columns: str, wrap: str | None = None, optional: Sequence[str] = ()) -> FitTable:
+    """A table laid out for the console's width (:mod:`..tables`): the ``wrap`` column
+    (default: the last) is prose and folds first; the ``optional`` ones are left out, in that
+    order, when even then it is too wide; names and models fold last, never mid-word."""
     wrap = wrap or columns[-1]
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in columns:
-        wraps = name == wrap
-        table.add_column(
-            name, no_wrap=not wraps, min_width=len(name), overflow="fold" if wraps else "ellipsis"
-        )
-    return table
+    return FitTable(
+        [
+            Column(
+                name,
+                fold="text" if name == wrap else "id",
+                drop=optional.index(name) if name in optional else None,
+            )
+            for name in columns
+        ]
+    )
 
 
 @contextmanager
@@ -91,9 +105,9 @@ def stripped(console: Console) -> Iterator[None]:
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
-def print_table(console: Console, table: Table) -> None:
+def print_table(console: Console, table: FitTable) -> None:
     with stripped(console):
-        console.print(table)
+        table.print(console)
 
 
 def _pair(pair: tuple[str, str] | None) -> str:
@@ -103,15 +117,24 @@ def _pair(pair: tuple[str, str] | None) -> str:
 # -- the scenario header -----------------------------------------------------------------------
 
 
+def _print_parts(console: Console, *parts: str) -> None:
+    """``a · b · c`` on one line when it fits the console, else one part a line."""
+    line = " · ".join(parts)
+    for text in [line] if len(line) <= console.width else parts:
+        console.print(text, markup=False, highlight=False)
+
+
 def render_header(scenario: Scenario, console: Console) -> None:
     """Two lines: what was loaded, and which providers are up."""
     bundle = scenario.bundle
     snapshot = scenario.snapshot
     options = scenario.options
     catalog = "embedded" if snapshot.source is None else display_path(Path(snapshot.source))
-    console.print(
-        f"bundle {bundle.name} {bundle.version} ({display_path(bundle.path)}) · "
-        f"catalog {snapshot.date} ({catalog}) · session model {scenario.session_model}"
+    _print_parts(
+        console,
+        f"bundle {bundle.name} {bundle.version} ({display_path(bundle.path)})",
+        f"catalog {snapshot.date} ({catalog})",
+        f"session model {scenario.session_model}",
     )
     disabled = {provider_key(name) for name in scenario.routing.disabled_providers}
     states = []
@@ -129,7 +152,7 @@ def render_header(scenario: Scenario, console: Console) -> None:
             marks.append("disabled by settings")
         states.append(f"{name} ({', '.join(marks)})" if marks else name)
     settings = "honoured" if options.use_settings else "ignored"
-    console.print(f"providers {', '.join(states)} · settings files {settings}")
+    _print_parts(console, f"providers {', '.join(states)}", f"settings files {settings}")
     for line in unread_lines(bundle):
         console.print(line, markup=False, highlight=False)
     console.print()
@@ -206,7 +229,9 @@ def _check(result: AgentResult) -> Text:
 def render_verify(run: VerifyRun, console: Console) -> None:
     """The header, one row per agent, faults of the session, then the summary line."""
     render_header(run.scenario, console)
-    table = make_table("Agent", "Tier", "Model used", "Price vs session", "Check")
+    table = make_table(
+        "Agent", "Tier", "Model used", "Price vs session", "Check", optional=("Price vs session",)
+    )
     for result in run.results:
         route = result.route
         table.add_row(
@@ -307,7 +332,15 @@ def set_by(route: Route) -> str:
 
 def render_show(scenario: Scenario, routes: list[Route], console: Console) -> None:
     render_header(scenario, console)
-    table = make_table("Agent", "Tier", "Model", "First fallback", "Price vs session", "Set by")
+    table = make_table(
+        "Agent",
+        "Tier",
+        "Model",
+        "First fallback",
+        "Price vs session",
+        "Set by",
+        optional=("Price vs session", "First fallback"),
+    )
     for route in routes:
         model = route.expected_text if route.expected else route.outcome
         if route.outcome == UNRESOLVED:

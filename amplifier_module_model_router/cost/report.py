@@ -25,13 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from .. import events
 from ..bounded_read import MAX_LINE_BYTES, bounded_lines, open_regular
 from ..errors import InputError, UsageError
+from ..tables import Column, FitTable
 from .summary import BudgetUse, CostLine, CostSummary, combine_summaries
 
 __all__ = [
@@ -258,26 +257,31 @@ def _row(line: CostLine) -> list[str]:
     ]
 
 
-def cost_table(summary: CostSummary, *, title: str | None = None) -> Table:
-    """The per-agent table: one row per agent and model, then the totals."""
+def cost_table(summary: CostSummary, *, title: str | None = None) -> FitTable:
+    """The per-agent table: one row per agent and model, then the totals. On a narrow
+    terminal Cached, Baseline, In, Out and Tier are left out, in that order."""
     if title is None:
         title = (
             f"Cost per agent · session {summary.session_id}"
             if summary.sessions == 1 and summary.session_id
             else f"Cost per agent · {summary.sessions} sessions"
         )
-    table = Table(
+    right = "right"
+    table = FitTable(
+        [
+            Column("Agent"),
+            Column("Tier", drop=4),
+            Column("Model"),
+            Column("Calls", justify=right),
+            Column("In", drop=2, justify=right),
+            Column("Out", drop=3, justify=right),
+            Column("Cached", drop=0, justify=right),
+            Column("Cost", justify=right),
+            Column("Baseline", drop=1, justify=right),
+            Column("Saved", justify=right),
+        ],
         title=title,
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        pad_edge=False,
-        collapse_padding=True,
     )
-    table.add_column("Agent", overflow="fold")
-    table.add_column("Tier", overflow="fold")
-    table.add_column("Model", overflow="fold")
-    for name in ("Calls", "In", "Out", "Cached", "Cost", "Baseline", "Saved"):
-        table.add_column(name, justify="right", no_wrap=True)
     for agent in summary.agents:
         for index, m in enumerate(agent.models):
             first = index == 0
@@ -354,21 +358,25 @@ def budget_note(budget: BudgetUse) -> str:
 
 def render_cost_table(summary: CostSummary, console: Console, *, title: str | None = None) -> None:
     """Print one summary's table and its notes (baseline, unknown prices, savings)."""
-    console.print(cost_table(summary, title=title))
+    cost_table(summary, title=title).print(console)
     for note in _notes(summary):
         console.print(note, style="dim", highlight=False)
 
 
-def sessions_table(summaries: tuple[CostSummary, ...]) -> Table:
+def sessions_table(summaries: tuple[CostSummary, ...]) -> FitTable:
     """One line per root session: when it ended, its baseline, its calls, cost and savings."""
-    table = Table(title="Sessions", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    for name in ("Session", "Ended", "Baseline model"):
-        table.add_column(name, no_wrap=True)
-    for name in ("Calls", "Cost", "Saved"):
-        table.add_column(name, no_wrap=True, justify="right")
     budgets = any(s.budget is not None for s in summaries)
+    columns = [
+        Column("Session"),
+        Column("Ended", drop=1),
+        Column("Baseline model", drop=0),
+        Column("Calls", justify="right"),
+        Column("Cost", justify="right"),
+        Column("Saved", justify="right"),
+    ]
     if budgets:
-        table.add_column("Spend against caps", overflow="fold")
+        columns.append(Column("Spend against caps", fold="text"))
+    table = FitTable(columns, title="Sessions")
     for s in summaries:
         total = s.total
         extra = [budget_cell(s.budget)] if budgets else []
@@ -399,7 +407,7 @@ def render_report(report: CostReport, console: Console) -> None:
         assert combined is not None
         render_cost_table(combined, console)
         console.print()
-        console.print(sessions_table(report.summaries))
+        sessions_table(report.summaries).print(console)
     for problem in report.problems:
         console.print(f"skipped {problem}", style="yellow", highlight=False)
     if report.repeats:
