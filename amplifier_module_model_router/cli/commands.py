@@ -352,9 +352,16 @@ def validate(bundle: str | None, as_json: bool) -> None:
 
 @main.command(short_help="The effective routing settings, each with its source.")
 @_bundle_option(positional=False)
+@click.option(
+    "--settings/--no-settings",
+    "use_settings",
+    default=True,
+    show_default=True,
+    help="Apply org/user/project settings files (--no-settings: the bundle's own routing).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_guarded
-def settings(bundle: str | None, as_json: bool) -> None:
+def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
     """The effective routing settings, each value with the layer it came from.
 
     Layers, later wins: the bundle's tiers < org file ($AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS) <
@@ -370,11 +377,15 @@ def settings(bundle: str | None, as_json: bool) -> None:
     from .scenario import default_bundle, effective_routing_of
 
     loaded = load_bundle(bundle if bundle is not None else default_bundle())
-    routing, hook_config = effective_routing_of(loaded, use_settings=True)
+    routing, hook_config = effective_routing_of(loaded, use_settings=use_settings)
     mount_settings = RouterConfig.from_mount(hook_config).settings
     layers = discover_layers(mount_config=mount_settings, problems=[])
     refused = {problem.file for problem in routing.problems}
-    layers = [layer for layer in layers if layer.source not in refused]
+    layers = [
+        layer
+        for layer in layers
+        if layer.source not in refused and (use_settings or layer.name == "mount")
+    ]
     if as_json:
         _echo_json(settings_json(routing, layers))
     else:
