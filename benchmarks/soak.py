@@ -78,6 +78,7 @@ from amplifier_module_model_router.resolve.providers import canonical_name  # no
 from amplifier_module_model_router.resolve.snapshot import load_catalog  # noqa: E402
 from amplifier_module_model_router.session import router  # noqa: E402
 from amplifier_module_model_router.session.handoff import shared_handoffs  # noqa: E402
+from amplifier_module_model_router.shared import replaced  # noqa: E402
 
 PROVIDERS = ("anthropic", "openai", "gemini", "github-copilot")
 SESSION_PROVIDER, SESSION_MODEL = "openai", "gpt-5.1"
@@ -306,13 +307,9 @@ class SimClock:
 @contextmanager
 def simulated_cooldowns(clock: SimClock) -> Iterator[cooldown.CooldownRegistry]:
     """A fresh process-wide cooldown registry on ``clock`` for the run; the old one after."""
-    saved = cooldown._SHARED
     registry = cooldown.CooldownRegistry(clock=clock)
-    cooldown._SHARED = registry
-    try:
+    with replaced("cooldowns", registry, cooldown.CooldownRegistry.clear):
         yield registry
-    finally:
-        cooldown._SHARED = saved
 
 
 async def _sampler(report: SoakReport, registry: cooldown.CooldownRegistry) -> None:

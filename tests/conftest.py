@@ -39,17 +39,11 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def fresh_routing_state() -> None:
-    """Cold catalog caches, no cooldowns, an empty call recorder, no spend counted."""
-    from amplifier_module_model_router.budget import shared_book
-    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
-    from amplifier_module_model_router.offline import RECORDER
-    from amplifier_module_model_router.resolve.catalog import shared_caches
+    """Every piece of process-wide state empty: cold catalog caches, no cooldowns, no spawn
+    handoffs, no cost or spend counted, an empty call recorder (one registry, one reset)."""
+    from amplifier_module_model_router.shared import reset_shared
 
-    for cache in shared_caches():
-        cache.invalidate()
-    shared_cooldowns().clear()
-    RECORDER.clear()
-    shared_book().reset()
+    reset_shared()
 
 
 class FakeClock:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import events
+from ..shared import shared
 from .counters import MemoryCounters, SpendCounters
 from .model import BudgetSettings, CapSpend, SpendLevel
 
@@ -140,12 +141,9 @@ class SpendBook:
         return len(self._roots)
 
 
-_BOOK = SpendBook()
-
-
 def shared_book() -> SpendBook:
     """The process-wide book: a root session and all its children count into one."""
-    return _BOOK
+    return shared("spend book", SpendBook, SpendBook.reset)
 
 
 class Budget:

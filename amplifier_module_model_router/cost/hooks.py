@@ -32,6 +32,7 @@ from ..resolve.prices import list_price
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session_ids import agent_of
 from ..session.router import current_model, session_entries
+from ..shared import shared
 from .summary import BudgetUse, CapUse, Incomplete
 from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
 
@@ -50,12 +51,9 @@ COST_HOOK_PRIORITY = 50
 TRACKING_CAPABILITY = "model_router.cost_tracking"
 """Marks a session whose usage is already tracked."""
 
-_LEDGER = CostLedger()
-
-
 def shared_ledger() -> CostLedger:
     """The process-wide ledger: a root session and all its children file into one."""
-    return _LEDGER
+    return shared("cost ledger", CostLedger, CostLedger.clear)
 
 
 def install_cost_tracking(
@@ -69,7 +67,7 @@ def install_cost_tracking(
     """
     if coordinator.get_capability(TRACKING_CAPABILITY) is not None:
         return lambda: None
-    tracker = CostTracker(coordinator, router, ledger or _LEDGER)
+    tracker = CostTracker(coordinator, router, ledger or shared_ledger())
     coordinator.register_capability(TRACKING_CAPABILITY, tracker)
     return tracker.register()
 

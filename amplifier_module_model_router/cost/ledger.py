@@ -380,6 +380,12 @@ class CostLedger:
     def __len__(self) -> int:
         return len(self._roots)
 
+    def clear(self) -> None:
+        """Forget every session and root."""
+        self._roots.clear()
+        self._root_of.clear()
+        self._agent_of.clear()
+
 
 def summarize(
     usage: RootUsage,

@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 from ..resolve.resolver import CooldownView  # the one protocol (the resolver reads it)
+from ..shared import shared
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -246,14 +247,6 @@ class CooldownRegistry:
                 del self._entries[key]
 
 
-_SHARED: CooldownRegistry | None = None
-_SHARED_LOCK = threading.Lock()
-
-
 def shared_cooldowns() -> CooldownRegistry:
     """The one registry every session in this process consults (parent, children, siblings)."""
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = CooldownRegistry()
-        return _SHARED
+    return shared("cooldowns", CooldownRegistry, CooldownRegistry.clear)

@@ -38,6 +38,8 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ModelInfo, Pricing, ProviderInfo
 
+from ..cost.ledger import price_of
+from ..cost.summary import Tokens
 from ..errors import InputError, UsageError
 from ..resolve.snapshot import CatalogModel
 from .recorder import RECORDER, CatalogCall, CompletionCall
@@ -337,19 +339,12 @@ def _model_info(model: CatalogModel) -> ModelInfo:
     )
 
 
-def _cost(model: CatalogModel, fresh: int, cached: int, output: int) -> Decimal:
-    """List-price cost; cache reads without a cache price are charged as input."""
-    p = model.pricing
-    assert p is not None
-    cache_price = (
-        p.cache_read_per_million if p.cache_read_per_million is not None else p.input_per_million
-    )
-    total = (
-        Decimal(str(p.input_per_million)) * fresh
-        + Decimal(str(cache_price)) * cached
-        + Decimal(str(p.output_per_million)) * output
-    )
-    return total / Decimal(1_000_000)
+def _cost(model: CatalogModel, fresh: int, cached: int, output: int) -> Decimal | None:
+    """List-price cost, by the one cost formula (:meth:`..cost.ledger.Price.cost`)."""
+    price = price_of(model)
+    if price is None:
+        return None
+    return price.cost(Tokens(input=fresh + cached, output=output, cache_read=cached))
 
 
 def _foreign_state(messages: list[Message], name: str) -> tuple[str, ...]:

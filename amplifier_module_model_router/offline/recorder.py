@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..shared import shared
+
 __all__ = ["RECORDER", "CallRecorder", "CatalogCall", "CompletionCall"]
 
 
@@ -138,5 +140,5 @@ class CallRecorder:
         return members
 
 
-RECORDER = CallRecorder()
+RECORDER = shared("offline call recorder", CallRecorder, CallRecorder.clear)
 """The process-wide recorder every offline provider writes to."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from ..shared import shared
 from .providers import ProviderEntry, catalog_key
 from .versions import SortedCatalog
 
@@ -305,19 +306,26 @@ def _lookup(
     )
 
 
-_SHARED: dict[tuple[float, float, float], CatalogCache] = {}
+def _shared_caches() -> dict[tuple[float, float, float], CatalogCache]:
+    return shared("catalog caches", dict, _invalidate_all)
+
+
+def _invalidate_all(caches: dict[tuple[float, float, float], CatalogCache]) -> None:
+    for cache in caches.values():
+        cache.invalidate()
 
 
 def shared_cache(*, ttl: float = 600, timeout: float = 10, cooldown: float = 60) -> CatalogCache:
     """The process-wide cache for these timings: a parent session and its children (which mount
     the same config) resolve against one catalog per provider."""
     key = (float(ttl), float(timeout), float(cooldown))
-    cache = _SHARED.get(key)
+    caches = _shared_caches()
+    cache = caches.get(key)
     if cache is None:
-        cache = _SHARED[key] = CatalogCache(ttl=ttl, timeout=timeout, cooldown=cooldown)
+        cache = caches[key] = CatalogCache(ttl=ttl, timeout=timeout, cooldown=cooldown)
     return cache
 
 
 def shared_caches() -> tuple[CatalogCache, ...]:
     """Every process-wide cache made so far (tests reset them, the soak checks their bounds)."""
-    return tuple(_SHARED.values())
+    return tuple(_shared_caches().values())

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..shared import shared
+
 
 class Handoffs:
     """sub_session_id -> the spawn's route, while that spawn is running."""
@@ -30,10 +32,10 @@ class Handoffs:
     def __len__(self) -> int:
         return len(self._routes)
 
-
-_SHARED = Handoffs()
+    def clear(self) -> None:
+        self._routes.clear()
 
 
 def shared_handoffs() -> Handoffs:
     """The process-wide registry: spawner and child router must see the same one."""
-    return _SHARED
+    return shared("spawn handoffs", Handoffs, Handoffs.clear)

@@ -23,6 +23,7 @@ from ..resolve.providers import ProviderEntry, entries_from, plan_index
 from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
+from ..shared import shared
 from .decision import SOURCE_INHERIT, RouteRequest, decide_route
 from .handoff import shared_handoffs
 
@@ -45,7 +46,9 @@ class RouteOutcome:
 
 
 _ENTRY_MEMO_LIMIT = 256
-_entry_memo: dict[int, tuple[tuple[Any, ...], int, tuple[ProviderEntry, ...]]] = {}
+_entry_memo: dict[int, tuple[tuple[Any, ...], int, tuple[ProviderEntry, ...]]] = shared(
+    "session provider entries", dict, dict.clear
+)
 
 
 def session_entries(coordinator: Any) -> tuple[ProviderEntry, ...]:
