@@ -195,12 +195,14 @@ def report_overhead(spawns: int, latency: float) -> None:
         label = "entry-point scan memoised" if memo else "the kernel as it is (entry points rescanned per module load)"
         print(f"  {label}:")
         for name, (wall, cpu) in results.items():
-            print(f"    {name:<42} wall p50 {p50(wall):7.2f} ms  p95 {p95(wall):7.2f}   CPU p50 {p50(cpu):7.2f} ms")
+            print(f"    {name:<42} wall p50 {p50(wall):7.2f} ms  p95 {p95(wall):7.2f}   "
+                  f"CPU p50 {p50(cpu):6.2f} ms  min {min(cpu):6.2f}")
         (own_wall, own_cpu), (_, _), (bare_wall, bare_cpu) = results.values()
         gap = p50(own_wall) - p50(bare_wall)
         verdict = "met" if gap <= OVERHEAD_GOAL_MS else "MISSED"
         print(f"    routed (own spawner) - unrouted: wall p50 {gap:+.2f} ms, CPU p50 "
-              f"{p50(own_cpu) - p50(bare_cpu):+.2f} ms   goal <= {OVERHEAD_GOAL_MS} ms: {verdict}")
+              f"{p50(own_cpu) - p50(bare_cpu):+.2f} ms, CPU min {min(own_cpu) - min(bare_cpu):+.2f} ms   "
+              f"goal <= {OVERHEAD_GOAL_MS} ms: {verdict}")
     warm, cold = asyncio.run(router_times(max(spawns // 2, 10), latency))
     print("  router time per spawn (decide + resolve + event), from model_router:resolved.resolution_ms:")
     print(f"    warm (catalogs cached)                      p50 {p50(warm):8.3f} ms   p95 {p95(warm):8.3f} ms")
@@ -224,20 +226,22 @@ def load_foundation(source: str | None) -> Any:
     return apply_provider_preferences_with_resolution
 
 
-async def delegations(plan: dict[str, Any], spawner: Any, n: int, concurrent: bool) -> tuple[float, int]:
-    """Wall seconds for ``n`` delegations from cold caches, and the list_models() calls made."""
+async def delegations(
+    plan: dict[str, Any], spawner: Any, n: int, concurrent: bool
+) -> tuple[float, float, int]:
+    """Wall and CPU seconds for ``n`` delegations from cold caches, and the list_models() calls."""
     cold_start()
     session = await started(plan, spawner)
     try:
-        wall = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         if concurrent:
             await session.execute("\n".join(delegate(i) for i in range(n)))
         else:
             for i in range(n):
                 await session.execute(delegate(i))
                 await fresh_turn(session)
-        seconds = time.perf_counter() - wall
-        return seconds, len(RECORDER.catalog_calls())
+        seconds, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return seconds, cpu, len(RECORDER.catalog_calls())
     finally:
         await session.cleanup()
         RECORDER.clear()
@@ -256,14 +260,17 @@ def report_foundation(apply: Any, n: int, latency: float, rounds: int) -> None:
     }
     with memoised_entry_points():
         asyncio.run(delegations(routed, None, 3, False))  # imports and first loads out of the way
+        print("  (wall time is what the goals compare; CPU is the process's, steadier on a busy machine)")
         for concurrent in (False, True):
             walls: dict[str, list[float]] = {name: [] for name in sides}
+            cpus: dict[str, list[float]] = {name: [] for name in sides}
             calls: dict[str, int] = {}
             for _ in range(rounds):
                 for name, side in sides.items():
                     plan, spawner = side()
-                    seconds, calls[name] = asyncio.run(delegations(plan, spawner, n, concurrent))
+                    seconds, cpu, calls[name] = asyncio.run(delegations(plan, spawner, n, concurrent))
                     walls[name].append(seconds)
+                    cpus[name].append(cpu)
             mode = "concurrent" if concurrent else "sequential"
             goal = CONCURRENT_GOAL if concurrent else SEQUENTIAL_GOAL
             reference = p50(walls["foundation (app spawner + spawn_utils)"])
@@ -272,8 +279,8 @@ def report_foundation(apply: Any, n: int, latency: float, rounds: int) -> None:
                 ratio = reference / p50(seconds)
                 verdict = "" if name.startswith("foundation") else (
                     f"   goal >= {goal:g}x: {'met' if ratio >= goal else 'MISSED'}")
-                print(f"    {name:<42} {p50(seconds):7.3f} s  ({ratio:5.2f}x)  list_models() calls "
-                      f"{calls[name]:>3}{verdict}")
+                print(f"    {name:<42} {p50(seconds):7.3f} s  ({ratio:5.2f}x)  CPU {p50(cpus[name]):6.3f} s  "
+                      f"list_models() calls {calls[name]:>3}{verdict}")
 
 
 # -- 3. failover in real sessions ----------------------------------------------------------------
