@@ -19,7 +19,10 @@ What it does, in a work folder outside the repository:
    that makes the parent delegate to ``model-router:git-ops`` and ``model-router:zen-architect``.
 5. Checks per form: the HTTP request of each child session carried the expected model (git-ops:
    the budget model, zen-architect: the frontier model) and the session's ``events.jsonl`` holds
-   ``model_router:resolved`` events.
+   ``model_router:resolved`` events. The ``settings-typo`` form runs the root bundle with a typo
+   in the user's settings (``model_router: {agents: {git-ops: strnog}}``) and checks that routing
+   stays on, the CLI prints one line naming the file, line and key (no traceback), and
+   ``model_router:settings_error`` is in ``events.jsonl``.
 
 Run:  python scripts/real_cli_e2e.py --mirrors /work/.mirror [--work DIR] [--form NAME ...]
 Exit status 0 when every form passes; the output lists each command and the models seen.
@@ -193,6 +196,8 @@ class Form:
     files: dict[str, str] = field(default_factory=dict)  # files written in the working folder
     expected: dict[str, str] = field(default_factory=lambda: dict(EXPECTED))
     local: str | None = None  # the bundle file our own `show` reads for the same routing
+    settings: str = ""  # appended to the run's ~/.amplifier/settings.yaml
+    typo: tuple[str, str] | None = None  # (line text, key): a settings error the run must survive
 
 
 def forms(repo: Path) -> list[Form]:
@@ -224,10 +229,18 @@ def forms(repo: Path) -> list[Form]:
              run_args=["--bundle", "file://{work}/my-router.md"], local="{work}/my-router.md",
              expected={"model-router:git-ops": FRONTIER,
                        "model-router:zen-architect": FRONTIER}),
+        Form("settings-typo", "the root bundle with a typo in the user's routing settings",
+             run_args=["--bundle", f"file://{repo}/bundle.md"],
+             settings="model_router:\n  agents:\n    git-ops: strnog\n",
+             typo=("git-ops: strnog", "model_router.agents.git-ops")),
     ]
 
 
-def write_home(home: Path, farm: Path, port: int) -> None:
+def write_home(home: Path, farm: Path, port: int, extra: str = "") -> Path:
+    """A fresh HOME: git redirected to the farm, provider-anthropic pointed at the stub.
+
+    Returns the path of ``~/.amplifier/settings.yaml`` (``extra`` appended to it).
+    """
     home.mkdir(parents=True)
     (home / ".gitconfig").write_text(
         f'[url "file://{farm}/"]\n\tinsteadOf = https://github.com/\n'
@@ -240,7 +253,8 @@ def write_home(home: Path, farm: Path, port: int) -> None:
         "      source: git+https://github.com/microsoft/amplifier-module-provider-anthropic@main\n"
         "      config:\n        api_key: sk-ant-stub\n"
         f"        base_url: http://127.0.0.1:{port}\n"
-        f"        default_model: {STRONG}\n        priority: 1\n")
+        f"        default_model: {STRONG}\n        priority: 1\n" + extra)
+    return amp / "settings.yaml"
 
 
 def cli_env(venv: Path, home: Path) -> dict[str, str]:
@@ -255,20 +269,74 @@ def events_files(home: Path) -> list[Path]:
     return sorted((home / ".amplifier" / "projects").glob("*/sessions/*/events.jsonl"))
 
 
-def resolved_events(home: Path) -> list[dict]:
+def events_named(home: Path, name: str) -> list[dict]:
+    """The data of every ``name`` event in the run's events.jsonl files."""
     found = []
     for path in events_files(home):
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
-                if "model_router:resolved" not in line:
+                if name not in line:
                     continue
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if record.get("event") == "model_router:resolved":
+                if record.get("event") == name:
                     found.append(record.get("data") or {})
     return found
+
+
+def resolved_events(home: Path) -> list[dict]:
+    return events_named(home, "model_router:resolved")
+
+
+def tracebacks(text: str) -> list[str]:
+    """Each Python traceback in ``text``: its header, indented frames and the exception line.
+
+    The placeholder repositories cause some of their own (a module foundation cannot load);
+    a check looks at what a traceback goes through.
+    """
+    found, current = [], None
+    for row in text.splitlines():
+        if row.startswith("Traceback (most recent call last):"):
+            current = [row]
+        elif current is not None:
+            current.append(row)
+            if row and not row[0].isspace():
+                found.append("\n".join(current))
+                current = None
+    return found
+
+
+def check_typo(text: str, home: Path, settings: Path, typo: tuple[str, str]) -> tuple[
+        list[str], list[str]]:
+    """A settings typo the run must survive: (what was seen, problems).
+
+    The CLI output holds exactly one line naming ``settings:<line>`` and the key (a traceback
+    through model-router fails any form); ``events.jsonl`` holds ``model_router:settings_error``
+    with the same file, line and key. (Routing staying on is checked by every form's expected
+    models and ``model_router:resolved`` events.)
+    """
+    seen, problems = [], []
+    line_text, key = typo
+    line = next(i for i, row in enumerate(settings.read_text().splitlines(), 1)
+                if line_text in row)
+    where = f"{settings}:{line}"
+    said = [row.strip() for row in text.splitlines() if where in row and key in row]
+    seen += [f"CLI said: {row}" for row in said]
+    if len(said) != 1:
+        problems.append(f"{len(said)} line(s) of CLI output name {where} and {key}, expected 1")
+    if "Failed to load hook" in text:
+        problems.append("the CLI reports a hook that failed to load")
+    found = events_named(home, "model_router:settings_error")
+    seen += [f"model_router:settings_error  {e.get('file')}:{e.get('line')}: {e.get('key')}"
+             for e in found]
+    if not any(str(e.get("file")) == str(settings) and e.get("line") == line
+               and str(e.get("key", "")).endswith(key.split("model_router.")[-1])
+               for e in found):
+        problems.append(f"no model_router:settings_error for {where} ({key}) in "
+                        f"{len(events_files(home))} events.jsonl file(s)")
+    return seen, problems
 
 
 def cli_complaints(text: str) -> list[str]:
@@ -335,7 +403,7 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
     if base.exists():
         shutil.rmtree(base)
     home, folder = base / "home", base / "work"
-    write_home(home, farm, port)
+    settings = write_home(home, farm, port, form.settings)
     folder.mkdir(parents=True)
     for name, text in form.files.items():
         (folder / name).write_text(text)
@@ -397,7 +465,19 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
                 ours.append(f"  {agent}: from an include not read offline")
     text = ANSI.sub("", "\n".join(output))
     (base / "output.log").write_text(text)
-    problems.extend(cli_complaints(text))
+    complaints = cli_complaints(text)
+    if form.typo:
+        seen, typo_problems = check_typo(text, home, settings, form.typo)
+        ours += seen
+        problems += typo_problems
+        where = [s.removeprefix("CLI said: ") for s in seen if s.startswith("CLI said: ")]
+        complaints = [c for c in complaints
+                      if not any(w.startswith(c.removeprefix("CLI: ")) for w in where)]
+    problems.extend(complaints)
+    ours_tb = [t for t in tracebacks(text) if "model_router" in t or "model-router" in t]
+    if ours_tb:
+        problems.append(f"{len(ours_tb)} traceback(s) through model-router in the CLI output; "
+                        f"the first ends: {ours_tb[0].splitlines()[-1][:200]}")
     return Outcome(form, commands, models, resolved_text, ours, not problems, problems,
                    "\n".join(text.strip().splitlines()[-25:]), time.monotonic() - started)
 

@@ -35,4 +35,4 @@ def test_every_documented_form_routes_in_the_real_cli(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=3600, cwd=tmp_path, check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert "6/6 forms pass" in result.stdout
+    assert "7/7 forms pass" in result.stdout
