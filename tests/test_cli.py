@@ -242,6 +242,23 @@ def test_verify_honours_settings_only_when_asked(isolated_settings: Path) -> Non
     assert honoured.code == 0
 
 
+def test_self_named_in_settings_is_routed_in_show_explain_and_verify(
+    isolated_settings: Path,
+) -> None:
+    """``agents: {self: budget}`` routes self-delegation; show, explain and verify agree."""
+    settings = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
+    settings.parent.mkdir()
+    settings.write_text("model_router:\n  agents:\n    self: budget\n", encoding="utf-8")
+    budget = first_match("budget", set())
+    assert in_process("show", str(BUNDLE)).rows()["self"][1:3] == ["budget", budget]
+    explained = in_process("explain", "self", "--bundle", str(BUNDLE)).out
+    assert f"tier decided by: user ({settings}): agents.self" in explained
+    assert f"-> self gets {budget}" in explained
+    verified = in_process("verify", str(BUNDLE), "--settings")
+    assert verified.rows()["self"][1:4] == ["budget", budget, "3.0x cheaper"]
+    assert verified.code == 0, verified.out
+
+
 def test_verify_flags_a_model_other_than_expected(monkeypatch: pytest.MonkeyPatch) -> None:
     from amplifier_module_model_router.cli import expect as cli_routes
 

@@ -126,11 +126,11 @@ class Planner:
         """The expected route of ``agent`` (a key from :meth:`find`)."""
         scenario = self.scenario
         routing = scenario.routing
-        if agent == SELF:
-            return self._inherit(SELF, "self: inherits the parent's model")
-        spec = scenario.bundle.agents.get(agent.rsplit(":", 1)[-1])
+        spec = None if agent == SELF else scenario.bundle.agents.get(agent.rsplit(":", 1)[-1])
         declared = spec.tier if spec is not None else None
         tier, decided_by = routing.tier_for(agent, declared)
+        if agent == SELF and tier is None:  # routed only when a settings layer names it
+            return self._inherit(SELF, "self: inherits the parent's model")
         if tier is not None and tier in routing.tiers:
             preferences = tuple(routing.tiers[tier])
             chain_source = routing.provenance.get(f"tiers.{tier}")
