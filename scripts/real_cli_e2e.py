@@ -308,14 +308,15 @@ def tracebacks(text: str) -> list[str]:
     return found
 
 
-def check_typo(text: str, home: Path, settings: Path, typo: tuple[str, str]) -> tuple[
-        list[str], list[str]]:
+def check_typo(text: str, home: Path, settings: Path, typo: tuple[str, str], *,
+               venv: Path, cwd: Path) -> tuple[list[str], list[str]]:
     """A settings typo the run must survive: (what was seen, problems).
 
     The CLI output holds exactly one line naming ``settings:<line>`` and the key (a traceback
-    through model-router fails any form); ``events.jsonl`` holds ``model_router:settings_error``
-    with the same file, line and key. (Routing staying on is checked by every form's expected
-    models and ``model_router:resolved`` events.)
+    through model-router fails any form); the root session's ``events.jsonl`` holds
+    ``model_router:settings_error`` with the same file, line and key; this package's
+    ``settings`` command, run with the same HOME, names the same place. (Routing staying on is
+    checked by every form's expected models and ``model_router:resolved`` events.)
     """
     seen, problems = [], []
     line_text, key = typo
@@ -326,16 +327,25 @@ def check_typo(text: str, home: Path, settings: Path, typo: tuple[str, str]) -> 
     seen += [f"CLI said: {row}" for row in said]
     if len(said) != 1:
         problems.append(f"{len(said)} line(s) of CLI output name {where} and {key}, expected 1")
-    if "Failed to load hook" in text:
-        problems.append("the CLI reports a hook that failed to load")
-    found = events_named(home, "model_router:settings_error")
-    seen += [f"model_router:settings_error  {e.get('file')}:{e.get('line')}: {e.get('key')}"
-             for e in found]
-    if not any(str(e.get("file")) == str(settings) and e.get("line") == line
-               and str(e.get("key", "")).endswith(key.split("model_router.")[-1])
-               for e in found):
-        problems.append(f"no model_router:settings_error for {where} ({key}) in "
-                        f"{len(events_files(home))} events.jsonl file(s)")
+    if "Failed to load hook 'model-router'" in text:
+        problems.append("the CLI reports that the model-router hook failed to load")
+    found = [e for e in events_named(home, "model_router:settings_error")
+             if str(e.get("file")) == str(settings) and e.get("line") == line
+             and e.get("key") == key]
+    root = [e for e in found if not e.get("parent_id")]
+    seen.append(f"model_router:settings_error  {where}: {key}  in {len(found)} of "
+                f"{len(events_files(home))} events.jsonl file(s), the root session's "
+                f"{'included' if root else 'NOT included'}")
+    if not root:
+        problems.append(f"no model_router:settings_error for {where} ({key}) in the root "
+                        "session's events.jsonl")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home)}
+    ours = sh([str(venv / "bin" / "python"), "-m", "amplifier_module_model_router.cli",
+               "settings", "--bundle", str(REPO / "bundle.md")], cwd=cwd, env=env, check=False)
+    seen.append(f"amplifier-model-router settings -> exit {ours.returncode}: "
+                f"{ours.stderr.strip()[:300]}")
+    if ours.returncode != 2 or where not in ours.stderr or key not in ours.stderr:
+        problems.append(f"`amplifier-model-router settings` does not name {where} and {key}")
     return seen, problems
 
 
@@ -467,7 +477,8 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
     (base / "output.log").write_text(text)
     complaints = cli_complaints(text)
     if form.typo:
-        seen, typo_problems = check_typo(text, home, settings, form.typo)
+        seen, typo_problems = check_typo(text, home, settings, form.typo, venv=venv,
+                                         cwd=folder)
         ours += seen
         problems += typo_problems
         where = [s.removeprefix("CLI said: ") for s in seen if s.startswith("CLI said: ")]
