@@ -22,6 +22,7 @@ from rich.console import Console
 
 from amplifier_module_model_router.cost.ledger import parse_usage
 from amplifier_module_model_router.cost.report import (
+    MAX_NOTES,
     load_cost_events,
     load_report,
     render_cost_table,
@@ -260,6 +261,21 @@ def test_one_bad_file_never_stops_the_report_of_a_sessions_folder(tmp_path: Path
     assert any(p.startswith(str(tmp_path / "odd" / "events.jsonl")) for p in report.problems)
     assert any(p.startswith(f"{tmp_path / 'binary' / 'events.jsonl'}:1: ") for p in report.problems)
     assert "Total" in text_of(render_report, report)
+
+
+def test_a_flood_of_bad_lines_is_listed_up_to_a_bound_and_counted_beyond(tmp_path: Path) -> None:
+    """Issue 13.8: a junk file with a million bad lines must not become a million notes."""
+    file = tmp_path / "events.jsonl"
+    file.write_text(
+        "".join(_cost_line("junk") + "\n" for _ in range(500)) + _good_cost_line() + "\n",
+        encoding="utf-8",
+    )
+    report = load_report(file)
+    assert len(report.summaries) == 1
+    assert len(report.problems) == MAX_NOTES and report.unlisted == 500 - MAX_NOTES
+    assert report_to_json(report)["problems_unlisted"] == 500 - MAX_NOTES
+    text = text_of(render_report, report)
+    assert f"skipped {500 - MAX_NOTES} more (only the first {MAX_NOTES} are listed)" in text
 
 
 def test_a_repeated_cost_line_counts_its_session_once(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ API for the CLI: :func:`load_report` (or :func:`load_cost_events`), :func:`rende
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ LIFTED_KEYS = (
 """Keys hooks-logging moves from an event's data to the top level of its line."""
 
 EVENTS_FILE = "events.jsonl"
+MAX_NOTES = 200
+"""Problems listed one by one in a report; any more are counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class CostReport:
     files: tuple[Path, ...]
     problems: tuple[str, ...] = ()
     repeats: int = 0
+    unlisted: int = 0
+    """Problems beyond the first :data:`MAX_NOTES`, counted but not kept."""
 
     @property
     def combined(self) -> CostSummary | None:
@@ -107,7 +112,12 @@ def load_report(path: str | Path) -> CostReport:
     found = reader.found
     found.sort(key=lambda item: (item[1].timestamp is None, item[1].timestamp or "", item[0]))
     return CostReport(
-        source, tuple(s for _, s in found), files, tuple(reader.problems), reader.repeats
+        source,
+        tuple(s for _, s in found),
+        files,
+        tuple(reader.problems),
+        reader.repeats,
+        reader.unlisted,
     )
 
 
@@ -122,15 +132,24 @@ class _Reader:
     def __init__(self) -> None:
         self.found: list[tuple[int, CostSummary]] = []
         self.problems: list[str] = []
+        self.unlisted = 0
         self.repeats = 0
         self._seen: set[tuple[str | None, str]] = set()
+
+    def note(self, problem: str) -> None:
+        """Keep the first :data:`MAX_NOTES` problems; count the rest (a junk file can hold
+        millions of bad lines)."""
+        if len(self.problems) < MAX_NOTES:
+            self.problems.append(problem)
+        else:
+            self.unlisted += 1
 
     def read_file(self, file: Path) -> None:
         marker = f'"{events.COST}"'.encode()
         try:  # a regular file only: a FIFO or /dev/zero named events.jsonl must not hang or flood
             handle = open_regular(file)
         except InputError as err:
-            self.problems.append(str(err))
+            self.note(str(err))
             return
         try:
             with handle:
@@ -138,19 +157,19 @@ class _Reader:
                     if marker not in raw:  # most lines are other events: skip them undecoded
                         continue
                     if not whole:
-                        self.problems.append(
+                        self.note(
                             f"{file}:{number}: line over {MAX_LINE_BYTES} bytes, skipped"
                         )
                         continue
                     self._take(raw.decode("utf-8", errors="replace"), f"{file}:{number}")
         except OSError as err:
-            self.problems.append(f"{file}: {err.strerror or err}")
+            self.note(f"{file}: {err.strerror or err}")
 
     def _take(self, line: str, where: str) -> None:
         try:
             parsed = cost_event_from_line(line)
         except ValueError as err:
-            self.problems.append(f"{where}: {err}")
+            self.note(f"{where}: {err}")
             return
         if parsed is None:
             return
@@ -167,7 +186,8 @@ def cost_event_from_line(line: str) -> tuple[CostSummary, tuple[str | None, str]
 
     Raises ``ValueError`` (never anything else) for a line that cannot be a cost event: not
     JSON, nested too deep, ``data`` not a mapping, a malformed or out-of-range payload. The
-    identity is the session id and the payload, so a repeated line is recognised.
+    identity is the session id and a digest of the payload, so a repeated line is recognised
+    without keeping every payload.
     """
     try:
         record = json.loads(line)
@@ -191,7 +211,8 @@ def cost_event_from_line(line: str) -> tuple[CostSummary, tuple[str | None, str]
         summary = CostSummary.from_payload(
             payload, timestamp=timestamp if isinstance(timestamp, str) else None
         )
-        identity = json.dumps(payload, sort_keys=True, default=str)
+        canonical = json.dumps(payload, sort_keys=True, default=str)
+        identity = hashlib.sha256(canonical.encode("utf-8", errors="replace")).hexdigest()
     except (TypeError, ArithmeticError, RecursionError) as err:
         raise ValueError(f"malformed payload ({type(err).__name__})") from None
     return summary, (summary.session_id, identity)
@@ -214,6 +235,7 @@ def report_to_json(report: CostReport) -> dict[str, Any]:
         "sessions": [summary_to_json(s) for s in report.summaries],
         "combined": summary_to_json(combined) if combined is not None else None,
         "problems": list(report.problems),
+        "problems_unlisted": report.unlisted,
         "repeats": report.repeats,
     }
 
@@ -410,6 +432,12 @@ def render_report(report: CostReport, console: Console) -> None:
         sessions_table(report.summaries).print(console)
     for problem in report.problems:
         console.print(f"skipped {problem}", style="yellow", highlight=False)
+    if report.unlisted:
+        console.print(
+            f"skipped {report.unlisted} more (only the first {len(report.problems)} are listed)",
+            style="yellow",
+            highlight=False,
+        )
     if report.repeats:
         console.print(
             f"{report.repeats} repeated {events.COST} line(s) counted once "
