@@ -104,6 +104,8 @@ class CostTracker:
         self._entries: tuple[ProviderEntry, ...] | None = None
         self._misses: dict[ModelKey, int] = {}
         self._unregister: list[Callable[[], None]] = []
+        self._executing = False
+        """Between the loop's prompt:submit and prompt:complete: it may still call its model."""
 
     def register(self) -> Callable[[], None]:
         hooks = self.coordinator.hooks
@@ -112,6 +114,11 @@ class CostTracker:
             ("delegate:agent_completed", self.on_spawn_over),
             ("delegate:error", self.on_spawn_over),
             ("llm:request", self.on_request),
+            ("prompt:submit", self.on_loop_start),
+            ("execution:start", self.on_loop_start),
+            ("prompt:complete", self.on_loop_end),
+            ("execution:end", self.on_loop_end),
+            ("orchestrator:complete", self.on_loop_end),
             ("llm:response", self.on_response),
             ("session:end", self.on_end),
         ):
@@ -147,6 +154,14 @@ class CostTracker:
             self.ledger.settle(sub)
         return HookResult(action="continue")
 
+    async def on_loop_start(self, event: str, data: dict[str, Any]) -> HookResult:
+        self._executing = True
+        return HookResult(action="continue")
+
+    async def on_loop_end(self, event: str, data: dict[str, Any]) -> HookResult:
+        self._executing = False
+        return HookResult(action="continue")
+
     async def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
         self.ledger.sent(self.session_id)
         return HookResult(action="continue")
@@ -180,8 +195,18 @@ class CostTracker:
 
     async def on_end(self, event: str, data: dict[str, Any]) -> HookResult:
         try:
-            incomplete = await self._wait_for_stragglers()
+            # Ended before its loop did (cancelled; cleaned up while still running): its loop
+            # and the sessions under it may still answer calls.
+            interrupted = data.get("status") != "completed" and (
+                self._executing or bool(self._running_tools())
+                or self.ledger.running_under(self.session_id)[1] > 0
+            )
+            running, in_flight = await self._wait_for_stragglers(interrupted)
             usage = self.ledger.close(self.session_id)
+            unanswered = in_flight + (usage.unanswered if usage is not None else 0)
+            incomplete = (
+                Incomplete(running, unanswered) if running or (interrupted and unanswered) else None
+            )
             if usage is not None and usage.buckets:
                 baseline = usage.root_model or current_model(self.coordinator)
                 wanted = usage.unpriced_models() | {baseline}
@@ -194,18 +219,36 @@ class CostTracker:
             logger.warning("model-router: could not emit the cost summary", exc_info=True)
         return HookResult(action="continue")
 
-    async def _wait_for_stragglers(self) -> Incomplete | None:
-        """A root ending while sessions under it still run (it was cancelled): give them
-        ``LATE_CALLS_GRACE_S`` to finish their calls, then say what may be missing."""
+    async def _wait_for_stragglers(self, interrupted: bool) -> tuple[int, int]:
+        """``(sessions running, calls in flight)`` under this root once they are done or
+        ``LATE_CALLS_GRACE_S`` has passed; the root itself counts as running while it is still
+        busy. A root ending while sessions under it still run (it was cancelled) gives them
+        time to finish their calls; an interrupted root (ended while its own loop ran) also
+        waits for that loop, which may go on after ``session:end`` (its tools finish, it asks
+        its model once more), and for its own unanswered calls."""
         if not self.ledger.is_root(self.session_id):
-            return None
+            return 0, 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LATE_CALLS_GRACE_S
-        running, in_flight = self.ledger.running_under(self.session_id)
-        while running and loop.time() < deadline:
-            await asyncio.sleep(_GRACE_POLL_S)
+        quiet = 0
+        while True:
             running, in_flight = self.ledger.running_under(self.session_id)
-        return Incomplete(running, in_flight) if running else None
+            own_busy = interrupted and (in_flight > 0 or self._executing or bool(self._running_tools()))
+            if running or own_busy:
+                quiet = 0
+            else:
+                quiet += 1
+                if not interrupted or quiet > 2:  # a few quiet polls: its loop has stopped
+                    return running, in_flight
+            if loop.time() >= deadline:
+                return running + (1 if own_busy else 0), in_flight
+            await asyncio.sleep(_GRACE_POLL_S)
+
+    def _running_tools(self) -> Any:
+        try:
+            return self.coordinator.cancellation.running_tools
+        except Exception:  # a coordinator without cancellation tracking
+            return ()
 
     async def _budget_use(self) -> BudgetUse:
         level = await self.budget.level(self.root_id)

@@ -196,6 +196,8 @@ class RootUsage:
     """List prices found while the sessions ran (catalogs may expire before the end)."""
     root_model: ModelKey | None = None
     """The first model that answered in the root session itself: the baseline."""
+    unanswered: int = 0
+    """Calls sent by sessions that ended before an answer came (cancelled mid-call)."""
 
     def unpriced_models(self) -> set[ModelKey]:
         """Models with calls that still need a list price (their provider reported no cost)."""
@@ -350,7 +352,9 @@ class CostLedger:
         """
         root_id = self._root_of.pop(session_id, None)
         self._agent_of.pop(session_id, None)
-        self._in_flight.pop(session_id, None)
+        unanswered = self._in_flight.pop(session_id, 0)
+        if unanswered and root_id in self._roots and root_id != session_id:
+            self._roots[root_id].unanswered += unanswered
         usage = self._roots.pop(session_id, None)
         if usage is not None:  # children announced but never opened will not be counted here
             for sid in [s for s in self._expected if self._root_of.get(s) == session_id]:

@@ -342,7 +342,7 @@ def _notes(summary: CostSummary) -> list[str]:
     if summary.incomplete is not None:
         notes.append(
             f"incomplete: the root ended (cancelled) while {summary.incomplete.sessions_running} "
-            f"session(s) under it still ran, {summary.incomplete.calls_in_flight} call(s) in flight;"
+            f"session(s) of its tree still ran, {summary.incomplete.calls_in_flight} call(s) in flight;"
             " what they answered later is not counted, so these totals are a lower bound."
         )
     if comparison.calls:

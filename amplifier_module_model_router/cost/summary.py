@@ -228,11 +228,12 @@ class BudgetUse:
 
 @dataclass(frozen=True, slots=True)
 class Incomplete:
-    """What a summary may be missing: its root ended while sessions under it still ran.
+    """What a summary may be missing: its root ended while sessions of its tree still ran.
 
-    ``sessions_running`` child sessions had not ended when the summary was taken (each may
-    still make calls); ``calls_in_flight`` calls had been sent without an answer yet. The
-    summary counts every call answered until then.
+    ``sessions_running`` sessions had not finished when the summary was taken (children not
+    ended, and the root itself when its loop was still going); each may still make calls.
+    ``calls_in_flight`` calls had been sent without an answer yet. The summary counts every
+    call answered until then.
     """
 
     sessions_running: int
