@@ -121,6 +121,8 @@ def test_an_agent_file_that_is_not_a_file_is_a_bundle_error(
     with pytest.raises(BundleError, match=REFUSED[kind]) as caught:
         load_bundle(tmp_path / "bundle.md")
     assert caught.value.file and caught.value.file.endswith("evil.md")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "bundle.md")])
+    assert result.exit_code != 0 and REFUSED[kind] in result.output + result.stderr
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -154,3 +154,11 @@ def test_the_readme_lists_the_caller_keys_the_code_allows() -> None:
     listed = re.search(r"<!-- caller-config-keys -->(.*?)<!-- /caller-config-keys -->", section, re.S)
     assert listed, "README's Trust model section lists the default caller keys"
     assert set(re.findall(r"`([a-z_]+)`", listed.group(1))) == set(CALLER_CONFIG_KEYS)
+
+
+def test_the_settings_command_shows_who_widened_the_caller_keys() -> None:
+    routing = effective_routing({}, [layer("org", {"caller_config_keys": ["max_retries"]}),
+                                     layer("user", {"caller_config_keys": ["timeout"]})])
+    rows = {key: (value, source) for key, value, source in routing.effective_values()}
+    assert rows["caller_config_keys"] == (["max_retries", "timeout"],
+                                          "org (org.yaml); user (user.yaml)")

@@ -174,6 +174,8 @@ class EffectiveRouting:
                 (f"budget.{key}", value, source(f"budget.{key}", DEFAULT))
                 for key, value in budget_rows(self.budget)
             ]
+        if self.caller_config_keys:
+            rows.append(("caller_config_keys", list(self.caller_config_keys), source("caller_config_keys", "")))
         rows += [
             (f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()
         ]
@@ -345,6 +347,9 @@ class _State:
                 self.sources[key] = layer.label
             elif spec.metadata["merge"] != PER_NAME:  # COLLECT
                 self.collected.setdefault(key, {}).update(dict.fromkeys(value))
+                if value:
+                    previous = self.sources.get(key)
+                    self.sources[key] = f"{previous}; {layer.label}" if previous else layer.label
             else:
                 merged = self.named.setdefault(key, {})
                 for name, item in value.items():
