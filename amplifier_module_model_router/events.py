@@ -24,7 +24,11 @@ moved to a cheaper tier because of one."""
 SETTINGS_ERROR = "model_router:settings_error"
 """At session start, one per settings layer that was refused (the session routes without it)."""
 
-ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST, BUDGET, SETTINGS_ERROR)
+LISTING_QUIRK = "model_router:listing_quirk"
+"""At root session start, one per mounted provider whose listing hides models (Anthropic's
+default one-per-family), with the documented setting that shows them all."""
+
+ALL_EVENTS: tuple[str, ...] = (RESOLVED, FAILOVER, COST, BUDGET, SETTINGS_ERROR, LISTING_QUIRK)
 
 # The ``outcome`` of a ``model_router:resolved`` event (see :func:`resolved_payload`).
 ROUTED = "routed"

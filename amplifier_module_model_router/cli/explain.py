@@ -18,6 +18,7 @@ from ..resolve.resolver import CHOSEN, FALLBACK, TraceEntry
 from ..resolve.versions import version_key
 from ..settings import EffectiveRouting, SettingsLayer
 from .expect import FAILS, INHERIT, REFUSED, UNRESOLVED, Planner, Route
+from ..resolve.quirks import quirk_notes
 from .render import make_table, price_vs_session, print_table, render_header
 
 __all__ = ["candidate_reason", "explain_json", "render_explain", "render_settings", "settings_json"]
@@ -208,10 +209,16 @@ def render_settings(
     for key, value, source in routing.effective_values():
         table.add_row(Text(key), Text(_value(key, value)), Text(source))
     print_table(console, table)
+    providers = {pref.provider for chain in routing.tiers.values() for pref in chain}
+    for note in quirk_notes(sorted(providers)):
+        console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def settings_json(routing: EffectiveRouting, layers: Sequence[SettingsLayer]) -> dict[str, Any]:
     return {
         "layers": [{"name": layer.name, "source": layer.source} for layer in layers],
         "settings": [{"key": k, "value": v, "source": s} for k, v, s in routing.effective_values()],
+        "listing_quirks": list(
+            quirk_notes(sorted({p.provider for chain in routing.tiers.values() for p in chain}))
+        ),
     }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from amplifier_core.models import HookResult
 
 from .. import events
+from ..resolve.quirks import listing_quirks
 from ..cost.hooks import install_cost_tracking
 from ..errors import InputError
 from ..settings.effective import EffectiveRouting
@@ -87,6 +88,7 @@ class SessionRouting:
         self._done = True
         await self._report_settings_problems()
         link_budget_counters(self.router)  # again: the state store may have been linked after mount's own call
+        await self._report_listing_quirks()
         agents = (self.coordinator.config or {}).get("agents")
         used: set[str] = set()
         if isinstance(agents, dict):
@@ -111,6 +113,20 @@ class SessionRouting:
                 )
             except Exception:  # an observer's fault must not stop routing
                 logger.debug("settings_error event not emitted", exc_info=True)
+
+    async def _report_listing_quirks(self) -> None:
+        """Say once per root session (event) and once per process (log) that a provider's
+        listing hides versions, with the setting that shows them; children stay quiet."""
+        if getattr(self.coordinator, "parent_id", None):
+            return
+        for quirk in listing_quirks((self.coordinator.config or {}).get("providers")):
+            if quirk.message() not in _WARNED:
+                _WARNED.add(quirk.message())
+                logger.warning("model-router: %s", quirk.message())
+            try:
+                await self.coordinator.hooks.emit(events.LISTING_QUIRK, quirk.to_dict())
+            except Exception:  # an observer's fault must not stop routing
+                logger.debug("listing_quirk event not emitted", exc_info=True)
 
     def _prefetch(self, wanted: set[str]) -> None:
         """Warm the shared catalog cache without delaying the session's first turn.

@@ -1,0 +1,112 @@
+"""Anthropic's default listing (one id per family) is reported, never silent (issue 16, defect 1).
+
+A real session mounts a stand-in for provider-anthropic (module id ``provider-anthropic``, an
+importable package made for the test) whose ``list_models()`` returns what the real module does
+with its default ``filtered: true`` for a catalog holding claude-opus-4-9 and 4-10: only 4-9.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from session_kit import WATCHED, delegate_lines, routed_plan, run
+
+from amplifier_module_model_router.events import LISTING_QUIRK
+from amplifier_module_model_router.resolve.quirks import listing_quirks, quirk_notes
+
+STAND_IN = '''
+"""provider-anthropic stand-in: lists as the real module does with filtered: true/false."""
+from amplifier_core import ModelInfo
+
+FULL = ["claude-opus-4-9", "claude-opus-4-10", "claude-sonnet-5", "claude-haiku-4-5"]
+
+
+class Provider:
+    name = "anthropic"
+
+    def __init__(self, config):
+        self.config = config
+        self.priority = config.get("priority", 100)
+
+    def get_info(self):
+        return {"id": "anthropic", "display_name": "stand-in"}
+
+    async def list_models(self):
+        ids = FULL
+        if self.config.get("filtered", True):  # one per family, plain string sort
+            best = {}
+            for i in FULL:
+                family = i.split("-")[1]
+                best[family] = max(best.get(family, ""), i)
+            ids = list(best.values())
+        return [ModelInfo(id=i, display_name=i, context_window=200000, max_output_tokens=64000)
+                for i in ids]
+
+    async def complete(self, request, **kwargs):
+        raise RuntimeError("not used")
+
+    def parse_tool_calls(self, response):
+        return []
+
+
+async def mount(coordinator, config=None):
+    await coordinator.mount("providers", Provider(config or {}), name="anthropic")
+'''
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    package = tmp_path / "amplifier_module_provider_anthropic"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent(STAND_IN))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def plan_with_anthropic(config: dict) -> dict:
+    plan = routed_plan(providers=("openai",))
+    plan["providers"].append({"module": "provider-anthropic", "config": {"priority": 500, **config}})
+    return plan
+
+
+async def test_the_default_listing_is_reported_once_with_the_fix(stand_in) -> None:
+    result = await run(plan_with_anthropic({}), "hello", events=(*WATCHED, LISTING_QUIRK))
+    quirks = [data for event, data in result.events if event == LISTING_QUIRK]
+    assert len(quirks) == 1
+    assert quirks[0]["provider"] == "anthropic" and quirks[0]["setting"] == "filtered"
+    assert "`filtered: false`" in quirks[0]["fix"] and "one model per family" in quirks[0]["quirk"]
+
+
+async def test_filtered_false_is_quiet_and_frontier_gets_the_newest_opus(stand_in) -> None:
+    plan = plan_with_anthropic({"filtered": False})
+    result = await run(plan, delegate_lines(["zen-architect"]), events=(*WATCHED, LISTING_QUIRK))
+    assert [e for e, _ in result.events if e == LISTING_QUIRK] == []
+    resolved = result.resolved("zen-architect")
+    assert (resolved["provider"], resolved["model"]) == ("anthropic", "claude-opus-4-10")
+
+
+async def test_filtered_routes_to_what_the_provider_lists_and_says_so(stand_in) -> None:
+    result = await run(plan_with_anthropic({}), delegate_lines(["zen-architect"]), events=(*WATCHED, LISTING_QUIRK))
+    resolved = result.resolved("zen-architect")
+    assert (resolved["provider"], resolved["model"]) == ("anthropic", "claude-opus-4-9")
+    assert len(result.named(LISTING_QUIRK)) == 1
+
+
+def test_the_rule_reads_the_documented_setting_only() -> None:
+    assert [q.provider for q in listing_quirks([{"module": "provider-anthropic"}])] == ["anthropic"]
+    assert listing_quirks([{"module": "provider-anthropic", "config": {"filtered": "false"}}]) == ()
+    assert listing_quirks([{"module": "provider-openai"}, "junk", None]) == ()
+    named = listing_quirks([{"module": "anthropic", "instance_id": "claude-work", "config": {"filtered": True}}])
+    assert named[0].provider == "claude-work" and "claude-work provider's config" in named[0].fix
+    assert quirk_notes(["openai", "gemini"]) == () and len(quirk_notes(["anthropic"])) == 1
+
+
+@pytest.mark.parametrize("command", [["verify"], ["explain", "zen-architect"], ["settings"], ["show"]])
+def test_the_cli_states_the_quirk_and_its_fix(command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from amplifier_module_model_router.cli.commands import main
+
+    result = CliRunner().invoke(main, command, catch_exceptions=False)
+    flat = " ".join(result.output.split())
+    assert "one model per family" in flat and "`filtered: false`" in flat, result.output
