@@ -259,6 +259,36 @@ def test_self_named_in_settings_is_routed_in_show_explain_and_verify(
     assert verified.code == 0, verified.out
 
 
+def test_verify_counts_a_strict_refusal_as_expected_not_as_an_error(
+    isolated_settings: Path,
+) -> None:
+    """``strict: true`` and a chain that resolves nothing: the spawn is refused, as the
+    expectation says; verify marks it correct and exits 3 (not everything answered)."""
+    settings = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
+    settings.parent.mkdir()
+    settings.write_text(
+        "model_router:\n  strict: true\n  tiers:\n    budget:\n"
+        '      - {provider: anthropic, model: "claude-haiku-*"}\n',
+        encoding="utf-8",
+    )
+    result = in_process("verify", str(BUNDLE), "--settings", "--down", "anthropic")
+    rows = result.rows()
+    budget = [a for a in rows if a != "self" and tier_of(a) == "budget"]
+    assert len(budget) == 5
+    for agent in budget:
+        assert rows[agent][2] == "-" and rows[agent][4].startswith("✓ refused (strict)"), rows[agent]
+    summary = result.summary()
+    assert (summary.group(1), summary.group(2), summary.group(3)) == ("17", "17", "0"), result.out
+    assert "5 unresolved" in summary.group(5)
+    assert result.code == 3, result.out
+    data = json.loads(
+        in_process("verify", str(BUNDLE), "--settings", "--down", "anthropic", "--json").out
+    )
+    refused = [a for a in data["agents"] if a["expected_outcome"] == "refused"]
+    assert len(refused) == 5 and all(a["correct"] and a["error"] for a in refused)
+    assert data["summary"]["errors"] == 0
+
+
 def test_verify_flags_a_model_other_than_expected(monkeypatch: pytest.MonkeyPatch) -> None:
     from amplifier_module_model_router.cli import expect as cli_routes
 

@@ -70,6 +70,8 @@ class AgentResult:
         for call in self.failed_attempts:
             failed.setdefault(call.error or "error", []).append(f"{call.provider}/{call.model}")
         notes = [f"failover: {error} on {', '.join(models)}" for error, models in failed.items()]
+        if self.refused_as_expected:
+            notes.insert(0, "refused (strict): no candidate resolved")
         tried = {(c.provider, c.model) for c in self.calls}
         resolved = self.resolved or {}
         for skipped in resolved.get("skipped") or []:
@@ -83,6 +85,17 @@ class AgentResult:
         return tuple(notes)
 
     @property
+    def refused_as_expected(self) -> bool:
+        """Strict mode refused the spawn (the module's event says so), as the expectation does:
+        no candidate resolved, so no model was meant to answer."""
+        return (
+            self.route.outcome == REFUSED
+            and self.used is None
+            and bool(self.resolved)
+            and self.resolved.get("outcome") == REFUSED
+        )
+
+    @property
     def globs_sent(self) -> tuple[str, ...]:
         return tuple(c.model for c in self.calls if is_glob(c.model))
 
@@ -94,6 +107,8 @@ class AgentResult:
     def problem(self) -> str | None:
         """Why this row is not correct, or None."""
         expected = self.route.expected
+        if self.refused_as_expected:
+            return None
         if self.error is not None:
             return self.error
         if self.used is None:
@@ -128,7 +143,9 @@ class VerifyRun:
 
     @property
     def errors(self) -> int:
-        agent_errors = sum(1 for r in self.results if r.error is not None)
+        agent_errors = sum(
+            1 for r in self.results if r.error is not None and not r.refused_as_expected
+        )
         return agent_errors + len(self.load_failures) + (self.session_error is not None)
 
     @property
