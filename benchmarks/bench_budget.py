@@ -48,6 +48,7 @@ from amplifier_core import AmplifierSession  # noqa: E402
 
 from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle  # noqa: E402
 from amplifier_module_model_router.cost.ledger import price_of  # noqa: E402
+from amplifier_module_model_router.cost.report import usd  # noqa: E402
 from amplifier_module_model_router.cost.summary import Tokens  # noqa: E402
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402
 from amplifier_module_model_router.resolve.snapshot import load_catalog  # noqa: E402
@@ -138,10 +139,6 @@ def crossing(calls: list[Any], cap: Decimal) -> tuple[int | None, Decimal]:
 def in_flight_at(calls: list[Any], moment: float) -> list[Any]:
     """The calls running at ``moment`` (the one ending then included)."""
     return [c for c in calls if (c.started or c.at) <= moment <= c.at]
-
-
-def usd(amount: Decimal) -> str:
-    return f"${amount:.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
 
 
 def part_full_and_caps() -> None:

@@ -158,23 +158,9 @@ async def mount_root_budget_front(
     provider = providers.get(provider_name) if provider_name else None
     if router.budget is None or provider is None or not model or FAILOVER_MOUNT_NAME in providers:
         return False
-    from ..budget.gate import BudgetGate
     from ..cost.summary import ROOT_AGENT
 
-    async def resolve_tier(tier: str, priced_only: bool) -> list[FailoverCandidate]:
-        links = await router.resolve_tier(coordinator, tier, priced_only=priced_only)
-        return failover_candidates(links, coordinator.get("providers") or {}, router)
-
-    gate = BudgetGate(
-        router.budget,
-        agent=ROOT_AGENT,
-        tier=None,
-        source="inherit",
-        applied_tier=None,
-        root_id=lambda: router.root_of(getattr(coordinator, "session_id", None)),
-        resolve_tier=resolve_tier,
-        emit=coordinator.hooks.emit,
-    )
+    gate = _gate(coordinator, router, agent=ROOT_AGENT, tier=None, source="inherit", applied_tier=None)
     front = FailoverProvider(
         [FailoverCandidate(name=provider_name, provider=provider, model=model)],
         registry=router.cooldowns,
@@ -189,24 +175,45 @@ async def mount_root_budget_front(
 def _budget_gate(
     coordinator: Any, outcome: RoutedSpawn, router: ChainRouter, scopes: Mapping[str, str]
 ) -> BudgetGate | None:
-    """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`)."""
+    """The spend check before each model call, when a cap is set (see :mod:`..budget.gate`).
+
+    The gate steps down from what the spawn asked for, not from the tier the budget already
+    moved it to: the agent's own tier and source, as the resolved event's ``budget`` note says.
+    """
     if router.budget is None:
         return None
+    request = outcome.request
+    note = outcome.payload.get("budget") or {}
+    asked_tier = (note.get("from_tier") or request.tier) if note.get("degraded") else request.tier
+    return _gate(
+        coordinator, router, agent=request.agent, tier=asked_tier,
+        source=note.get("overrode") or request.source, applied_tier=request.tier, scopes=scopes,
+    )
+
+
+def _gate(
+    coordinator: Any,
+    router: ChainRouter,
+    *,
+    agent: str,
+    tier: str | None,
+    source: str,
+    applied_tier: str | None,
+    scopes: Mapping[str, str] | None = None,
+) -> BudgetGate:
     from ..budget.gate import BudgetGate
 
-    request = outcome.request
-    original = outcome.payload.get("budget") or {}
-
-    async def resolve_tier(tier: str, priced_only: bool) -> list[FailoverCandidate]:
-        links = await router.resolve_tier(coordinator, tier, priced_only=priced_only)
+    async def resolve_tier(wanted: str, priced_only: bool) -> list[FailoverCandidate]:
+        links = await router.resolve_tier(coordinator, wanted, priced_only=priced_only)
         return failover_candidates(links, coordinator.get("providers") or {}, router, scopes)
 
+    assert router.budget is not None
     return BudgetGate(
         router.budget,
-        agent=request.agent,
-        tier=original.get("from_tier") or request.tier if original.get("degraded") else request.tier,
-        source=original.get("overrode") or request.source,
-        applied_tier=request.tier,
+        agent=agent,
+        tier=tier,
+        source=source,
+        applied_tier=applied_tier,
         root_id=lambda: router.root_of(getattr(coordinator, "session_id", None)),
         resolve_tier=resolve_tier,
         emit=coordinator.hooks.emit,
