@@ -33,17 +33,36 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("AMPLIFIER_HOME", raising=False)
     monkeypatch.delenv("AMPLIFIER_MODEL_ROUTER_ORG_SETTINGS", raising=False)
+    # Routing state stays in memory unless a test names a backend in its settings.
+    monkeypatch.setenv("AMPLIFIER_MODEL_ROUTER_STATE", "memory")
     monkeypatch.chdir(work)
     return work
 
 
 @pytest.fixture(autouse=True)
-def fresh_routing_state() -> None:
+def fresh_routing_state():
     """Every piece of process-wide state empty: cold catalog caches, no cooldowns, no spawn
     handoffs, no cost or spend counted, an empty call recorder (one registry, one reset)."""
     from amplifier_module_model_router.shared import reset_shared
 
     reset_shared()
+    yield
+    _close_state_stores()
+
+
+def _close_state_stores() -> None:
+    """Detach and close any shared state store a test opened (sqlite threads, Redis clients)."""
+    import asyncio
+
+    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
+    from amplifier_module_model_router.resolve.catalog import shared_caches
+    from amplifier_module_model_router.state import close_shared_stores, shared_stores
+
+    shared_cooldowns().attach(None)
+    for cache in shared_caches():
+        cache.store = None
+    if shared_stores():
+        asyncio.run(close_shared_stores())
 
 
 class FakeClock:

@@ -36,11 +36,15 @@ def session(**providers):
 
 
 class Cooling:
+    """A cooldown view keyed by mount name: the resolver asks by account (``name#hash``)."""
+
     def __init__(self, waits):
         self.waits = waits
+        self.asked = []
 
     def remaining(self, provider, model):
-        return self.waits.get((provider, model), 0.0)
+        self.asked.append(provider)
+        return self.waits.get((provider.split("#", 1)[0], model), 0.0)
 
 
 # -- provider matching -------------------------------------------------------------------------
@@ -298,6 +302,7 @@ async def test_cooling_candidate_is_skipped_for_the_next():
     cooling = Cooling({("anthropic", "claude-opus-4-8"): 30.0})
     result = await resolve(prefs, entries, cache, cooldowns=cooling)
     assert result.chosen.model == "gpt-5.6-sol"
+    assert cooling.asked[0] == entries[0].identity, "cooldowns are per provider account"
     assert result.trace[0].outcome == SKIPPED and "cooling down" in result.trace[0].reason
     assert result.trace[0].model == "claude-opus-4-8"
     # Warm, and the cooldown has passed: the first candidate is back.

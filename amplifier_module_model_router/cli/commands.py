@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -157,6 +158,11 @@ def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
                     help="Apply org/user/project settings files (AMPLIFIER_HOME, .amplifier/).",
                 ),
                 click.option(
+                    "--shared-state",
+                    is_flag=True,
+                    help="Use the routing state store the settings name (sqlite/redis) instead of memory.",
+                ),
+                click.option(
                     "--json", "as_json", is_flag=True, help="Print JSON instead of a table."
                 ),
             ]
@@ -181,6 +187,7 @@ def _build(bundle: str | None, options: Mapping[str, Any]) -> tuple[Scenario, Pl
             flaky=tuple(dict.fromkeys(options["flaky"])),
             session_model=options["session_model"],
             use_settings=options["use_settings"],
+            shared_state=options["shared_state"],
         )
     )
     return scenario, Planner(scenario)
@@ -370,7 +377,8 @@ def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
     config.
     """
     from ..bundle.loader import load_bundle
-    from ..settings import discover_layers
+    from ..errors import SettingsError
+    from ..settings import amplifier_home, discover_layers
     from ..settings.options import RouterConfig
     from .explain import render_settings, settings_json
     from .render import make_console
@@ -386,10 +394,15 @@ def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
         for layer in layers
         if layer.source not in refused and (use_settings or layer.name == "mount")
     ]
+    home = amplifier_home(env=os.environ, home=Path.home())
+    try:
+        state_rows = routing.state_values(home, os.environ)
+    except ValueError as exc:
+        raise SettingsError(str(exc), field="state.backend") from None
     if as_json:
-        _echo_json(settings_json(routing, layers))
+        _echo_json(settings_json(routing, layers, state_rows))
     else:
-        render_settings(routing, layers, make_console())
+        render_settings(routing, layers, make_console(), state_rows)
     _exit_on_settings_problems(routing)
 
 

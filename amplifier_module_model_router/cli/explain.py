@@ -199,14 +199,18 @@ def _value(key: str, value: Any) -> str:
 
 
 def render_settings(
-    routing: EffectiveRouting, layers: Sequence[SettingsLayer], console: Console
+    routing: EffectiveRouting,
+    layers: Sequence[SettingsLayer],
+    console: Console,
+    extra: Sequence[tuple[str, Any, str]] = (),
 ) -> None:
+    """The effective settings table; ``extra`` rows (the ``state`` store) follow ``strict``."""
     console.print(
         "layers (weakest first): bundle" + "".join(f" < {layer.label}" for layer in layers)
     )
     console.print()
     table = make_table("Setting", "Value", "Source", wrap="Value")
-    for key, value, source in routing.effective_values():
+    for key, value, source in _with_extra(routing, extra):
         table.add_row(Text(key), Text(_value(key, value)), Text(source))
     print_table(console, table)
     providers = {pref.provider for chain in routing.tiers.values() for pref in chain}
@@ -214,11 +218,19 @@ def render_settings(
         console.print(f"note: {note}", markup=False, highlight=False)
 
 
-def settings_json(routing: EffectiveRouting, layers: Sequence[SettingsLayer]) -> dict[str, Any]:
+def settings_json(
+    routing: EffectiveRouting, layers: Sequence[SettingsLayer], extra: Sequence[tuple[str, Any, str]] = ()
+) -> dict[str, Any]:
     return {
         "layers": [{"name": layer.name, "source": layer.source} for layer in layers],
-        "settings": [{"key": k, "value": v, "source": s} for k, v, s in routing.effective_values()],
+        "settings": [{"key": k, "value": v, "source": s} for k, v, s in _with_extra(routing, extra)],
         "listing_quirks": list(
             quirk_notes(sorted({p.provider for chain in routing.tiers.values() for p in chain}))
         ),
     }
+
+
+def _with_extra(routing: EffectiveRouting, extra: Sequence[tuple[str, Any, str]]) -> list[tuple[str, Any, str]]:
+    rows = routing.effective_values()
+    at = next((i + 1 for i, row in enumerate(rows) if row[0] == "strict"), len(rows))
+    return rows[:at] + list(extra) + rows[at:]

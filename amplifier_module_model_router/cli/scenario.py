@@ -46,6 +46,9 @@ class ScenarioOptions:
     flaky: tuple[str, ...] = ()
     session_model: str | None = None
     use_settings: bool = False
+    shared_state: bool = False
+    """Use the ``state`` store the settings name (sqlite, Redis); else memory, so a run means
+    the same on every machine and never reads or writes another process's cooldowns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,8 @@ def build_scenario(options: ScenarioOptions) -> Scenario:
     snapshot = load_catalog(options.catalog)
     providers = tuple(snapshot.providers)
     routing, hook_config = effective_routing_of(bundle, use_settings=options.use_settings)
+    if not options.shared_state:  # the mount layer is the strongest: memory, whatever files say
+        hook_config = hook_config | {"state": {"backend": "memory"}}
     plan = offline_mount_plan(  # validates provider names and the session model
         agent_configs(bundle),
         providers=providers,

@@ -2,8 +2,13 @@
 
 A rate-limited model or an unavailable provider is skipped by every session in the process
 (siblings included, and the resolver at spawn time) until its cooldown ends. Children mount
-fresh provider instances, so entries are keyed by the provider's *mount name* (and model),
-never by the provider object.
+fresh provider instances, so entries are keyed by the provider's *account* (its identity,
+``anthropic#3f9c...``, see :mod:`..state.identity`; a bare mount name works the same) and
+model, never by the provider object.
+
+With a shared state store (sqlite or Redis) the registry stays the tier in front: reads never
+leave memory; a :class:`..state.sync.CooldownSync` attached with :meth:`attach` writes new
+cooldowns through in the background and merges what other processes learnt (:meth:`sync`).
 
 Two scopes: a model-level entry rests one ``(provider, model)``; a provider-level entry rests
 every model of that provider. ``remaining()`` answers the larger of the two, so callers never
@@ -28,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = [
     "Cooldown",
@@ -55,6 +60,8 @@ class Cooldown:
     remaining: float
     reason: str
     probing: bool = False
+    identity: str = ""
+    """The registry key (the provider account); ``provider`` is its readable name."""
 
     @property
     def scope(self) -> str:
@@ -113,15 +120,33 @@ class CooldownRegistry:
         self._keep_ended_s = keep_ended_s
         self._lock = threading.Lock()
         self._entries: dict[Key, _Entry] = {}
+        self._listener: Any = None
+
+    def attach(self, listener: Any) -> None:
+        """Share this registry through a store (a :class:`..state.sync.CooldownSync`); None detaches."""
+        self._listener = listener
+
+    @property
+    def listener(self) -> Any:
+        return self._listener
+
+    async def sync(self, candidates: Iterable[CandidateKey]) -> None:
+        """Merge the shared store's cooldowns for ``candidates`` (bounded; no-op without a store)."""
+        listener = self._listener
+        if listener is not None:
+            await listener.refresh(list(candidates))
 
     # -- writing -------------------------------------------------------------------------
 
-    def cool(self, provider: str, model: str | None = None, *, seconds: float, reason: str = "") -> float:
+    def cool(
+        self, provider: str, model: str | None = None, *, seconds: float, reason: str = "", notify: bool = True
+    ) -> float:
         """Rest ``provider`` (every model) or one ``(provider, model)`` for ``seconds``.
 
         An existing longer cooldown is kept (a short rate-limit never cuts an auth cooldown
         short). Returns the seconds the entry now has left. Non-positive or NaN ``seconds``
-        cool nothing and return what was already there.
+        cool nothing and return what was already there. ``notify=False`` keeps a cooldown read
+        from the shared store from being written back to it.
         """
         if not provider:
             raise ValueError("cool() needs a provider name")
@@ -135,7 +160,9 @@ class CooldownRegistry:
             self._entries[key] = _Entry(now + seconds, provider, model, reason)
             if len(self._entries) > self._max_entries:
                 self._shrink(now)
-            return seconds
+        if notify and self._listener is not None:
+            self._listener.cooled(provider, model, seconds, reason)
+        return seconds
 
     def claim(self, provider: str, model: str | None = None) -> bool:
         """May the caller use this candidate now? Takes the probe lease when a cooldown ended.
@@ -157,25 +184,44 @@ class CooldownRegistry:
         ``proven=True`` when the caller called it *while* it was cooling (every candidate was):
         the answer beats the timer, so its provider- and model-level cooldowns are dropped.
         """
+        dropped: list[_Entry] = []
         with self._lock:
             now = self._clock()
             for key in _keys(provider, model):
                 entry = self._entries.get(key)
                 if entry is not None and (proven or entry.until <= now):
                     del self._entries[key]
+                    if entry.until > now:
+                        dropped.append(entry)
+        self._tell_cleared(dropped)
 
-    def clear(self, provider: str | None = None, model: str | None = None) -> None:
-        """Forget cooldowns: all of them, one provider's entries, or one (provider, model)."""
+    def clear(self, provider: str | None = None, model: str | None = None, *, notify: bool = True) -> None:
+        """Forget cooldowns: all of them, one provider's entries, or one (provider, model).
+
+        Clearing everything stays local (the shared store's entries expire by themselves);
+        clearing one provider or model clears it in the shared store too, unless ``notify`` is
+        False (the clear came from the store).
+        """
+        dropped: list[_Entry] = []
         with self._lock:
             if provider is None:
                 self._entries.clear()
                 return
             if model is not None:
-                self._entries.pop(_key(provider, model), None)
-                return
-            name = provider.casefold()
-            for key in [k for k in self._entries if k[0] == name]:
-                del self._entries[key]
+                keys = [_key(provider, model)]
+            else:
+                name = provider.casefold()
+                keys = [k for k in self._entries if k[0] == name] or [_key(provider, None)]
+            for key in keys:
+                entry = self._entries.pop(key, None)
+                dropped.append(entry or _Entry(0.0, provider, model, ""))
+        if notify:
+            self._tell_cleared(dropped)
+
+    def _tell_cleared(self, dropped: list[_Entry]) -> None:
+        if self._listener is not None:
+            for entry in dropped:
+                self._listener.cleared(entry.provider, entry.model)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -184,6 +230,10 @@ class CooldownRegistry:
 
         The larger of the provider-level and the model-level cooldown (or probe lease).
         """
+        listener = self._listener
+        if listener is not None:  # in memory only: remember the candidate, maybe re-read aside
+            listener.watch(provider, model)
+            listener.refresh_soon()
         with self._lock:
             now = self._clock()
             left = 0.0
@@ -223,7 +273,14 @@ class CooldownRegistry:
             self._sweep(now)
             running = sorted((e for e in self._entries.values() if e.blocks_until() > now), key=_Entry.blocks_until)
             return [
-                Cooldown(e.provider, e.model, e.blocks_until() - now, e.reason, probing=e.until <= now)
+                Cooldown(
+                    e.provider.split("#", 1)[0],
+                    e.model,
+                    e.blocks_until() - now,
+                    e.reason,
+                    probing=e.until <= now,
+                    identity=e.provider,
+                )
                 for e in running
             ]
 

@@ -119,6 +119,7 @@ def failover_candidates(
                 model=link.model,
                 context_window=record.context_window if record else None,
                 config_scope=scopes.get(link.provider),
+                identity=link.entry.identity,
             )
         )
     return candidates

@@ -59,10 +59,16 @@ class FailoverCandidate:
     ``temperature``, say): its failures then cool ``name~config_scope``, never the shared
     ``name`` entry that sessions on the provider's own config rely on."""
 
+    identity: str | None = None
+    """The provider account cooldowns are kept under (``ProviderEntry.identity``); the mount
+    name when not given."""
+
     @property
     def cooldown_name(self) -> str:
-        """The registry name this candidate's failures are recorded under."""
-        return f"{self.name}~{self.config_scope}" if self.config_scope else self.name
+        """The registry key this candidate's failures are recorded under: its account, scoped
+        by ``config_scope`` when a preference changed its config."""
+        base = self.identity or self.name
+        return f"{base}~{self.config_scope}" if self.config_scope else base
 
 
 def _provider_defaults(provider: Any) -> Mapping[str, Any]:
@@ -166,6 +172,11 @@ class FailoverProvider:
         if self.gate is not None:
             await self.gate(self)
         order = self._order(kwargs.get("model") or request.model)
+        sync = getattr(self.registry, "sync", None)
+        if sync is not None:  # what other processes learnt about this chain (bounded, may be a no-op)
+            keys = [self._key(i) for i in order]
+            keys += [(c.identity or c.name, c.model) for c in (self._candidates[i] for i in order) if c.config_scope]
+            await sync(keys)
         tried: set[int] = set()
         forced_used = False
         last_error: Exception | None = None
@@ -231,7 +242,7 @@ class FailoverProvider:
     def _shared_cooling(self, index: int) -> bool:
         """A config-scoped candidate still honours the shared entry (read, never written)."""
         cand = self._candidates[index]
-        return bool(cand.config_scope) and self.registry.remaining(cand.name, cand.model) > 0
+        return bool(cand.config_scope) and self.registry.remaining(cand.identity or cand.name, cand.model) > 0
 
     async def _call(self, index: int, request: ChatRequest, kwargs: dict[str, Any]) -> ChatResponse:
         cand = self._candidates[index]

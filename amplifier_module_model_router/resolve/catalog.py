@@ -6,6 +6,12 @@ cache makes it one call per provider per TTL: concurrent lookups share one in-fl
 not one per spawn), and lookups time out. Keys come from :func:`.providers.catalog_key`, so the
 fresh provider instances of a child session hit the parent's entry.
 
+With a shared state store attached (:attr:`CatalogCache.store`, sqlite or Redis), a cold
+lookup first reads the store, and a miss is fetched by one process only (a short lease in the
+store, :func:`..state.flight.fetch_once`): N processes starting together make one
+``list_models()`` per provider account. The cache's own slots stay the tier in front, so a warm
+lookup never touches the store; a store that is down or slow costs at most the lookup timeout.
+
 Knows nothing of the kernel: models may be ``amplifier_core.models.ModelInfo`` objects (duck
 typed), dicts or plain strings; junk is dropped and reported, never raised.
 """
@@ -23,6 +29,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..shared import shared
+from ..state.base import StoredCatalog
+from ..state.flight import fetch_once
 from .providers import ProviderEntry, catalog_key
 from .versions import SortedCatalog
 
@@ -185,6 +193,8 @@ class CatalogCache:
         self.cooldown = cooldown
         self.clock = clock
         self.memo: dict[Any, Any] = {}
+        self.store: Any = None
+        """A :class:`..state.guard.GuardedStore` shared with other processes, or None."""
         self.generation = 0
         self._slots: dict[str, CatalogLookup] = {}
         self._flights: dict[str, _Flight] = {}
@@ -253,21 +263,55 @@ class CatalogCache:
         self.memo.clear()
 
     async def _fetch(self, key: str, entry: ProviderEntry, epoch: int) -> CatalogLookup:
-        self._calls[key] = self._calls.get(key, 0) + 1
         try:
-            lookup = await self._call(key, entry)
+            store = self.store
+            if store is not None and store.shared:
+                lookup = await self._shared_call(store, key, entry)
+            else:
+                lookup = await self._call(key, entry)
         finally:
             flight = self._flights.get(key)
             if flight is not None and flight.future is asyncio.current_task():
                 del self._flights[key]
-        expires = self.clock() + (self.ttl if lookup.error is None else self.cooldown)
+        expires = lookup.expires_at
+        if not math.isfinite(expires):
+            expires = self.clock() + (self.ttl if lookup.error is None else self.cooldown)
         lookup = replace(lookup, expires_at=expires, serial=next(self._serials))
         if self._epochs.get(key, 0) == epoch:  # not invalidated while in flight
             self._slots[key] = replace(lookup, from_cache=True)
             self._changed()
         return lookup
 
+    async def _shared_call(self, store: Any, key: str, entry: ProviderEntry) -> CatalogLookup:
+        """The catalog from the shared store, else fetched once for every process sharing it.
+
+        The whole call, store included, is bounded by the lookup timeout.
+        """
+        fetched: CatalogLookup | None = None
+
+        async def fetch() -> tuple[StoredCatalog, float]:
+            nonlocal fetched
+            fetched = await self._call(key, entry)
+            return _to_stored(fetched), (self.ttl if fetched.error is None else self.cooldown)
+
+        try:
+            async with asyncio.timeout(self.timeout):
+                stored, from_store = await fetch_once(store, entry.identity, fetch, lease_s=self.timeout + 1)
+        except TimeoutError:
+            if fetched is not None:
+                return fetched
+            return _lookup(key, (), f"timed out after {self.timeout:g}s", (), timed_out=True)
+        if not from_store and fetched is not None:
+            return fetched
+        records, junk = parse_models(stored.models)
+        return replace(
+            _lookup(key, records, stored.error, junk, timed_out=stored.timed_out),
+            from_cache=True,
+            expires_at=self.clock() + stored.remaining,
+        )
+
     async def _call(self, key: str, entry: ProviderEntry) -> CatalogLookup:
+        self._calls[key] = self._calls.get(key, 0) + 1
         list_models = getattr(entry.provider, "list_models", None)
         if not callable(list_models):
             return _lookup(key, (), None, ("provider has no list_models(): discovery unsupported",))
@@ -313,6 +357,17 @@ def _shared_caches() -> dict[tuple[float, float, float], CatalogCache]:
 def _invalidate_all(caches: dict[tuple[float, float, float], CatalogCache]) -> None:
     for cache in caches.values():
         cache.invalidate()
+
+
+def _to_stored(lookup: CatalogLookup) -> StoredCatalog:
+    """What other processes need of a catalog: ids, context windows and list prices."""
+    models = tuple(
+        {k: v for k, v in (("id", r.id), ("context_window", r.context_window), ("input_per_mtok", r.input_per_mtok),
+                           ("output_per_mtok", r.output_per_mtok)) if v is not None}
+        for r in lookup.models
+    )
+    return StoredCatalog(models=models, error=lookup.error, timed_out=lookup.timed_out)
+
 
 
 def shared_cache(*, ttl: float = 600, timeout: float = 10, cooldown: float = 60) -> CatalogCache:

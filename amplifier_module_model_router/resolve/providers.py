@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..state.identity import provider_identity
+
 __all__ = [
     "DEFAULT_PRIORITY",
     "ProviderEntry",
@@ -101,7 +103,12 @@ class ProviderEntry:
     instance_id: str | None = None
     priority: float = DEFAULT_PRIORITY
     endpoint: str | None = None
+    config: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The mount plan's config for this provider (read for its account, never kept in keys)."""
     key: str = field(init=False, repr=False, compare=False)
+    identity: str = field(init=False, repr=False, compare=False)
+    """The provider *account* (:func:`..state.identity.provider_identity`): what shared
+    catalogs and cooldowns are keyed by, so two accounts under one mount name never share."""
     names: frozenset[str] = field(init=False, repr=False, compare=False)
     """Canonical names this entry answers to (mount name, module id, instance id)."""
     signature: tuple = field(init=False, repr=False, compare=False)
@@ -114,6 +121,13 @@ class ProviderEntry:
         cls = type(self.provider)
         base = f"{self.name}:{cls.__module__}.{cls.__qualname__}"
         object.__setattr__(self, "key", f"{base}@{endpoint}" if endpoint else base)
+        object.__setattr__(
+            self,
+            "identity",
+            provider_identity(
+                self.name, self.provider, endpoint=endpoint, instance_id=self.instance_id, config=self.config
+            ),
+        )
         names = {canonical_name(n) for n in (self.name, self.module_id, self.instance_id) if isinstance(n, str)}
         object.__setattr__(self, "names", frozenset(names))
         object.__setattr__(
@@ -202,6 +216,7 @@ def entries_from(
                 instance_id=instance if isinstance(instance, str) else None,
                 priority=DEFAULT_PRIORITY if priority is None else priority,
                 endpoint=_endpoint_of(provider, config) if config else None,
+                config=config or None,
             )
         )
     return tuple(entries)

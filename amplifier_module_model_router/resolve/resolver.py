@@ -96,8 +96,9 @@ class CooldownView(Protocol):
     """Read-only view of recent provider failures (the failover layer owns the writes)."""
 
     def remaining(self, provider: str, model: str | None = None) -> float:
-        """Seconds until ``(provider mount name, model)`` (or the whole provider) is usable
-        again; 0 when free."""
+        """Seconds until ``(provider, model)`` (or the whole provider) is usable again; 0 when
+        free. ``provider`` is the provider's account key (``ProviderEntry.identity``,
+        ``name#hash``): cooldowns belong to an account, not to a mount name."""
         ...
 
 
@@ -349,7 +350,7 @@ def _assemble(
 
 def _remaining(cooldowns: CooldownView, candidate: Candidate) -> float:
     try:
-        wait = float(cooldowns.remaining(candidate.provider, candidate.model))
+        wait = float(cooldowns.remaining(candidate.entry.identity, candidate.model))
     except Exception:  # a broken cooldown view must not block routing
         return 0.0
     return wait if wait > 0 else 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,11 @@ from ..resolve.quirks import listing_quirks
 from ..cost.hooks import install_cost_tracking
 from ..errors import InputError
 from ..settings.effective import EffectiveRouting
+from ..state import StateSettings
 from ..settings.options import RouterConfig
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
+from .state_link import link_state
 from .tiers import assign_tier_preferences
 
 if TYPE_CHECKING:  # budget/ is imported only when a cap is set
@@ -163,12 +166,16 @@ class SessionRouting:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        sync = getattr(self.router.cooldowns, "listener", None)
+        if sync is not None:  # cooldowns this session learnt reach the store before it ends
+            await sync.flush(timeout=0.5)
 
 
 async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     """Mount module ``model-router``; invalid config fails the mount with a clear error."""
     router_config = RouterConfig.from_mount(config or {})
     router = build_router(router_config)
+    await link_state(router, router.state_settings, router.amplifier_home)
     link_budget_counters(router)
     await router.adopt_handoff(coordinator)
     if router.budget is not None and router.config.failover and not getattr(coordinator, "parent_id", None):
@@ -192,21 +199,32 @@ def build_router(router_config: RouterConfig) -> Router:
     is registered.
     """
     from ..failover.cooldown import shared_cooldowns
-    from ..settings import discover_layers, routing_without_bad_layers
+    from ..settings import amplifier_home, discover_layers, routing_without_bad_layers
 
     problems: list[InputError] = []
     if router_config.use_settings_files:
         layers = discover_layers(mount_config=router_config.settings, problems=problems)
+        home = amplifier_home(env=os.environ, home=_user_home())
+        env: Mapping[str, str] = os.environ
     else:
         layers = discover_layers(
             mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
         )
+        home, env = None, {}
     routing = routing_without_bad_layers(router_config.tiers, layers, problems=problems)
     for problem in routing.problems:
         _warn_once(f"{problem} (this settings file is ignored; routing continues)")
     for warning in routing.warnings:
         _warn_once(warning)
-    return Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
+    try:
+        state, _ = routing.state_settings(home, env)
+    except ValueError as exc:  # a bad $AMPLIFIER_MODEL_ROUTER_STATE never switches routing off
+        logger.warning("model-router: %s; routing state stays in this process", exc)
+        state = StateSettings()
+    router = Router(router_config, routing, cooldowns=shared_cooldowns(), budget=_budget(routing))
+    router.state_settings = state
+    router.amplifier_home = home
+    return router
 
 
 def link_budget_counters(router: Router) -> None:
@@ -224,3 +242,10 @@ def _budget(routing: EffectiveRouting) -> Budget | None:
     from ..budget.book import Budget
 
     return Budget(routing.budget)
+
+
+def _user_home() -> Path | None:
+    try:
+        return Path.home()
+    except RuntimeError:
+        return None

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import events
@@ -25,6 +26,7 @@ from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
 from ..shared import shared
 from .decision import SOURCE_INHERIT, RouteRequest, decide_route
+from ..state import GuardedStore, StateSettings
 from .handoff import shared_handoffs
 
 if TYPE_CHECKING:  # budget/ is imported only when a cap is set
@@ -120,6 +122,11 @@ class Router:
         self.handoffs = shared_handoffs()
         self.budget = budget
         """A :class:`..budget.book.Budget` when a spend cap is set, else None (no budget work)."""
+        self.state_settings: StateSettings | None = None
+        """The ``state:`` setting in force, set by ``build_router`` (None: memory, nothing shared)."""
+        self.amplifier_home: Path | None = None
+        self.state_store: GuardedStore | None = None
+        """The shared store this router's cache and cooldowns use, when not ``memory``."""
 
     @property
     def tiers(self) -> Mapping[str, tuple[ProviderPreference, ...]]:

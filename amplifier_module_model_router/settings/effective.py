@@ -9,6 +9,7 @@ Rules (the README states them for users):
   provider: listed ones in list order, the rest after them in their own order); a tier written
   in the same or a later layer keeps the order written there.
 - ``disabled_providers`` (the last layer's list) drops providers from every final chain.
+- ``state`` merges per sub-key (``backend``, ``url``, ...), a later layer winning per key.
 - Everything is checked before the result exists: nothing is applied half-way.
 """
 
@@ -18,6 +19,7 @@ import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -41,6 +43,9 @@ from .names import (
     provider_key,
 )
 from .budget import BUDGET_CAPS, budget_rows, budget_settings, check_budget_tiers
+from ..state.open import StateSettings
+from ..state.redis import redacted_url
+from .state_key import missing_url, state_settings
 from .schema import (
     PER_NAME,
     REPLACE,
@@ -112,6 +117,31 @@ class EffectiveRouting:
     problems: tuple[InputError, ...] = field(default=(), compare=False)
     """Settings layers refused and left out (:func:`routing_without_bad_layers`), one error
     each, naming file, line and key."""
+    state: Mapping[str, Any] = field(default_factory=dict)
+    """The ``state`` sub-keys the layers set (later wins per key); the backend's default
+    depends on the Amplifier home: :meth:`state_settings`."""
+
+    def state_settings(
+        self, amplifier_home: Path | None, env: Mapping[str, str] | None = None
+    ) -> tuple[StateSettings, dict[str, str]]:
+        """The state store settings and where each came from (``state.backend`` -> layer)."""
+        return state_settings(self.state, self.provenance, amplifier_home, env)
+
+    def state_values(
+        self, amplifier_home: Path | None, env: Mapping[str, str] | None = None
+    ) -> list[tuple[str, Any, str]]:
+        """``(key, value, source)`` rows for the state store, defaults included (``settings``)."""
+        settings, sources = self.state_settings(amplifier_home, env)
+        rows: list[tuple[str, Any, str]] = [("state.backend", settings.backend, sources["state.backend"])]
+        if settings.backend == "redis":
+            rows.append(("state.url", redacted_url(settings.url or ""), sources.get("state.url", DEFAULT)))
+            rows.append(("state.namespace", settings.namespace, sources.get("state.namespace", DEFAULT)))
+        if settings.backend == "sqlite":
+            path = settings.sqlite_path(amplifier_home)
+            rows.append(("state.path", str(path) if path else "(no Amplifier home)", sources.get("state.path", DEFAULT)))
+        for key in ("timeout", "refresh"):
+            rows.append((f"state.{key}", getattr(settings, key), sources.get(f"state.{key}", DEFAULT)))
+        return rows
 
     def tier_for(self, agent: str, declared_tier: str | None) -> tuple[str | None, str]:
         """``(tier or None to inherit, what decided it)`` for one agent.
@@ -206,6 +236,11 @@ def effective_routing(
         state.apply(index, layer, settings)
     state.drop_disabled()
     caller_keys = tuple(state.collected.get("caller_config_keys", ()))
+    store = state.named.get("state", {})
+    if missing_url(store):
+        raise state.state_backend_layer.error(
+            "backend 'redis' needs state.url (in this layer or another)", "state.backend"
+        )
     for layer, settings in parsed:
         _check_tier_names(layer, settings, state.chains)
         check_budget_tiers(layer, settings.budget, state.chains)
@@ -226,6 +261,7 @@ def effective_routing(
         budget=budget_settings(state.named.get("budget", {}), state.chains),
         caller_config_keys=caller_keys,
         warnings=_unknown_providers(bundle_tiers, parsed),
+        state=MappingProxyType(dict(store)),
     )
 
 
@@ -377,6 +413,14 @@ class _State:
     ) -> None:
         for name, items in tiers.items():
             self._redefine(layer, name, items)
+
+    def _apply_state(self, index: int, layer: SettingsLayer, values: Mapping[str, Any]) -> None:
+        merged = self.named.setdefault("state", {})
+        for name, item in values.items():
+            merged[name] = item
+            self.sources[f"state.{name}"] = layer.label
+            if name == "backend":
+                self.state_backend_layer = layer
 
     def _apply_agent_patterns(self, index: int, layer: SettingsLayer, entries: tuple[AgentEntry, ...]) -> None:
         for position, entry in enumerate(entries):

@@ -17,6 +17,7 @@ from ..resolve.globs import check_glob, is_glob
 from ..resolve.preferences import ProviderPreference, is_protected_key
 from .budget import parse_budget
 from .lines import line_of
+from .state_key import parse_state
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
 
 LAYER_NAMES = ("bundle", "org", "user", "project", "local", "mount")
@@ -192,6 +193,16 @@ def _budget(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, Any]
     return parse_budget(layer)
 
 
+def _state(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, Any] | None:
+    if key in layer.values and layer.name in UNTRUSTED_LAYERS:
+        raise layer.error(
+            "may be set only in the org or user settings (or the mount plan): a project's files must not "
+            "choose where routing state is kept",
+            key,
+        )
+    return parse_state(layer)
+
+
 def _caller_config_keys(layer: SettingsLayer, key: str, namespace: str) -> tuple[str, ...]:
     if key not in layer.values:
         return ()
@@ -245,6 +256,8 @@ class LayerSettings:
     """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
     caller_config_keys: tuple[str, ...] = _setting(_caller_config_keys, COLLECT, default=())
     """Model parameters this layer lets delegate calls set, beyond the defaults."""
+    state: Mapping[str, Any] | None = _setting(_state, PER_NAME, default=None)
+    """The ``state`` sub-keys this layer sets (:mod:`.state_key`: where routing state is kept)."""
 
 
 SETTINGS = {key.name: key for key in fields(LayerSettings)}
