@@ -149,6 +149,7 @@ async def test_a_callers_config_cannot_cool_the_provider_for_healthy_sessions() 
     registry = shared_cooldowns()
     assert registry.remaining("anthropic", "claude-haiku-4-5") == 0
     assert any(c.provider.startswith("anthropic~config:") for c in registry.active())
+    assert not any(c.provider == "anthropic" for c in registry.active()), "the account's shared entry stays free"
 
     RECORDER.clear()
     healthy = await run(plan, delegate_lines(["git-ops"]))

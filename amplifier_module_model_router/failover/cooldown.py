@@ -29,6 +29,7 @@ their end are evicted first.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -78,6 +79,14 @@ class _Entry:
 
     def blocks_until(self) -> float:
         return max(self.until, self.lease_until)
+
+
+_ACCOUNT_HASH = re.compile(r"#[0-9a-f]{16}")
+
+
+def _readable(key: str) -> str:
+    """``anthropic#3f9c0a5e21b4d8c7~config:ab12`` -> ``anthropic~config:ab12`` (for messages)."""
+    return _ACCOUNT_HASH.sub("", key)
 
 
 def _key(provider: str, model: str | None) -> Key:
@@ -274,7 +283,7 @@ class CooldownRegistry:
             running = sorted((e for e in self._entries.values() if e.blocks_until() > now), key=_Entry.blocks_until)
             return [
                 Cooldown(
-                    e.provider.split("#", 1)[0],
+                    _readable(e.provider),
                     e.model,
                     e.blocks_until() - now,
                     e.reason,
