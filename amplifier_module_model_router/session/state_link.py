@@ -17,10 +17,10 @@ from .router import Router
 logger = logging.getLogger(__name__)
 
 
-async def link_state(router: Router, settings: StateSettings, amplifier_home: Path | None) -> None:
+async def link_state(router: Router, settings: StateSettings | None, amplifier_home: Path | None) -> None:
     """Attach the store ``settings`` name to ``router``'s catalog cache and cooldown registry."""
     registry = router.cooldowns
-    if settings.backend == "memory":
+    if settings is None or settings.backend == "memory":
         router.cache.store = None
         if registry is not None and registry.listener is not None:
             registry.attach(None)
