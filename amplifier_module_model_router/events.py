@@ -65,7 +65,7 @@ def resolved_payload(
     with ``at_cap: refuse``: no child is spawned). ``budget`` (only when a spend cap is set)
     says whether the tier was degraded and why (:func:`budget_note`).
     """
-    payload = {
+    payload: dict[str, Any] = {
         "agent": agent,
         "tier": tier,
         "source": source,

@@ -37,7 +37,7 @@ _MAX_INT = int(sys.float_info.max)
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Refused(yaml.MarkedYAMLError):  # type: ignore[misc]
+class _Refused(yaml.MarkedYAMLError):
     """A limit was hit; carries the mark so the message can point at the line."""
 
 

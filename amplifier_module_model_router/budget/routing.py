@@ -79,7 +79,7 @@ def apply_level(
             reason = "the caller's provider_preferences are honoured below the cap"
         note = events.budget_note(level=level.level, spend=spend, degraded=False, reason=reason)
         return BudgetRoute(request, note, block_unknown=block)
-    if wanted not in tiers:
+    if wanted is None or wanted not in tiers:
         note = events.budget_note(
             level=level.level, spend=spend, degraded=False,
             reason=f"tier {wanted!r} to step down to is not defined; kept {request.tier!r}",

@@ -120,7 +120,7 @@ def _cached(kind: str, path: Path, parse: Callable[[Path], _T]) -> _T:
         ) from None
     hit = _cache.get((kind, path))
     if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
-        return hit[2]  # type: ignore[no-any-return]
+        return hit[2]
     value = parse(path)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()

@@ -291,7 +291,7 @@ def _verify_budget(
     else:
         render_budget_run(result, make_console())
     if not result.ok:
-        sys.exit(EXIT_PROBLEM)
+        sys.exit(ExitStatus.PROBLEM)
 
 
 @main.command(short_help="The routing table: tier, model and first fallback per agent.")

@@ -91,7 +91,7 @@ class AgentResult:
         return (
             self.route.outcome == REFUSED
             and self.used is None
-            and bool(self.resolved)
+            and self.resolved is not None
             and self.resolved.get("outcome") == REFUSED
         )
 

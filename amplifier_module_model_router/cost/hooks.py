@@ -190,6 +190,7 @@ class CostTracker:
             price = self.ledger.known_price(self.session_id, provider, model)
             if price is None:  # not in the cache yet: one bounded lookup per provider and TTL
                 price = (await self._resolve_prices([(provider, model)])).get((provider, model))
+        assert self.budget is not None  # called only when a cap is set
         level = await self.budget.charge(self.root_id, call_cost(usage, price))
         await self.budget.announce(self.root_id, level, self.coordinator.hooks.emit)
 
@@ -251,6 +252,7 @@ class CostTracker:
             return ()
 
     async def _budget_use(self) -> BudgetUse:
+        assert self.budget is not None  # called only when a cap is set
         level = await self.budget.level(self.root_id)
         caps = tuple(CapUse(c.name, c.cap_usd, c.spend_usd) for c in level.caps)
         return BudgetUse(caps, level.unknown_calls, self.budget.settings.at_cap)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 
@@ -288,7 +288,7 @@ def cost_table(summary: CostSummary, *, title: str | None = None) -> FitTable:
             if summary.sessions == 1 and summary.session_id
             else f"Cost per agent · {summary.sessions} sessions"
         )
-    right = "right"
+    right: Literal["right"] = "right"
     table = FitTable(
         [
             Column("Agent"),

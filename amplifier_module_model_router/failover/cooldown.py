@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = [
     "Cooldown",
@@ -99,7 +99,7 @@ def _keys(provider: str, model: str | None) -> tuple[Key, ...]:
 
 
 def _identity(candidate: object) -> CandidateKey:
-    provider, model = candidate  # type: ignore[misc]
+    provider, model = cast(CandidateKey, candidate)
     return provider, model
 
 

@@ -157,7 +157,13 @@ async def mount_root_budget_front(
     """
     providers = coordinator.get("providers") or {}
     provider = providers.get(provider_name) if provider_name else None
-    if router.budget is None or provider is None or not model or FAILOVER_MOUNT_NAME in providers:
+    if (
+        router.budget is None
+        or provider is None
+        or not provider_name
+        or not model
+        or FAILOVER_MOUNT_NAME in providers
+    ):
         return False
     from ..cost.summary import ROOT_AGENT
 

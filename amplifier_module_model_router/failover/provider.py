@@ -296,7 +296,12 @@ class FailoverProvider:
     def _answerer(self, response: Any) -> int:
         tag = (getattr(response, "metadata", None) or {}).get(ROUTER_METADATA_KEY)
         if isinstance(tag, Mapping):
-            found = self._by_answer.get((tag.get("provider"), tag.get("model")))
+            provider, model = tag.get("provider"), tag.get("model")
+            found = (
+                self._by_answer.get((provider, model))
+                if isinstance(provider, str) and isinstance(model, str)
+                else None
+            )
             if found is not None:
                 return found
         if self.answered is not None:

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..bounded_read import read_text
-from ..errors import CatalogError, InputError
+from ..errors import CatalogError, InputError, unknown_keys
 from ..safe_yaml import parse_yaml
 from .providers import canonical_name
 from .snapshot import CatalogPricing
@@ -103,10 +103,10 @@ def parse_prices(data: Any, *, file: str) -> PriceTable:
             raise CatalogError("expected `<model id>: {input: .., output: ..}`", file=file, field=where)
         unknown = sorted(str(k) for k in row if k not in _FIELDS)
         if unknown:
-            raise CatalogError(f"unknown key(s) {', '.join(unknown)}", file=file, field=where)
+            raise CatalogError(unknown_keys(unknown, _FIELDS), file=file, field=where)
         if "input" not in row or "output" not in row:
             raise CatalogError("needs input and output", file=file, field=where)
-        values = {_FIELDS[k]: _number(v, file, f"{where}.{k}") for k, v in row.items()}
+        values: dict[str, Any] = {_FIELDS[k]: _number(v, file, f"{where}.{k}") for k, v in row.items()}
         rows[_spelling(model_id)] = CatalogPricing(**values)
     billed = data.get("billed_by_request", [])
     if not isinstance(billed, list) or not all(isinstance(p, str) for p in billed):

@@ -201,8 +201,8 @@ def entries_from(
         if not isinstance(name, str) or not name or provider is None:
             continue
         index = find(name)
-        spec = specs[index] if index is not None else {}
-        config = spec.get("config") if isinstance(spec.get("config"), Mapping) else {}
+        spec: Mapping[str, Any] = (specs[index] if index is not None else None) or {}
+        config: Mapping[str, Any] = spec["config"] if isinstance(spec.get("config"), Mapping) else {}
         module = spec.get("module") if isinstance(spec.get("module"), str) else None
         instance = spec.get("instance_id") or spec.get("id")
         priority = _number(getattr(provider, "priority", None))

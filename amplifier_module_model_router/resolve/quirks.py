@@ -92,7 +92,7 @@ def listing_quirks(plan_providers: Any) -> tuple[ListingQuirk, ...]:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("module"), str):
             continue
         module = canonical_name(spec["module"])
-        config = spec.get("config") if isinstance(spec.get("config"), Mapping) else {}
+        config: Mapping[str, Any] = spec["config"] if isinstance(spec.get("config"), Mapping) else {}
         for rule in KNOWN_QUIRKS:
             if module != rule.module:
                 continue

@@ -268,15 +268,15 @@ async def _catalog_phase(
     needed = {e.key: e for e in matched if e is not None}
     lookups: dict[str, CatalogLookup] = {}
     missing = []
-    for key, entry in needed.items():
+    for key, wanted in needed.items():
         cached = cache.peek_key(key)
         if cached is None:
-            missing.append(entry)
+            missing.append(wanted)
         else:
             lookups[key] = cached
     if missing:  # concurrently: a hung provider costs one timeout in total
-        for entry, lookup in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
-            lookups[entry.key] = lookup
+        for wanted, lookup in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
+            lookups[wanted.key] = lookup
     steps: list[_Step] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (pref, entry) in enumerate(zip(prefs, matched)):
@@ -309,6 +309,7 @@ def _assemble(
     waits: dict[int, float] = {}
     if cooldowns is not None:
         for step in resolved:
+            assert step.candidate is not None  # resolved steps only
             wait = _remaining(cooldowns, step.candidate)
             if wait > 0:
                 waits[step.index] = wait
@@ -344,7 +345,7 @@ def _assemble(
                 from_cache=True if all_cached else step.from_cache,
             )
         )
-    candidates = tuple(s.candidate for s in chain)
+    candidates = tuple(s.candidate for s in chain if s.candidate is not None)  # resolved steps
     return (candidates[0] if candidates else None), candidates[1:], tuple(trace)
 
 

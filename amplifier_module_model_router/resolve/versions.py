@@ -231,16 +231,16 @@ class SortedCatalog:
     def _pick(self, pattern: str) -> tuple[str | None, int]:
         members = group_members(pattern)
         if len(members) > 1:  # a candidate group: newest across members, ties by order written
-            found = [(i, *self.pick(m)) for i, m in enumerate(members)]
-            found = [(i, model, count) for i, model, count in found if model is not None]
+            picks = [(i, *self.pick(m)) for i, m in enumerate(members)]
+            found = [(i, model, count) for i, model, count in picks if model is not None]
             if not found:
                 return None, 0
             ranked = newest_first([model for _, model, _ in found])
-            best = min(found, key=lambda item: (ranked[item[1]], item[0]))
-            return best[1], sum(count for _, _, count in found)
+            first = min(found, key=lambda item: (ranked[item[1]], item[0]))
+            return first[1], sum(count for _, _, count in found)
         if not is_glob(pattern):
-            found = self.find(pattern)
-            return found, int(found is not None)
+            exact = self.find(pattern)
+            return exact, int(exact is not None)
         match = compile_glob(pattern).match
         matches = [key for key in self._keys if match(key.lowered)]
         if not matches:

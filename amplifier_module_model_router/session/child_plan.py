@@ -227,9 +227,12 @@ def build_child_plan(
     provider's backoff.
     """
     plan = merge_agent_overlay(parent_plan, agent_cfg)
-    if live_agents is None:
-        live_agents = plan.get("agents") if isinstance(plan.get("agents"), dict) else {}
-    plan["agents"] = restrict_agents(live_agents, agent_cfg)
+    agents: Mapping[str, Any] = (
+        live_agents
+        if live_agents is not None
+        else plan["agents"] if isinstance(plan.get("agents"), dict) else {}
+    )
+    plan["agents"] = restrict_agents(agents, agent_cfg)
     apply_inheritance(plan, "tools", tool_inheritance, agent_cfg)
     apply_inheritance(plan, "hooks", hook_inheritance, agent_cfg)
     if chain:

@@ -262,10 +262,12 @@ class Router:
     async def _budget_route(self, coordinator: Any, request: RouteRequest) -> Any:
         from ..budget.routing import apply_level
 
+        budget = self.budget
+        assert budget is not None  # called only when a cap is set
         root_id = self.root_of(getattr(coordinator, "session_id", None)) or ""
-        level = await self.budget.level(root_id)
-        await self.budget.announce(root_id, level, coordinator.hooks.emit)
-        return apply_level(self.budget.settings, level, request, self.tiers)
+        level = await budget.level(root_id)
+        await budget.announce(root_id, level, coordinator.hooks.emit)
+        return apply_level(budget.settings, level, request, self.tiers)
 
     async def _announce_refusal(
         self, coordinator: Any, request: RouteRequest, budget_route: Any, started: float, sub_session_id: str | None

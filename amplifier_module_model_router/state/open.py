@@ -87,12 +87,12 @@ async def open_store(settings: StateSettings, *, amplifier_home: Path | None) ->
         if not settings.url:
             return _fallback(settings, "(no url)", "state.url is not set")
         try:
-            backend = RedisStore(
+            remote = RedisStore(
                 settings.url, namespace=settings.namespace, connect_timeout=settings.timeout, op_timeout=settings.timeout
             )
         except StoreError as exc:
             return _fallback(settings, redacted_url(settings.url), str(exc))
-        return GuardedStore(backend, op_timeout=settings.timeout)
+        return GuardedStore(remote, op_timeout=settings.timeout)
     return GuardedStore(MemoryStore(), op_timeout=settings.timeout)
 
 
