@@ -7,6 +7,8 @@ from typing import Any
 
 from amplifier_core.llm_errors import ProviderUnavailableError
 
+from amplifier_module_model_router.resolve.snapshot import load_catalog
+
 
 class FakeProvider:
     """A provider whose catalog, latency and failure mode a test controls.
@@ -60,28 +62,13 @@ class OtherProvider(FakeProvider):
     """A different provider class (its catalogs must never be confused with FakeProvider's)."""
 
 
-ANTHROPIC = [
-    "claude-opus-4-20250514",
-    "claude-opus-4-1-20250805",
-    "claude-opus-4-5-20251101",
-    "claude-opus-4-6",
-    "claude-opus-4-7",
-    "claude-opus-4-8",
-    "claude-sonnet-4-5-20250929",
-    "claude-sonnet-4-6",
-    "claude-haiku-4-5-20251001",
-    "claude-3-5-haiku-20241022",
-]
-OPENAI = [
-    "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-5.2", "gpt-5.2-pro", "gpt-5.3-codex",
-    "gpt-5.4", "gpt-5.4-2026-03-05", "gpt-5.4-mini", "gpt-5.4-mini-2026-03-17", "gpt-5.4-nano",
-    "gpt-5.4-pro", "gpt-5.5", "gpt-5.5-pro", "gpt-5.6", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna",
-]
-GEMINI = [
-    "gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview", "gemini-3-flash-preview",
-    "gemini-3.1-pro-preview", "gemini-3.1-flash-lite-preview", "gemini-pro-latest", "gemini-flash-latest",
-]
-COPILOT = [
-    "claude-haiku-4.5", "claude-sonnet-4.5", "claude-sonnet-4.6", "claude-opus-4.6", "claude-opus-4.8",
-    "gpt-5.3-codex", "gpt-5.4-mini", "gpt-5.5",
-]
+def _shipped(provider: str) -> list[str]:
+    """Model ids of the catalog snapshot shipped in the package (data/catalog.yaml): the one
+    catalog source the simulator, the benchmarks and these tests share."""
+    return [model.id for model in load_catalog().providers[provider]]
+
+
+ANTHROPIC = _shipped("anthropic")
+OPENAI = _shipped("openai")
+GEMINI = _shipped("gemini")
+COPILOT = _shipped("github-copilot")

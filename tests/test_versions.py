@@ -28,7 +28,7 @@ REAL_CASES = [
     # Anthropic: dashes, date stamps, undated aliases.
     ("claude-opus-*", ANTHROPIC, "claude-opus-4-8"),
     ("claude-sonnet-*", ANTHROPIC, "claude-sonnet-4-6"),
-    ("claude-haiku-*", ANTHROPIC, "claude-haiku-4-5-20251001"),
+    ("claude-haiku-*", ANTHROPIC, "claude-haiku-4-5"),  # the undated alias beats its snapshot
     ("claude-*opus*", ["claude-3-opus-20240229", "claude-opus-4-20250514", "claude-opus-4-5-20251101"],
      "claude-opus-4-5-20251101"),
     ("claude-haiku-*", ["claude-haiku-4-5", "claude-haiku-4-5-20251001"], "claude-haiku-4-5"),
