@@ -1,8 +1,10 @@
-"""Daily and org spend in the routing state store: real sessions, one sqlite file, two processes'
-worth of roots (what a second process would read is what the store holds)."""
+"""Daily and org spend in the routing state store: real sessions on one sqlite file or one Redis
+server (what a second process would read is what the store holds). Redis runs where
+``MODEL_ROUTER_TEST_REDIS_URL`` is set (``.ci/run`` sets it)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,20 +15,29 @@ from test_budget import OPUS, SONNET, budget_plan, resolved, turns
 state = pytest.importorskip("amplifier_module_model_router.state")
 
 
-def sqlite_plan(path: Path, budget: dict) -> dict:
+def state_of(backend: str, tmp_path: Path) -> dict:
+    if backend == "sqlite":
+        return {"backend": "sqlite", "path": str(tmp_path / "state.db")}
+    from redis_kit import redis_url
+
+    return {"backend": "redis", "url": redis_url(), "namespace": f"test-budget-{uuid.uuid4().hex[:8]}"}
+
+
+def state_plan(store: dict, budget: dict) -> dict:
     plan = budget_plan(budget)
     for hook in plan["hooks"]:
         if hook["module"] == "model-router":
-            hook["config"]["state"] = {"backend": "sqlite", "path": str(path)}
+            hook["config"]["state"] = dict(store)
     return plan
 
 
-async def test_daily_and_org_spend_count_in_the_shared_store(tmp_path: Path) -> None:
-    db = tmp_path / "state.db"
-    plan = sqlite_plan(db, {"daily_usd": 1.00, "org_daily_usd": 10, "degrade": {"at": [0.4]}})
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+async def test_daily_and_org_spend_count_in_the_shared_store(backend: str, tmp_path: Path) -> None:
+    store_config = state_of(backend, tmp_path)
+    plan = state_plan(store_config, {"daily_usd": 1.00, "org_daily_usd": 10, "degrade": {"at": [0.4]}})
     await turns(plan, ["DELEGATE model-router:zen-architect: go"])
     names = shared_book().counter_names()
-    store = await state.open_store(state.StateSettings(backend="sqlite", path=str(db)), amplifier_home=None)
+    store = await state.open_store(state.StateSettings(**store_config), amplifier_home=None)
     try:
         daily = await store.get_counter(names["daily"])
         org = await store.get_counter(names["org_daily"])
