@@ -108,17 +108,25 @@ class CostTracker:
         """Between the loop's prompt:submit and prompt:complete: it may still call its model."""
 
     def register(self) -> Callable[[], None]:
+        """Every event the ledger needs; whether the loop still runs is only read at a root's
+        end (:meth:`_wait_for_stragglers`), so a session filing under another root does not
+        pay the kernel a hook call for each of its loop's start and end events."""
         hooks = self.coordinator.hooks
+        loop_events: tuple[tuple[str, Callable[..., Any]], ...] = ()
+        if self.root_id == self.session_id:
+            loop_events = (
+                ("prompt:submit", self.on_loop_start),
+                ("execution:start", self.on_loop_start),
+                ("prompt:complete", self.on_loop_end),
+                ("execution:end", self.on_loop_end),
+                ("orchestrator:complete", self.on_loop_end),
+            )
         for event, handler in (
             ("delegate:agent_spawned", self.on_spawned),
             ("delegate:agent_completed", self.on_spawn_over),
             ("delegate:error", self.on_spawn_over),
             ("llm:request", self.on_request),
-            ("prompt:submit", self.on_loop_start),
-            ("execution:start", self.on_loop_start),
-            ("prompt:complete", self.on_loop_end),
-            ("execution:end", self.on_loop_end),
-            ("orchestrator:complete", self.on_loop_end),
+            *loop_events,
             ("llm:response", self.on_response),
             ("session:end", self.on_end),
         ):

@@ -23,6 +23,8 @@ from ..cost.hooks import install_cost_tracking
 from ..errors import InputError
 from ..settings.effective import EffectiveRouting
 from ..state import StateSettings
+from ..settings import reuse
+from ..settings.names import BUNDLE_NAMESPACE
 from ..settings.options import RouterConfig
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
@@ -173,7 +175,7 @@ class SessionRouting:
 
 async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
     """Mount module ``model-router``; invalid config fails the mount with a clear error."""
-    router_config = RouterConfig.from_mount(config or {})
+    router_config = reuse.router_config(config or {})  # a child parses its parent's config once
     router = build_router(router_config)
     await link_state(router, router.state_settings, router.amplifier_home)
     link_budget_counters(router)
@@ -192,8 +194,10 @@ async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
 def build_router(router_config: RouterConfig) -> Router:
     """A Router over the effective routing: bundle tiers + org/user/project/local/mount layers.
 
-    Settings files are re-read at every mount (children included) so an edit applies to the next
-    session without a restart. A bad settings file is left out whole and the session routes with
+    Settings files are looked at on every mount (children included) so an edit applies to the
+    next session without a restart; a file unchanged since it was parsed (same inode, size and
+    mtime) is not parsed again, nor is the module config, nor the routing made of them
+    (:mod:`..settings.reuse`). A bad settings file is left out whole and the session routes with
     the other layers: one warning line (file, line, key) per process, and the session emits
     ``model_router:settings_error`` at its start, when every hook (an app's logger included)
     is registered.
@@ -211,7 +215,10 @@ def build_router(router_config: RouterConfig) -> Router:
             mount_config=router_config.settings, env={}, home=_NOWHERE, cwd=_NOWHERE
         )
         home, env = None, {}
-    routing = routing_without_bad_layers(router_config.tiers, layers, problems=problems)
+    routing = reuse.routing(
+        router_config.tiers, layers, problems, BUNDLE_NAMESPACE,
+        lambda: routing_without_bad_layers(router_config.tiers, layers, problems=problems),
+    )
     for problem in routing.problems:
         _warn_once(f"{problem} (this settings file is ignored; routing continues)")
     for warning in routing.warnings:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ..settings.effective import EffectiveRouting, declared_tier
+from ..settings.effective import EffectiveRouting, TierChoice, declared_tier
+from ..shared import shared
 
 __all__ = ["assign_tier_preferences", "declared_tier", "lookup_agent"]
 
@@ -27,16 +28,45 @@ def lookup_agent(agents: Mapping[str, Any], name: str) -> tuple[str, Mapping[str
     return None
 
 
+_MEMO_LIMIT = 64
+_CHOICES_LIMIT = 4096
+_memo: dict[int, tuple[EffectiveRouting, dict[tuple[str, str | None], TierChoice], dict[str, list[Any]]]] = shared(
+    "tier decisions per routing", dict, dict.clear
+)
+"""``id(routing)`` -> (routing, ``{(agent, declared tier): choice}``, ``{tier: chain as dicts}``).
+
+A child session gets its parent's agent configs (own dicts, shared contents) and, through
+:mod:`..settings.reuse`, its parent's routing object: its ``session:start`` would decide and
+write the same chains again. The decision depends only on the agent's name and declared tier
+(:meth:`EffectiveRouting.agent_tier`), so it is memoised on those; a chain already in the
+agent's config, equal to the one to write, is left in place."""
+
+
+def _memo_for(routing: EffectiveRouting) -> tuple[dict[tuple[str, str | None], TierChoice], dict[str, list[Any]]]:
+    hit = _memo.get(id(routing))
+    if hit is None or hit[0] is not routing:
+        if len(_memo) >= _MEMO_LIMIT:
+            _memo.clear()
+        hit = _memo[id(routing)] = (routing, {}, {})
+    return hit[1], hit[2]
+
+
 def assign_tier_preferences(agents: MutableMapping[str, Any], routing: EffectiveRouting) -> dict[str, str]:
     """Write each tiered agent's chain into its config; returns ``{agent: tier}`` written.
 
     Which tier is :meth:`EffectiveRouting.agent_tier`'s decision, as at spawn time.
     """
+    choices, chains = _memo_for(routing)
     written: dict[str, str] = {}
     for name, cfg in agents.items():
         if not isinstance(cfg, MutableMapping):
             continue
-        choice = routing.agent_tier(name, cfg)
+        key = (name, declared_tier(cfg))
+        choice = choices.get(key)
+        if choice is None:
+            if len(choices) >= _CHOICES_LIMIT:
+                choices.clear()
+            choice = choices[key] = routing.agent_tier(name, cfg)
         if choice.declared is None and cfg.get("model_role"):
             continue  # routing-matrix's agent: its hook already wrote the role's chain
         if choice.sent_back:
@@ -46,7 +76,11 @@ def assign_tier_preferences(agents: MutableMapping[str, Any], routing: Effective
             continue
         if choice.tier is None:
             continue
-        cfg["provider_preferences"] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
+        chain = chains.get(choice.tier)
+        if chain is None:
+            chain = chains[choice.tier] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
+        if cfg.get("provider_preferences") != chain:  # a child's copy already holds its parent's
+            cfg["provider_preferences"] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
         cfg["model_tier"] = choice.tier
         written[name] = choice.tier
     return written

@@ -21,6 +21,7 @@ from ..errors import InputError, SettingsError, reraised_as
 from ..bounded_read import read_text
 from ..safe_yaml import split_document
 from .lines import key_lines
+from . import reuse
 from .names import BUNDLE_NAMESPACE
 from .schema import SettingsLayer, parsed_layer
 
@@ -85,18 +86,22 @@ def discover_layers(
         except RuntimeError:  # no HOME and no passwd entry: no user layer unless AMPLIFIER_HOME
             home = None
     layers: list[SettingsLayer] = []
-    read: set[Path] = set()
+    read: set[Any] = set()
     for name, path, section, required in settings_paths(cwd=cwd, env=env, home=home):
-        resolved = path.resolve()
-        if resolved in read:  # working in the home folder: project file == user file
+        info = _stat(path)
+        if info is None and not required and not path.exists():
             continue
-        if not required and not path.exists():
+        # working in the home folder: project file == user file
+        identity = (info.st_dev, info.st_ino) if info is not None else path.resolve()
+        if identity in read:
             continue
-        read.add(resolved)
+        read.add(identity)
         try:
-            layer = _file_layer(name, path, section)
-            if layer is not None:
-                layer = parsed_layer(layer, namespace=namespace)
+            layer = reuse.file_layer(
+                path, info, name, section, namespace,
+                lambda: _parsed_file_layer(name, path, section, namespace),
+                reraise=problems is None,
+            )
         except InputError as err:
             if problems is None:
                 raise
@@ -109,9 +114,28 @@ def discover_layers(
         if isinstance(mount_config, Mapping):
             values = {key: value for key, value in mount_config.items() if key != "tiers"}
         if values:
-            layer = SettingsLayer("mount", MOUNT_SOURCE, values, section="config")
-            layers.append(parsed_layer(layer, namespace=namespace))
+            layers.append(_mount_layer(mount_config, values, namespace))
     return layers
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The file's ``os.stat`` (links followed), None when there is none to take."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _mount_layer(mount_config: Mapping[str, Any], values: Any, namespace: str) -> SettingsLayer:
+    def parse() -> SettingsLayer:
+        return parsed_layer(SettingsLayer("mount", MOUNT_SOURCE, values, section="config"), namespace=namespace)
+
+    return reuse.mount_layer(mount_config, namespace, parse)
+
+
+def _parsed_file_layer(name: str, path: Path, section: str | None, namespace: str) -> SettingsLayer | None:
+    layer = _file_layer(name, path, section)
+    return parsed_layer(layer, namespace=namespace) if layer is not None else None
 
 
 def _file_layer(name: str, path: Path, section: str | None) -> SettingsLayer | None:
