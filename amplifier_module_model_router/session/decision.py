@@ -8,6 +8,7 @@ with neither inherit the parent's model. tool-delegate forwards an agent's confi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from ..errors import InputError
 from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference, check_caller_config
 from ..settings.effective import EffectiveRouting
+from ..shared import shared
 
 SOURCE_CALL = "call"
 SOURCE_AGENT = "agent"
@@ -31,10 +33,32 @@ class RouteRequest:
     preferences: tuple[ProviderPreference, ...]
 
 
+_PARSED_LIMIT = 256
+_parsed: dict[str, tuple[list[dict[str, Any]], tuple[ProviderPreference, ...]]] = shared(
+    "parsed preference lists", dict, dict.clear
+)
+"""A chain of plain dicts (an agent's tier chain, as tool-delegate forwards it on every spawn)
+-> its parsed preferences, by ``repr`` and confirmed equal to a private copy; errors are not kept."""
+
+
 def as_preferences(items: Sequence[Any] | None) -> tuple[ProviderPreference, ...]:
     """Normalise dicts or foreign preference objects; invalid entries raise InputError."""
     if not items:
         return ()
+    if type(items) is list and all(type(item) is dict for item in items):
+        key = repr(items)
+        hit = _parsed.get(key)
+        if hit is not None and hit[0] == items:
+            return hit[1]
+        parsed = _parse_preferences(items)
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()
+        _parsed[key] = (copy.deepcopy(items), parsed)
+        return parsed
+    return _parse_preferences(items)
+
+
+def _parse_preferences(items: Sequence[Any]) -> tuple[ProviderPreference, ...]:
     out = []
     for index, item in enumerate(items):
         try:

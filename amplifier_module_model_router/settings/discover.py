@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import InputError, SettingsError, reraised_as
 from ..bounded_read import read_text
 from ..safe_yaml import split_document
+from ..shared import shared
 from .lines import key_lines
 from . import reuse
 from .names import BUNDLE_NAMESPACE
@@ -87,7 +88,7 @@ def discover_layers(
             home = None
     layers: list[SettingsLayer] = []
     read: set[Any] = set()
-    for name, path, section, required in settings_paths(cwd=cwd, env=env, home=home):
+    for name, path, section, required in _settings_paths(cwd, env, home):
         info = _stat(path)
         if info is None and not required and not path.exists():
             continue
@@ -116,6 +117,25 @@ def discover_layers(
         if values:
             layers.append(_mount_layer(mount_config, values, namespace))
     return layers
+
+
+_PATHS_LIMIT = 64
+_paths: dict[tuple[str, str, str, str | None], tuple[tuple[str, Path, str | None, bool], ...]] = shared(
+    "settings paths", dict, dict.clear
+)
+
+
+def _settings_paths(
+    cwd: Path, env: Mapping[str, str], home: Path | None
+) -> tuple[tuple[str, Path, str | None, bool], ...]:
+    """:func:`settings_paths`, memoised on everything it reads (every child mount asks again)."""
+    key = (str(cwd), env.get(ORG_ENV, ""), env.get(HOME_ENV, ""), None if home is None else str(home))
+    hit = _paths.get(key)
+    if hit is None:
+        if len(_paths) >= _PATHS_LIMIT:
+            _paths.clear()
+        hit = _paths[key] = tuple(settings_paths(cwd=cwd, env=env, home=home))
+    return hit
 
 
 def _stat(path: Path) -> os.stat_result | None:
