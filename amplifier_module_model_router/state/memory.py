@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from ..budget.counters import MemoryCounters
 from .base import CooldownKey, StoredCatalog, StoredCooldown, cooldown_field, model_of_field
 from .codec import short_reason
 
@@ -27,7 +28,7 @@ class MemoryStore:
         self._catalogs: dict[str, tuple[StoredCatalog, float]] = {}
         self._cooldowns: dict[tuple[str, str], tuple[float, str]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
-        self._counters: dict[str, tuple[float, float]] = {}
+        self._counters = MemoryCounters(clock=clock)  # the budget's own expiring counters
 
     async def get_catalog(self, key: str) -> StoredCatalog | None:
         found = self._catalogs.get(key)
@@ -75,17 +76,10 @@ class MemoryStore:
             del self._leases[name]
 
     async def incr(self, name: str, amount: float, ttl: float) -> float:
-        now = self._clock()
-        value, expires = self._counters.get(name, (0.0, 0.0))
-        if expires <= now:
-            value, expires = 0.0, now + ttl
-        value += amount
-        self._counters[name] = (value, expires)
-        return value
+        return await self._counters.incr(name, amount, ttl)
 
     async def get_counter(self, name: str) -> float:
-        value, expires = self._counters.get(name, (0.0, 0.0))
-        return value if expires > self._clock() else 0.0
+        return await self._counters.get_counter(name)
 
     async def ping(self) -> None:
         return None
