@@ -18,11 +18,12 @@ What it does, in a work folder outside the repository:
    ``amplifier run --mode single`` from a working folder outside the repository, with a prompt
    that makes the parent delegate to ``model-router:git-ops`` and ``model-router:zen-architect``.
 5. Checks per form: the HTTP request of each child session carried the expected model (git-ops:
-   the budget model, zen-architect: the frontier model) and the session's ``events.jsonl`` holds
-   ``model_router:resolved`` events. The ``settings-typo`` form runs the root bundle with a typo
-   in the user's settings (``model_router: {agents: {git-ops: strnog}}``) and checks that routing
-   stays on, the CLI prints one line naming the file, line and key (no traceback), and
-   ``model_router:settings_error`` is in ``events.jsonl``.
+   the budget model, zen-architect: the frontier model), the session's ``events.jsonl`` holds
+   ``model_router:resolved`` events, and ``amplifier-model-router report`` over the run's
+   sessions files each agent's calls under that model. The ``settings-typo`` form runs the root
+   bundle with a typo in the user's settings (``model_router: {agents: {git-ops: strnog}}``)
+   and checks that routing stays on, the CLI prints one line naming the file, line and key (no
+   traceback), and ``model_router:settings_error`` is in ``events.jsonl``.
 
 Run:  python scripts/real_cli_e2e.py --mirrors /work/.mirror [--work DIR] [--form NAME ...]
 Exit status 0 when every form passes; the output lists each command and the models seen.
@@ -393,6 +394,38 @@ def our_view(bundle: str, *, venv: Path, catalog: Path, cwd: Path) -> tuple[dict
     return models, [u["source"] for u in data["bundle"].get("unread", [])]
 
 
+def our_report(home: Path, *, venv: Path,
+               expected: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``amplifier-model-router report`` over the run's sessions: (lines seen, problems).
+
+    The root session's ``model_router:cost`` must be there, with each expected agent's calls
+    filed under the model its child's request carried.
+    """
+    projects = home / ".amplifier" / "projects"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home)}
+    result = sh([str(venv / "bin" / "python"), "-m", "amplifier_module_model_router.cli",
+                 "report", str(projects), "--json"], cwd=home, env=env, check=False)
+    if result.returncode != 0:
+        return [], [f"report exited {result.returncode}: "
+                    f"{(result.stdout + result.stderr).strip()[-300:]}"]
+    data = json.loads(result.stdout)
+    sessions = data.get("sessions") or []
+    seen, problems = [], []
+    if len(sessions) != 1:
+        problems.append(f"report found {len(sessions)} session(s), expected 1")
+    for session in sessions[:1]:
+        agents = {a["agent"]: a for a in session.get("agents", [])}
+        for agent, model in expected.items():
+            row = agents.get(agent)
+            models = sorted(m["model"] for m in (row or {}).get("models", []))
+            seen.append(f"report  {agent}: {', '.join(models) or 'absent'}"
+                        f"  cost ${(row or {}).get('cost_usd')}")
+            if models != [model]:
+                problems.append(f"report files {agent} under {models or 'nothing'}, "
+                                f"expected {model}")
+    return seen, problems
+
+
 @dataclass
 class Outcome:
     form: Form
@@ -457,7 +490,8 @@ def run_form(form: Form, *, venv: Path, farm: Path, work: Path, port: int,
     if not resolved:
         problems.append(f"no model_router:resolved event in {len(events_files(home))} "
                         "events.jsonl file(s)")
-    ours: list[str] = []
+    ours, report_problems = our_report(home, venv=venv, expected=form.expected)
+    problems += report_problems
     if form.local:
         local = form.local.replace("{work}", str(folder))
         view, unread = our_view(local, venv=venv, catalog=stub_catalog(base / "catalog.yaml"),
