@@ -181,8 +181,11 @@ async def test_two_sqlite_stores_on_one_file_see_each_other(tmp_path: Path) -> N
     first = await open_store(settings, amplifier_home=tmp_path)
     second = await open_store(settings, amplifier_home=tmp_path)
     try:
+        assert await second.get_cooldowns([("anthropic#a", "m")]) == []  # read (and remembered) as absent
         await first.put_cooldown("anthropic#a", "m", 5, "rate_limit")
         assert [c.reason for c in await second.get_cooldowns([("anthropic#a", "m")])] == ["rate_limit"]
+        await first.put_cooldown("anthropic#a", "m", 9, "longer")  # the file changed: read again
+        assert [c.reason for c in await second.get_cooldowns([("anthropic#a", "m")])] == ["longer"]
         assert await first.incr("n", 1, 10) == 1 and await second.incr("n", 2, 10) == 3
     finally:
         await first.close()
