@@ -161,6 +161,11 @@ def budget_payload(
     }
 
 
+#: What happens to a settings file that fails validation; the one wording every surface uses
+#: (the session's warning, the CLI's error line, the event's ``effect``).
+IGNORED_SETTINGS_FILE = "this settings file is ignored; routing continues with the other layers"
+
+
 def settings_error_payload(error: Any) -> dict[str, Any]:
     """The ``model_router:settings_error`` payload for a refused layer (a ``BundleError``).
 
@@ -173,5 +178,5 @@ def settings_error_payload(error: Any) -> dict[str, Any]:
         "key": error.field,
         "reason": error.reason,
         "message": str(error),
-        "effect": "this settings layer is ignored; routing continues with the other layers",
+        "effect": IGNORED_SETTINGS_FILE,
     }

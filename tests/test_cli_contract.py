@@ -223,3 +223,20 @@ def test_explain_a_typo_suggests_the_closest_agents() -> None:
     result = in_process("explain", "gti-ops", "--bundle", str(BUNDLE))
     assert result.code == ExitStatus.BAD_INPUT
     assert "did you mean model-router:git-ops" in result.err
+
+
+def test_validate_of_a_bundle_made_only_of_unread_includes_is_not_ok(tmp_path: Path) -> None:
+    """A bundle whose agents and tiers all come from includes the loader cannot read offline
+    checked nothing: the summary says so and the status is 3, never a bare "ok"."""
+    bundle = tmp_path / "ns.md"
+    bundle.write_text(
+        "---\nbundle:\n  name: mine\n  version: 0.1.0\nincludes:\n"
+        "  - bundle: model-router:behaviors/model-router\n---\nmine\n",
+        encoding="utf-8",
+    )
+    result = in_process("validate", str(bundle))
+    assert result.code == ExitStatus.INCOMPLETE, result.out
+    assert result.out.startswith("nothing checked:") and "not read:" in result.out
+    as_json = json.loads(in_process("validate", "--json", str(bundle)).out)
+    assert as_json["ok"] is True and as_json["checked_nothing"] is True
+    assert in_process("validate", str(BUNDLE)).code == ExitStatus.OK

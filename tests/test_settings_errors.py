@@ -140,3 +140,22 @@ def test_the_settings_command_shows_the_same_error_and_what_a_session_uses(
     assert lines[0].startswith(f"error: {user}:3: model_router.agents.git-ops: unknown tier")
     assert "ignored" in lines[0]
     assert "agents.file-ops" in result.out and "agents.git-ops" not in result.out
+
+
+async def test_the_session_and_the_cli_say_the_same_line(
+    isolated_settings: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """README promises one line for a bad settings file: the session's warning and the CLI's
+    ``error:`` line carry the same words, and the event's ``effect`` says the same."""
+    user = user_settings(TYPO)
+    folder = tmp_path / "sessions"
+    with caplog.at_level(logging.WARNING):
+        result = await run(logged_plan(folder), delegate_lines(["git-ops"]), events=())
+    (warning,) = [r.getMessage() for r in caplog.records if str(user) in r.getMessage()]
+    cli = in_process("settings")
+    (line,) = cli.err.strip().splitlines()
+    assert warning.removeprefix("model-router: ") == line.removeprefix("error: ")
+    (event,) = [
+        r["data"] for r in written(folder, result.session_id) if r["event"] == events.SETTINGS_ERROR
+    ]
+    assert line.endswith(f"({event['effect']})")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import InputError
+from ..events import IGNORED_SETTINGS_FILE
 from .status import ExitStatus
 
 if TYPE_CHECKING:  # the commands import their machinery lazily: --help stays instant
@@ -69,10 +70,7 @@ def _exit_on_settings_problems(routing: Any) -> None:
         click.echo(f"warning: {warning}", err=True)
     problems = getattr(routing, "problems", ())
     for problem in problems:
-        click.echo(
-            f"error: {problem} (this settings file is ignored; sessions route without it)",
-            err=True,
-        )
+        click.echo(f"error: {problem} ({IGNORED_SETTINGS_FILE})", err=True)
     if problems:
         sys.exit(ExitStatus.BAD_INPUT)
 
@@ -355,6 +353,8 @@ def validate(bundle: str | None, as_json: bool) -> None:
             click.echo(line)
     if not result.ok:
         sys.exit(ExitStatus.PROBLEM)
+    if result.checked_nothing:
+        sys.exit(ExitStatus.INCOMPLETE)
 
 
 @main.command(short_help="The effective routing settings, each with its source.")

@@ -20,6 +20,7 @@ class ExitStatus(enum.IntEnum):
     catalog, bad settings file): one ``error:`` line on stderr, nothing on stdout."""
     INCOMPLETE = 3
     """Nothing wrong, but not everything answered: ``verify`` passed with agents whose chain
-    resolved nothing (they inherit the session model); ``report`` found no cost event."""
+    resolved nothing (they inherit the session model); ``validate`` found no agent or tier outside
+    includes it could not read offline; ``report`` found no cost event."""
     BROKEN_PIPE = 141
     """The reader closed stdout early (``| head``): the shell's status for SIGPIPE, quietly."""

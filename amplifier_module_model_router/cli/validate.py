@@ -32,7 +32,17 @@ class Validation:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def checked_nothing(self) -> bool:
+        """No error, but no agent or tier either: all of it sits in includes not read offline,
+        so "ok" would vouch for a bundle nobody looked at."""
+        b = self.bundle
+        return self.ok and b is not None and bool(b.unread) and not b.agents and not b.tiers
+
     def summary(self) -> str:
+        if self.bundle is not None and self.checked_nothing:
+            unread = _counted(len(self.bundle.unread), "include")
+            return f"nothing checked: no agent or tier here; {unread} not read (below)"
         if self.bundle is not None and self.ok:
             agents, tiers = len(self.bundle.agents), len(self.bundle.tiers)
             unread = len(self.bundle.unread)
@@ -59,6 +69,7 @@ def validation_json(result: Validation, path: Path) -> dict[str, Any]:
     return {
         "bundle": str(path),
         "ok": result.ok,
+        "checked_nothing": result.checked_nothing,
         "summary": result.summary(),
         "name": bundle.name if bundle is not None else None,
         "agents": len(bundle.agents) if bundle is not None else None,

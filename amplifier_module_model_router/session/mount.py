@@ -220,7 +220,7 @@ def build_router(router_config: RouterConfig) -> Router:
         lambda: routing_without_bad_layers(router_config.tiers, layers, problems=problems),
     )
     for problem in routing.problems:
-        _warn_once(f"{problem} (this settings file is ignored; routing continues)")
+        _warn_once(f"{problem} ({events.IGNORED_SETTINGS_FILE})")
     for warning in routing.warnings:
         _warn_once(warning)
     try:
