@@ -41,8 +41,8 @@ class Validation:
 
     def summary(self) -> str:
         if self.bundle is not None and self.checked_nothing:
-            unread = _counted(len(self.bundle.unread), "include")
-            return f"nothing checked: no agent or tier here; {unread} not read (below)"
+            includes = _counted(len(self.bundle.unread), "include")
+            return f"nothing checked: no agent or tier here; {includes} not read (below)"
         if self.bundle is not None and self.ok:
             agents, tiers = len(self.bundle.agents), len(self.bundle.tiers)
             unread = len(self.bundle.unread)
