@@ -55,13 +55,9 @@ AGENTS: dict[str, dict[str, Any]] = {
 }
 LOOP_EVENTS = (
     "prompt:submit",
-    "provider:request",
     "llm:request",
     "llm:response",
-    "provider:response",
     "provider:error",
-    "tool:pre",
-    "tool:post",
     "prompt:complete",
     "orchestrator:complete",
     "delegate:agent_spawned",
@@ -279,15 +275,9 @@ def test_unreadable_or_malformed_catalog_is_one_clear_error(tmp_path: Path) -> N
 def test_script_directives_become_tool_calls(
     prompt: str, tool: str, arguments: dict[str, Any]
 ) -> None:
-    (call,) = parse_script("some words\n" + prompt).calls
-    assert call.tool == tool
-    assert {k: v for k, v in call.arguments.items() if k != "context_depth"} == arguments
-
-
-def test_script_ignores_parent_context_before_the_task_marker() -> None:
-    script = parse_script("DELEGATE old: parent line\n[YOUR TASK]\nDELEGATE new: mine\nand text")
-    assert [c.arguments["agent"] for c in script.calls] == ["new"]
-    assert script.text == "and text"
+    ((called, given),), text = parse_script("some words\n" + prompt)
+    assert called == tool and text == "some words"
+    assert {k: v for k, v in given.items() if k != "context_depth"} == arguments
 
 
 @pytest.mark.parametrize(
@@ -340,21 +330,13 @@ async def test_parent_delegates_and_the_child_runs_on_the_agents_preference() ->
         spawned["sub_session_id"] == child_id and spawned["parent_session_id"] == session.session_id
     )
     assert events_named(seen, "delegate:agent_completed")[0]["success"] is True
-    assert [d["tool_name"] for d in events_named(seen, "tool:pre")] == ["delegate"]
-    assert [d["iteration"] for d in events_named(seen, "provider:request")] == [0, 1]
-    assert [d["tool_calls"] for d in events_named(seen, "provider:response")] == [True, False]
     responses = events_named(seen, "llm:response")
     assert [(d["provider"], d["model"], d["status"]) for d in responses] == [
         ("anthropic", "claude-sonnet-4-6", "ok")
     ] * 2
     assert responses[0]["usage"]["input_tokens"] > 0
     (complete,) = events_named(seen, "orchestrator:complete")
-    assert complete == {
-        **complete,
-        "orchestrator": "model-router-loop",
-        "turn_count": 1,
-        "status": "success",
-    }
+    assert complete == {**complete, "turn_count": 1, "status": "success"}
 
 
 GEMINI_FLASH = [{"provider": "gemini", "model": "gemini-2.5-flash"}]
@@ -521,7 +503,6 @@ async def test_flaky_session_provider_raises_a_rate_limit_through_the_loop() -> 
     assert caught.value.provider == "anthropic" and caught.value.model == "claude-sonnet-4-6"
     (error,) = events_named(seen, "provider:error")
     assert error["provider"] == "anthropic" and error["error"]["type"] == "RateLimitError"
-    assert error["retryable"] is True and error["status_code"] == 429
     assert [c.error for c in RECORDER.completions(session_id=session.session_id)] == [
         "RateLimitError"
     ] * 2
@@ -590,7 +571,6 @@ async def test_loop_runs_on_the_lowest_priority_provider() -> None:
         assert list(session.coordinator.get("providers")) == ["gemini", "openai", "github-copilot"]
         output = await session.execute("hello there")
     assert output == "[gemini/gemini-2.5-pro] done: hello there"
-    assert events_named(seen, "provider:request")[0]["provider"] == "gemini"
 
 
 @pytest.mark.parametrize(
@@ -699,28 +679,6 @@ async def test_a_catalog_file_replaces_the_embedded_snapshot(tmp_path: Path) -> 
         assert [m.id for m in await providers["openai"].list_models()] == ["gpt-test-1"]
         output = await session.execute("hi")
     assert output == "[anthropic/claude-test-9] done: hi"
-
-
-async def test_hooks_can_deny_a_tool_call_and_inject_into_one_request() -> None:
-    spawner = MiniSpawner()
-
-    async def deny_delegate(event: str, data: dict[str, Any]) -> HookResult:
-        return HookResult(action="deny", reason="not today")
-
-    async def remind(event: str, data: dict[str, Any]) -> HookResult:
-        return HookResult(action="inject_context", context_injection="be brief", ephemeral=True)
-
-    async with running(offline_mount_plan(AGENTS), spawner=spawner) as (session, seen):
-        session.coordinator.hooks.register("tool:pre", deny_delegate, name="deny")
-        session.coordinator.hooks.register("provider:request", remind, name="remind")
-        output = await session.execute("DELEGATE git-ops: commit")
-        stored = await session.coordinator.get("context").get_messages()
-    assert output.splitlines()[1] == "- git-ops: Denied by hook: not today"
-    assert not spawner.calls
-    # Each request carried the reminder; the stored history never did.
-    counts = [d["message_count"] for d in events_named(seen, "llm:request")]
-    assert counts == [2, 4] and len(stored) == 4
-    assert all(m.get("content") != "be brief" for m in stored)
 
 
 async def test_endpoint_names_the_catalog_so_caches_never_mix_scenarios() -> None:

@@ -6,11 +6,15 @@ never sees them): importable packages in :mod:`.modules`, put on ``sys.path`` by
 
 - ``model-router-loop`` (orchestrator, loop-basic's shape) - :mod:`.loop`
 - ``model-router-context`` (in-memory context) - :mod:`.context`
-- ``provider-model-router-sim`` (catalog-backed provider with faults) - :mod:`.provider`
+- ``provider-model-router-sim`` (catalog-backed provider with faults; it answers the prompt's
+  script, :mod:`.script`) - :mod:`.provider`
 - ``tool-model-router-delegate`` (tool-delegate's contract) - :mod:`.delegate`
 
+amplifier-core ships none of these (its ``testing`` helpers neither call providers nor run
+tools), and loop-basic, context-simple and tool-delegate are not on PyPI.
+
 :func:`offline_mount_plan` builds the session config; :data:`RECORDER` tells which provider and
-model every session's calls went to. The prompt script language is described in :mod:`.script`.
+model every session's calls went to.
 """
 
 from __future__ import annotations

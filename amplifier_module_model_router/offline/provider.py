@@ -43,8 +43,7 @@ from ..cost.summary import Tokens
 from ..errors import InputError, UsageError
 from ..resolve.snapshot import CatalogModel
 from .recorder import RECORDER, CatalogCall, CompletionCall
-from .responder import message_text, next_reply
-from .script import ScriptError
+from .script import ScriptError, message_text, next_reply
 from .sim_config import SimProviderConfig
 
 __all__ = ["MOUNT_NAME", "SimProvider", "mount"]
@@ -205,7 +204,7 @@ class SimProvider:
     def _answer(self, request: ChatRequest, model: str, call_index: int) -> ChatResponse:
         offered = [tool.name for tool in request.tools or []]
         try:
-            reply = next_reply(request.messages, offered, label=f"{self.name}/{model}")
+            text, calls = next_reply(request.messages, offered, label=f"{self.name}/{model}")
         except ScriptError as err:
             raise llm_errors.InvalidRequestError(
                 f"{self.name}: {err}", provider=self.name, model=model, status_code=400
@@ -219,17 +218,16 @@ class SimProvider:
                 )
             )
             metadata[f"{self.name}:response_id"] = f"resp_{self._session_id()[:8]}_{call_index}"
-        if reply.calls:
-            content += [ToolCallBlock(id=c.id, name=c.name, input=c.arguments) for c in reply.calls]
-            output_text = "".join(str(c.arguments) for c in reply.calls)
+        if calls:
+            content += [ToolCallBlock(id=c.id, name=c.name, input=c.arguments) for c in calls]
+            text = "".join(str(c.arguments) for c in calls)
         else:
-            content.append(TextBlock(text=reply.text))
-            output_text = reply.text
+            content.append(TextBlock(text=text))
         return ChatResponse(
             content=content,
-            tool_calls=list(reply.calls) or None,
-            usage=self._usage(request.messages, output_text, model),
-            finish_reason="tool_use" if reply.calls else "end_turn",
+            tool_calls=calls or None,
+            usage=self._usage(request.messages, text, model),
+            finish_reason="tool_use" if calls else "end_turn",
             metadata=metadata,
         )
 

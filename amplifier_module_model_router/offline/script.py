@@ -1,158 +1,156 @@
-"""The script language the offline provider reads from a prompt, so a test can make it delegate.
+"""The offline model: it reads directives from the task and answers them, so a test can delegate.
 
 A prompt is plain text, except for lines (leading spaces ignored) that start with a directive:
 
 ``DELEGATE <agent>[ PREFS <json list>][ ROLE <model_role>]: <instruction>``
-    Answer with a call to the ``delegate`` tool for ``<agent>`` (plain ``git-ops``, namespaced
-    ``model-router:git-ops`` or ``self``). ``PREFS`` is a JSON list of ``{"provider", "model"}``
-    objects sent as the call's ``provider_preferences``; ``ROLE`` is sent as ``model_role``. The
-    header ends at the first ``:`` followed by a space or the line's end (so an agent token may
-    contain ``:``, and JSON after ``PREFS`` may too). The instruction is the rest of the line; if
-    it starts with ``"`` it is one JSON string, so it can hold line breaks (``\\n``) and thereby
-    further directives for the child: nesting needs no other syntax.
+    A call to the ``delegate`` tool for ``<agent>`` (``git-ops``, ``model-router:git-ops`` or
+    ``self``), with ``provider_preferences`` and ``model_role`` when given. The header ends at
+    the first ``:`` followed by a space or the line's end, so the agent and the JSON may hold
+    ``:``. An instruction starting with ``"`` is one JSON string, so it can hold line breaks
+    (``\\n``) and thereby the child's own directives: nesting needs no other syntax.
 ``CALL <tool>[ <json object>]``
-    Answer with a call to any other tool with those arguments.
+    A call to any other tool.
 
-Several directive lines make one answer with several tool calls (run in parallel by the loop).
-Once the tool results are in, the provider answers with text; so does it at once for a prompt
-without directives. Text before a line ``[YOUR TASK]`` (the parent context tool-delegate may
-prepend) is ignored. A malformed directive raises :class:`ScriptError` naming the line.
+Directive lines of one task make one answer with several tool calls. Once their results are in,
+the answer is text quoting each result under a ``- <agent>:`` line, so a parent's answer carries
+its children's. A malformed directive raises :class:`ScriptError` naming the line.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["TASK_MARKER", "Script", "ScriptCall", "ScriptError", "parse_script"]
+from amplifier_core.message_models import Message, ToolCall
 
-TASK_MARKER = "[YOUR TASK]"
-_DELEGATE = "DELEGATE"
-_CALL = "CALL"
+__all__ = ["ScriptError", "message_text", "next_reply", "parse_script"]
+
 _JSON = json.JSONDecoder()
+_SUMMARY_WORDS = 12
 
 
 class ScriptError(ValueError):
     """A directive line that cannot be understood; the message names the line."""
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptCall:
-    """One tool call the provider will answer with."""
-
-    tool: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    """A parsed prompt: its tool calls in order and the remaining plain text."""
-
-    calls: tuple[ScriptCall, ...]
-    text: str
-
-
-def parse_script(prompt: str) -> Script:
-    """Split a prompt into directives and text (see the module docstring for the grammar)."""
-    lines = prompt.splitlines()
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].strip() == TASK_MARKER:
-            lines = lines[index + 1 :]
-            break
-    calls: list[ScriptCall] = []
+def parse_script(prompt: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+    """``([(tool, arguments), ...], the remaining text)`` of a prompt."""
+    calls: list[tuple[str, dict[str, Any]]] = []
     text: list[str] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
+    for number, raw in enumerate(prompt.splitlines(), start=1):
+        keyword, rest = _token(raw)
         try:
-            if _starts_with(line, _DELEGATE):
-                calls.append(_parse_delegate(line[len(_DELEGATE) :].lstrip()))
-            elif _starts_with(line, _CALL):
-                calls.append(_parse_call(line[len(_CALL) :].lstrip()))
-            elif line:
-                text.append(line)
+            if keyword == "DELEGATE":
+                calls.append(("delegate", _delegate(rest)))
+            elif keyword == "CALL":
+                tool, rest = _token(rest)
+                if not tool:
+                    raise ScriptError("CALL needs a tool name")
+                calls.append((tool, _json(rest, dict, "CALL arguments") if rest else {}))
+            elif raw.strip():
+                text.append(raw.strip())
         except ScriptError as err:
-            raise ScriptError(f"line {number}: {err} in {line!r}") from None
-    return Script(calls=tuple(calls), text=" ".join(text))
+            raise ScriptError(f"line {number}: {err} in {raw.strip()!r}") from None
+    return calls, " ".join(text)
 
 
-def _starts_with(line: str, keyword: str) -> bool:
-    return line == keyword or line.startswith(keyword + " ") or line.startswith(keyword + "\t")
+def next_reply(
+    messages: Sequence[Message], offered: Sequence[str], *, label: str
+) -> tuple[str, list[ToolCall]]:
+    """``(text, tool calls)`` answering the latest task; ``label`` prefixes every text."""
+    start = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
+    calls, text = parse_script(message_text(messages[start]) if start >= 0 else "")
+    words = text.split()
+    summary = " ".join(words[:_SUMMARY_WORDS]) + (" ..." if len(words) > _SUMMARY_WORDS else "")
+    lines = [f"[{label}] done: {summary or f'{len(calls)} tool call(s)'}"]
+    after = messages[start + 1 :]
+    if not any(m.role == "assistant" for m in after):
+        wanted = [(t, a) for t, a in calls if t in offered]
+        if wanted:
+            made = [ToolCall(id=f"call_{uuid.uuid4().hex[:16]}", name=t, arguments=a)
+                    for t, a in wanted]  # fmt: skip
+            return "", made
+        missing = sorted({t for t, _ in calls} - set(offered))
+        return lines[0] + (f" (not offered: {', '.join(missing)})" if missing else ""), []
+    asked = {
+        b.id: b.input.get("agent", b.name) if b.name == "delegate" else b.name
+        for m in after
+        if m.role == "assistant" and not isinstance(m.content, str)
+        for b in m.content
+        if b.type == "tool_call"
+    }
+    for m in after:
+        if m.role == "tool":
+            who = asked.get(m.tool_call_id or "", "tool")
+            lines.append(f"- {who}: " + _answer(message_text(m)).replace("\n", "\n  "))
+    return "\n".join(lines), []
 
 
-def _parse_delegate(rest: str) -> ScriptCall:
-    agent, remainder = _split_token(rest)
+def message_text(message: Message) -> str:
+    """The readable text of a message (text blocks joined)."""
+    if isinstance(message.content, str):
+        return message.content
+    return "\n".join(t for b in message.content if isinstance(t := getattr(b, "text", None), str))
+
+
+def _answer(raw: str) -> str:
+    """A tool result as the model quotes it: a delegate's ``response``, else the result."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    return str(data["response"]) if isinstance(data, dict) and "response" in data else raw
+
+
+def _token(text: str) -> tuple[str, str]:
+    parts = text.split(None, 1)
+    return (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
+
+
+def _delegate(rest: str) -> dict[str, Any]:
+    agent, rest = _token(rest)
     if agent in ("", ":"):
         raise ScriptError("DELEGATE needs an agent")
-    arguments: dict[str, Any] = {}
-    instruction: str | None = None
-    if agent.endswith(":"):
-        agent, instruction = agent[:-1], remainder
+    arguments: dict[str, Any] = {"agent": agent.removesuffix(":")}
+    instruction = rest if agent.endswith(":") else None
     while instruction is None:
-        remainder = remainder.lstrip()
-        if remainder.startswith(":"):
-            instruction = remainder[1:]
-            break
-        keyword, remainder = _split_token(remainder)
-        if keyword == "PREFS":
-            prefs, remainder = _take_json(remainder.lstrip(), "PREFS")
-            if not isinstance(prefs, list):
-                raise ScriptError("PREFS must be a JSON list")
-            arguments["provider_preferences"] = prefs
+        rest = rest.lstrip()
+        keyword, tail = _token(rest)
+        if rest.startswith(":"):
+            instruction = rest[1:]
+        elif keyword == "PREFS":
+            arguments["provider_preferences"], rest = _json_head(tail, "PREFS", list)
         elif keyword == "ROLE":
-            role, remainder = _split_token(remainder.lstrip())
+            role, rest = _token(tail)
             if role.endswith(":"):
-                role, instruction = role[:-1], remainder
+                role, instruction = role[:-1], rest
             if not role:
                 raise ScriptError("ROLE needs a name")
             arguments["model_role"] = role
         else:
             raise ScriptError("expected PREFS, ROLE or ': <instruction>' after the agent")
-    return ScriptCall(
-        tool="delegate",
-        arguments={
-            "agent": agent,
-            "instruction": _instruction(instruction),
-            "context_depth": "none",
-            **arguments,
-        },
-    )
-
-
-def _split_token(text: str) -> tuple[str, str]:
-    parts = text.split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def _instruction(raw: str) -> str:
-    raw = raw.strip()
-    if raw.startswith('"'):
-        value, tail = _take_json(raw, "instruction")
-        if not isinstance(value, str) or tail.strip():
-            raise ScriptError("a quoted instruction must be exactly one JSON string")
-        raw = value
-    if not raw.strip():
+    instruction = instruction.strip()
+    if instruction.startswith('"'):
+        instruction = _json(instruction, str, "a quoted instruction")
+    if not instruction.strip():
         raise ScriptError("empty instruction")
-    return raw
+    return {**arguments, "instruction": instruction, "context_depth": "none"}
 
 
-def _parse_call(rest: str) -> ScriptCall:
-    tool, _, after = rest.partition(" ")
-    if not tool:
-        raise ScriptError("CALL needs a tool name")
-    arguments: Any = {}
-    if after.strip():
-        arguments, tail = _take_json(after.lstrip(), "arguments")
-        if not isinstance(arguments, dict) or tail.strip():
-            raise ScriptError("CALL arguments must be exactly one JSON object")
-    return ScriptCall(tool=tool, arguments=arguments)
+def _json(text: str, kind: type, what: str) -> Any:
+    value, tail = _json_head(text, what, kind)
+    if tail.strip():
+        raise ScriptError(f"{what} must be exactly one JSON {kind.__name__}")
+    return value
 
 
-def _take_json(text: str, what: str) -> tuple[Any, str]:
+def _json_head(text: str, what: str, kind: type) -> tuple[Any, str]:
     try:
-        value, end = _JSON.raw_decode(text)
+        value, end = _JSON.raw_decode(text.strip())
     except json.JSONDecodeError as err:
         raise ScriptError(f"bad JSON for {what}: {err.msg} at column {err.colno}") from None
-    return value, text[end:]
+    if not isinstance(value, kind):
+        raise ScriptError(f"{what} must be a JSON {kind.__name__}")
+    return value, text.strip()[end:]
