@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..merge import deep_merge
-from ..resolve.snapshot import CatalogModel, CatalogSnapshot, load_catalog
+from ..resolve.snapshot import CatalogSnapshot, load_catalog
 from .modules import make_importable
 
 __all__ = [
@@ -38,12 +38,7 @@ FAILING = {
     "error": "ProviderUnavailableError",
     "message": "model catalog unavailable (simulated outage)",
 }
-FLAKY = {
-    "type": "RateLimitError",
-    "from_call": 1,
-    "retry_after": 30.0,
-    "message": "rate limited (simulated 429)",
-}
+FLAKY = {"type": "RateLimitError", "retry_after": 30.0}
 
 
 def offline_mount_plan(
@@ -66,7 +61,8 @@ def offline_mount_plan(
       priority 1 and that default model); default: the first mounted provider's catalog default.
     - ``down``: not mounted. ``failing``: ``list_models()`` raises ProviderUnavailableError.
       ``flaky``: every ``complete()`` raises RateLimitError (retry_after 30 s).
-    - ``catalog``: a snapshot or a snapshot file (default: the embedded one).
+    - ``catalog``: a snapshot file, or a snapshot :func:`load_catalog` read (default: the
+      embedded one); providers in child sessions read it again from that file.
     - ``hooks``: mount-plan hook entries, passed through (e.g. the model-router module).
     - ``provider_config``: extra config per provider name (faults, ``report_cost``...), merged
       over what the helper sets.
@@ -77,6 +73,8 @@ def offline_mount_plan(
     """
     make_importable()  # the offline modules are importable packages, not entry points
     snapshot = catalog if isinstance(catalog, CatalogSnapshot) else load_catalog(catalog)
+    if snapshot.source is None and snapshot is not load_catalog():
+        raise UsageError("a catalog must be the embedded one or a file", field="catalog")
     names = list(dict.fromkeys(providers))
     _check_names(names, snapshot, "providers", known=snapshot.providers)
     down_set, failing_set, flaky_set = set(down), set(failing), set(flaky)
@@ -101,7 +99,8 @@ def offline_mount_plan(
             if name == session_provider
             else snapshot.default_model(name),
         }
-        config |= _catalog_ref(snapshot, name)
+        if snapshot.source is not None:
+            config["catalog_file"] = snapshot.source  # children mount it again from the file
         if name in failing_set:
             config["list_models"] = dict(FAILING)
         if name in flaky_set:
@@ -121,37 +120,6 @@ def offline_mount_plan(
         "agents": copy.deepcopy({k: dict(v) for k, v in (agents or {}).items()}),
     }
     return deep_merge(plan, copy.deepcopy(dict(extra or {})))  # the plan owns what it holds
-
-
-def _catalog_ref(snapshot: CatalogSnapshot, name: str) -> dict[str, Any]:
-    """How a provider finds its catalog: a file path, nothing (embedded), or inline models."""
-    if snapshot.source is not None:
-        return {"catalog_file": snapshot.source}
-    if snapshot is load_catalog():
-        return {}
-    return {"models": [_model_dict(m) for m in snapshot.models(name)]}
-
-
-def _model_dict(model: CatalogModel) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": model.id,
-        "display_name": model.display_name,
-        "context_window": model.context_window,
-        "max_output_tokens": model.max_output_tokens,
-        "capabilities": list(model.capabilities),
-    }
-    if model.alias_of:
-        out["alias_of"] = model.alias_of
-    if model.pricing is not None:
-        p = model.pricing
-        prices = {
-            "input": p.input_per_million,
-            "output": p.output_per_million,
-            "cached_input": p.cache_read_per_million,
-            "cache_write": p.cache_write_per_million,
-        }
-        out["pricing"] = {k: v for k, v in prices.items() if v is not None}
-    return out
 
 
 def _session_model(

@@ -186,7 +186,7 @@ class SimProvider:
         if fault and fault.applies(call_index, model, self._failures):
             self._failures += 1
             raise fault.build(self.name, model)
-        if self.settings.strict_models and model.lower() not in self._by_id:
+        if model.lower() not in self._by_id:
             raise llm_errors.NotFoundError(
                 f"{self.name}: model {model!r} not found",
                 provider=self.name,

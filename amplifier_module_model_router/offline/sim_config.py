@@ -8,11 +8,7 @@ Keys (all optional except ``name``)::
     name: anthropic                 # the provider's name (ProviderInfo.id, recorder, errors)
     priority: 100                   # selection priority, lower wins (loops read .priority)
     default_model: claude-sonnet-4-6  # else the catalog section's default
-    catalog_file: path/to/file.yaml # a snapshot file; default: the embedded snapshot
-    catalog_section: anthropic      # which provider section of it to serve (default: name)
-    models: [{id: ..., context_window: ..., max_output_tokens: ..., pricing: {...}}]
-                                    # inline catalog instead of a file (same fields)
-    strict_models: true             # complete() with a model not in the catalog -> NotFoundError
+    catalog_file: path/to/file.yaml # a snapshot file (its section ``name``); default: embedded
     latency: 0.0                    # seconds each complete() takes
     report_cost: false              # put Usage.cost_usd (from catalog pricing) on responses
     usage: null                     # fixed token counts per call instead of ~4 characters a
@@ -34,15 +30,14 @@ Keys (all optional except ``name``)::
       times: null                   # how many calls fail; null = every call from then on
       models: []                    # only for these model globs (empty = every model)
       retry_after: null
-      retryable: null               # null = the error type's default
-      status_code: null             # null = the usual code for the type (429, 503, ...)
-      message: "..."
+
+A ``complete()`` for a model the catalog does not list raises NotFoundError, as a real API does.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
+from inspect import signature
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +46,7 @@ from amplifier_core import llm_errors
 
 from ..errors import UsageError
 from ..resolve.globs import check_glob, glob_matches
-from ..resolve.snapshot import CatalogModel, load_catalog, parse_models, reject_unknown_keys
+from ..resolve.snapshot import CatalogModel, load_catalog, reject_unknown_keys
 
 __all__ = ["CompleteFault", "ListModelsBehaviour", "SimProviderConfig", "llm_error_type"]
 
@@ -62,9 +57,6 @@ _KEYS = frozenset(
         "priority",
         "default_model",
         "catalog_file",
-        "catalog_section",
-        "models",
-        "strict_models",
         "latency",
         "report_cost",
         "usage",
@@ -79,9 +71,7 @@ _KEYS = frozenset(
     }
 )
 _LIST_KEYS = frozenset({"mode", "error", "message", "delay", "hang_seconds"})
-_FAULT_KEYS = frozenset(
-    {"type", "from_call", "times", "models", "retry_after", "retryable", "status_code", "message"}
-)
+_FAULT_KEYS = frozenset({"type", "from_call", "times", "models", "retry_after"})
 _USUAL_STATUS = {
     "RateLimitError": 429,
     "QuotaExceededError": 429,
@@ -125,9 +115,6 @@ class CompleteFault:
     times: int | None = None
     models: tuple[str, ...] = ()
     retry_after: float | None = None
-    retryable: bool | None = None
-    status_code: int | None = None
-    message: str | None = None
 
     def applies(self, call_index: int, model: str, failures_so_far: int) -> bool:
         """Whether call number ``call_index`` (1-based) for ``model`` fails."""
@@ -140,15 +127,14 @@ class CompleteFault:
     def build(self, provider: str, model: str) -> llm_errors.LLMError:
         """The exception, filled the way real providers fill theirs."""
         name = self.error.__name__
-        status = self.status_code if self.status_code is not None else _USUAL_STATUS.get(name)
-        kwargs: dict[str, Any] = {"provider": provider, "model": model, "status_code": status}
-        accepted = inspect.signature(self.error.__init__).parameters
-        if self.retry_after is not None and "retry_after" in accepted:
+        kwargs: dict[str, Any] = {
+            "provider": provider,
+            "model": model,
+            "status_code": _USUAL_STATUS.get(name),
+        }
+        if self.retry_after is not None and "retry_after" in signature(self.error).parameters:
             kwargs["retry_after"] = self.retry_after
-        if self.retryable is not None:
-            kwargs["retryable"] = self.retryable
-        message = self.message or f"{provider}/{model}: simulated {name}"
-        return self.error(message, **kwargs)
+        return self.error(f"{provider}/{model}: simulated {name}", **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +146,6 @@ class SimProviderConfig:
     default_model: str
     models: tuple[CatalogModel, ...]
     catalog_label: str
-    strict_models: bool = True
     latency: float = 0.0
     report_cost: bool = False
     usage: tuple[int, int] | None = None
@@ -187,7 +172,6 @@ class SimProviderConfig:
             default_model=default_model,
             models=models,
             catalog_label=label,
-            strict_models=_flag(config, "strict_models", True),
             latency=_number(config.get("latency", 0.0), "latency"),
             report_cost=_flag(config, "report_cost", False),
             usage=_fixed_usage(config.get("usage")),
@@ -200,19 +184,15 @@ class SimProviderConfig:
 def _catalog(
     config: Mapping[str, Any], name: str
 ) -> tuple[tuple[CatalogModel, ...], str, str | None]:
-    if config.get("models") is not None:
-        models = parse_models(config["models"], file=None, field="models")
-        return models, "inline models", models[0].id
-    section = config.get("catalog_section", name)
     snapshot = load_catalog(config.get("catalog_file"))
-    models = snapshot.models(section)
+    models = snapshot.models(name)
     if not models:
         raise UsageError(
-            f"catalog {snapshot.label} lists no provider {section!r}; it has "
+            f"catalog {snapshot.label} lists no provider {name!r}; it has "
             f"{', '.join(snapshot.providers)}",
-            field="catalog_section",
+            field="name",
         )
-    return models, snapshot.label, snapshot.default_model(section)
+    return models, snapshot.label, snapshot.default_model(name)
 
 
 def _fixed_usage(raw: Any) -> tuple[int, int] | None:
@@ -271,12 +251,6 @@ def _fault(raw: Any) -> CompleteFault:
     for pattern in models:
         check_glob(pattern)
     retry_after = raw.get("retry_after")
-    status = raw.get("status_code")
-    retryable = raw.get("retryable")
-    if retryable is not None and not isinstance(retryable, bool):
-        raise UsageError("must be true, false or null", field="complete_error.retryable")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
-        raise UsageError("must be an HTTP status code", field="complete_error.status_code")
     return CompleteFault(
         error=llm_error_type(raw.get("type", "RateLimitError"), field="complete_error.type"),
         from_call=from_call,
@@ -285,9 +259,6 @@ def _fault(raw: Any) -> CompleteFault:
         retry_after=None
         if retry_after is None
         else _number(retry_after, "complete_error.retry_after"),
-        retryable=retryable,
-        status_code=status,
-        message=None if raw.get("message") is None else str(raw["message"]),
     )
 
 
