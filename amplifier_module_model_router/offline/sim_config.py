@@ -9,6 +9,8 @@ Keys (all optional except ``name``)::
     priority: 100                   # selection priority, lower wins (loops read .priority)
     default_model: claude-sonnet-4-6  # else the catalog section's default
     catalog_file: path/to/file.yaml # a snapshot file (its section ``name``); default: embedded
+    models: [{id: ..., context_window: ..., max_output_tokens: ..., pricing: {...}}]
+                                    # inline catalog instead of a file (same fields)
     latency: 0.0                    # seconds each complete() takes
     report_cost: false              # put Usage.cost_usd (from catalog pricing) on responses
     usage: null                     # fixed token counts per call instead of ~4 characters a
@@ -46,7 +48,7 @@ from amplifier_core import llm_errors
 
 from ..errors import UsageError
 from ..resolve.globs import check_glob, glob_matches
-from ..resolve.snapshot import CatalogModel, load_catalog, reject_unknown_keys
+from ..resolve.snapshot import CatalogModel, load_catalog, parse_models, reject_unknown_keys
 
 __all__ = ["CompleteFault", "ListModelsBehaviour", "SimProviderConfig", "llm_error_type"]
 
@@ -56,6 +58,7 @@ _KEYS = frozenset(
         "name",
         "priority",
         "default_model",
+        "models",
         "catalog_file",
         "latency",
         "report_cost",
@@ -184,6 +187,9 @@ class SimProviderConfig:
 def _catalog(
     config: Mapping[str, Any], name: str
 ) -> tuple[tuple[CatalogModel, ...], str, str | None]:
+    if config.get("models") is not None:
+        models = parse_models(config["models"], file=None, field="models")
+        return models, "inline models", models[0].id
     snapshot = load_catalog(config.get("catalog_file"))
     models = snapshot.models(name)
     if not models:
