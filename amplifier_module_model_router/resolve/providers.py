@@ -61,6 +61,12 @@ def _clean_endpoint(value: Any) -> str | None:
         if type(value).__name__ not in ("URL", "Url", "AnyUrl", "HttpUrl"):
             return None
         value = str(value)
+    return _clean_endpoint_text(value)
+
+
+@lru_cache(maxsize=256)
+def _clean_endpoint_text(value: str) -> str | None:
+    """:func:`_clean_endpoint` of a string; pure, so memoised (every session's entries ask)."""
     value = value.strip()
     if not value:
         return None
