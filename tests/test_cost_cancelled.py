@@ -50,19 +50,28 @@ async def cancelled_root(child_latency: float) -> tuple[list[dict[str, Any]], in
     await root.cleanup()
     with pytest.raises(BaseException):
         await run
+    def answered() -> int:  # calls answered in this root's tree only
+        return len([c for c in RECORDER.completions(root=root.session_id) if c.error is None])
+
     for _ in range(100):  # let the children finish whatever they still do
-        if len([c for c in RECORDER.completions() if c.error is None]) > len(AGENTS):
+        if answered() > len(AGENTS):
             break
         await asyncio.sleep(0.05)
-    answered = len([c for c in RECORDER.completions() if c.error is None])
-    return costs, answered
+    return costs, answered()
 
 
 def calls_in(payload: dict[str, Any]) -> int:
     return sum(m["calls"] for a in payload["agents"] for m in a["models"])
 
 
-async def test_calls_answered_after_a_cancelled_root_are_counted() -> None:
+async def test_calls_answered_after_a_cancelled_root_are_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The contract: the summary counts every call answered within the grace, else it says
+    # ``incomplete``. This case is about counting, so its grace never runs out: on a loaded
+    # machine (CI, 2 cores shared) the default 2 s can, and then the summary is rightly
+    # incomplete (the next test pins that branch). The wait ends as soon as the tree is quiet.
+    monkeypatch.setattr(cost_hooks, "LATE_CALLS_GRACE_S", 60.0)
     costs, answered = await cancelled_root(child_latency=0.3)
     assert len(costs) == 1
     assert answered > len(AGENTS) and calls_in(costs[0]) == answered
