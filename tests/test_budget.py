@@ -3,7 +3,7 @@ or refuse at the cap; a running agent moved at its next call; unknown-cost calls
 
 Known costs: Anthropic answers every call with 100,000 input tokens and no output, so a call
 costs $0.50 on Opus, $0.30 on Sonnet, $0.10 on Haiku (the embedded catalog's list prices); the
-root session runs on OpenAI gpt-5-nano with 10 tokens a call ($0.0000005, next to nothing).
+root session runs on Gemini gemini-2.5-flash-lite with 10 tokens a call ($0.000001, next to nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from session_kit import WATCHED, delegate_lines, routed_plan, session
 
 BUDGET_EVENT = "model_router:budget"
 EVENTS = (*WATCHED, BUDGET_EVENT, "model_router:cost")
-OPUS, SONNET, HAIKU = "claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5"
+OPUS, SONNET, HAIKU = "claude-opus-4-8", "claude-sonnet-5", "claude-haiku-4-5"
 
 
 def tapped(plan: dict) -> dict:
@@ -30,17 +30,17 @@ def tapped(plan: dict) -> dict:
     return plan
 
 
-def budget_plan(budget: dict[str, Any] | None, *, providers=("openai", "anthropic"), **options: Any) -> dict:
+def budget_plan(budget: dict[str, Any] | None, *, providers=("gemini", "anthropic"), **options: Any) -> dict:
     hook_options = dict(options)
     if budget is not None:
         hook_options["budget"] = budget
     return tapped(routed_plan(
         hook_options=hook_options,
         providers=providers,
-        session_model="openai/gpt-5-nano",
+        session_model="gemini/gemini-2.5-flash-lite",
         provider_config={
             "anthropic": {"usage": {"input_tokens": 100_000, "output_tokens": 0}},
-            "openai": {"usage": {"input_tokens": 10, "output_tokens": 0}},
+            "gemini": {"usage": {"input_tokens": 10, "output_tokens": 0}},
         },
     ))
 
@@ -109,7 +109,7 @@ async def test_session_cap_steps_tiers_down_at_the_fractions_then_budget_only() 
     # of turn 4 and its two calls of turn 5 ($0.10 each), plus the fifth child ($0.10)
     assert Decimal(session_cap["spend_usd"]).quantize(Decimal("0.01")) == Decimal("1.40")
     root_models = [c.model for c in RECORDER.completions() if c.parent_id is None]
-    assert root_models[-3:] == [HAIKU, HAIKU, HAIKU] and set(root_models[:-3]) == {"gpt-5-nano"}
+    assert root_models[-3:] == [HAIKU, HAIKU, HAIKU] and set(root_models[:-3]) == {"gemini-2.5-flash-lite"}
 
 
 def nested(*agents: str) -> str:
@@ -177,11 +177,11 @@ def copilot_plan(unknown_cost: str) -> dict:
     return tapped(routed_plan(
         hook_options={
             "budget": {"session_usd": 0.0000001, "unknown_cost": unknown_cost},
-            "provider_order": ["github-copilot", "openai"],
+            "provider_order": ["github-copilot", "gemini"],
         },
-        providers=("openai", "github-copilot"),
-        session_model="openai/gpt-5-nano",
-        provider_config={"openai": {"usage": {"input_tokens": 10, "output_tokens": 0}}},
+        providers=("gemini", "github-copilot"),
+        session_model="gemini/gemini-2.5-flash-lite",
+        provider_config={"gemini": {"usage": {"input_tokens": 10, "output_tokens": 0}}},
     ))
 
 
@@ -200,7 +200,7 @@ async def test_unknown_cost_calls_are_counted_and_allowed_past_the_cap_by_defaul
 async def test_unknown_cost_block_keeps_calls_under_the_cap_on_priced_models() -> None:
     seen, _ = await turns(copilot_plan("block"), [delegate_lines(["git-ops"])])
     event = resolved(seen)[0]
-    assert event["provider"] == "openai"
+    assert event["provider"] == "gemini"
     assert any(
         s["provider"] == "github-copilot" and "unknown_cost: block" in s["reason"] for s in event["skipped"]
     )

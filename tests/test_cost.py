@@ -221,15 +221,15 @@ def test_unknown_pricing_is_reported_as_unknown_never_as_zero() -> None:
 
 
 def test_reported_cost_wins_and_the_rest_is_priced_from_the_catalog() -> None:
-    luna = ("openai", "gpt-5.6-luna")
+    lite = ("gemini", "gemini-3.1-flash-lite")
     usage = ledger_with(
-        ("git-ops", *luna, call(2000, 100, 500, cost="0.001")),
-        ("git-ops", *luna, call(1000, 50, 200)),
+        ("git-ops", *lite, call(2000, 100, 500, cost="0.001")),
+        ("git-ops", *lite, call(1000, 50, 200)),
     )
-    luna_price = list_price(*luna)
-    summary = summarize(usage, {luna: luna_price, BASE: OPUS}, BASE)
+    lite_price = list_price(*lite)
+    summary = summarize(usage, {lite: lite_price, BASE: OPUS}, BASE)
     line = summary.agents[0].line
-    assert line.cost_usd == Decimal("0.001") + luna_price.cost(Tokens(1000, 50, 200))
+    assert line.cost_usd == Decimal("0.001") + lite_price.cost(Tokens(1000, 50, 200))
     assert line.sources == {"provider", "catalog"} and line.complete
     assert line.baseline_usd == OPUS.cost(Tokens(3000, 150, 700))
 
@@ -252,15 +252,15 @@ def test_partly_unpriced_lines_keep_the_known_part_and_stay_out_of_the_savings()
 
 
 def test_savings_ratio_is_the_share_of_the_baseline_saved_on_comparable_calls() -> None:
-    luna = ("openai", "gpt-5.6-luna")
+    lite = ("gemini", "gemini-3.1-flash-lite")
     usage = ledger_with(
-        ("git-ops", *luna, call(10_000, 1000, 2000)),
+        ("git-ops", *lite, call(10_000, 1000, 2000)),
         ("explorer", "github-copilot", "claude-haiku-4.5", call(10_000, 1000)),
     )
-    luna_price = list_price(*luna)
-    summary = summarize(usage, {luna: luna_price, BASE: OPUS}, BASE)
+    lite_price = list_price(*lite)
+    summary = summarize(usage, {lite: lite_price, BASE: OPUS}, BASE)
     tokens = Tokens(10_000, 1000, 2000)
-    cost, baseline = luna_price.cost(tokens), OPUS.cost(tokens)
+    cost, baseline = lite_price.cost(tokens), OPUS.cost(tokens)
     totals = summary.to_payload()["totals"]
     assert totals["compared_calls"] == 1 and totals["calls"] == 2
     assert Decimal(totals["savings_usd"]) == baseline - cost
@@ -271,11 +271,11 @@ def test_savings_ratio_is_the_share_of_the_baseline_saved_on_comparable_calls() 
 
 
 def test_payload_round_trips_and_rejects_malformed_fields() -> None:
-    luna = ("openai", "gpt-5.6-luna")
+    lite = ("gemini", "gemini-3.1-flash-lite")
     usage = ledger_with(
-        (ROOT_AGENT, *BASE, call(1000, cost="0.01")), ("git-ops", *luna, call(2000, 100, 500))
+        (ROOT_AGENT, *BASE, call(1000, cost="0.01")), ("git-ops", *lite, call(2000, 100, 500))
     )
-    summary = summarize(usage, {luna: list_price(*luna), BASE: OPUS}, BASE)
+    summary = summarize(usage, {lite: list_price(*lite), BASE: OPUS}, BASE)
     payload = json.loads(json.dumps(summary.to_payload()))
     assert CostSummary.from_payload(payload) == summary
     broken = json.loads(json.dumps(payload))
@@ -290,11 +290,11 @@ def test_payload_round_trips_and_rejects_malformed_fields() -> None:
 
 
 def test_combining_sessions_merges_agents_and_models() -> None:
-    luna = ("openai", "gpt-5.6-luna")
-    prices = {luna: list_price(*luna), BASE: OPUS}
-    one = summarize(ledger_with(("git-ops", *luna, call(1000))), prices, BASE)
+    lite = ("gemini", "gemini-3.1-flash-lite")
+    prices = {lite: list_price(*lite), BASE: OPUS}
+    one = summarize(ledger_with(("git-ops", *lite, call(1000))), prices, BASE)
     two = summarize(
-        ledger_with(("git-ops", *luna, call(3000)), (ROOT_AGENT, *BASE, call(10))), prices, BASE
+        ledger_with(("git-ops", *lite, call(3000)), (ROOT_AGENT, *BASE, call(10))), prices, BASE
     )
     combined = combine_summaries([one, two])
     assert combined.sessions == 2 and combined.baseline_model == BASE[1]
@@ -303,7 +303,7 @@ def test_combining_sessions_merges_agents_and_models() -> None:
     assert git_ops.line.tokens.input == 4000
     assert one.total.cost_usd is not None and two.total.cost_usd is not None
     assert combined.total.cost_usd == one.total.cost_usd + two.total.cost_usd
-    other = summarize(ledger_with(("git-ops", *luna, call(1))), prices, ("openai", "gpt-5.5"))
+    other = summarize(ledger_with(("git-ops", *lite, call(1))), prices, ("openai", "gpt-5.5"))
     assert combine_summaries([one, other]).baseline_model is None
 
 
@@ -311,7 +311,7 @@ def test_combining_sessions_merges_agents_and_models() -> None:
 
 ROOT_MODEL = ("anthropic", "claude-sonnet-4-6")
 AGENTS: dict[str, dict[str, Any]] = {
-    "git-ops": {"provider_preferences": [{"provider": "openai", "model": "gpt-5.4-mini"}]},
+    "git-ops": {"provider_preferences": [{"provider": "openai", "model": "gpt-5.4"}]},
     "explorer": {
         "provider_preferences": [{"provider": "github-copilot", "model": "claude-haiku-4.5"}]
     },
@@ -319,7 +319,7 @@ AGENTS: dict[str, dict[str, Any]] = {
     "fallback": {
         "provider_preferences": [
             {"provider": "gemini", "model": "gemini-2.5-flash"},
-            {"provider": "openai", "model": "gpt-5.4-nano"},
+            {"provider": "openai", "model": "gpt-5.5"},
         ]
     },
 }
@@ -385,10 +385,10 @@ async def test_cost_event_attributes_every_call_to_its_agent_field_by_field() ->
     lines = expected_lines(root)
     assert set(lines) == {
         (ROOT_AGENT, *ROOT_MODEL),
-        ("git-ops", "openai", "gpt-5.4-mini"),
+        ("git-ops", "openai", "gpt-5.4"),
         ("explorer", "github-copilot", "claude-haiku-4.5"),
         ("architect", "anthropic", "claude-opus-4-8"),
-        ("fallback", "openai", "gpt-5.4-nano"),  # gemini answered 429: charged to what answered
+        ("fallback", "openai", "gpt-5.5"),  # gemini answered 429: charged to what answered
     }
     sonnet = list_price(*ROOT_MODEL)
     assert (

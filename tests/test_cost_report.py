@@ -114,7 +114,7 @@ def test_report_on_the_recorded_events_file_matches_the_raw_events_of_every_sess
         else:
             assert not costs
     by_agent = {a.agent: a for a in summary.agents}
-    assert by_agent["model-router:git-ops"].models[0].label == "openai/gpt-5.6-luna", "failed over"
+    assert by_agent["model-router:git-ops"].models[0].label == "gemini/gemini-3.1-flash-lite", "failed over"
     explorer = by_agent["model-router:explorer"].line
     assert explorer.cost_usd is None and explorer.unpriced_calls == explorer.calls == 1
     assert by_agent["model-router:file-ops"].tier == "budget", "nested three levels deep"

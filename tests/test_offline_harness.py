@@ -45,7 +45,7 @@ SPAWN_KEYWORDS = {
 AGENTS: dict[str, dict[str, Any]] = {
     "git-ops": {
         "description": "Commits and pushes",
-        "provider_preferences": [{"provider": "openai", "model": "gpt-5.4-mini"}],
+        "provider_preferences": [{"provider": "openai", "model": "gpt-5.4"}],
     },
     "explorer": {
         "description": "Reads code",
@@ -307,7 +307,7 @@ async def test_parent_delegates_and_the_child_runs_on_the_agents_preference() ->
     call = spawner.call_for("git-ops")
     assert set(call) == SPAWN_KEYWORDS
     assert [(p.provider, p.model) for p in call["provider_preferences"]] == [
-        ("openai", "gpt-5.4-mini")
+        ("openai", "gpt-5.4")
     ]
     assert call["parent_session"] is session and call["agent_configs"] == session.config["agents"]
     assert call["self_delegation_depth"] == 0 and call["session_metadata"] == {
@@ -316,23 +316,23 @@ async def test_parent_delegates_and_the_child_runs_on_the_agents_preference() ->
     assert call["sub_session_id"].endswith("_git-ops")
 
     child_id = call["sub_session_id"]
-    assert set(RECORDER.models_used(session.session_id)) == {("anthropic", "claude-sonnet-4-6")}
-    assert RECORDER.models_used(child_id) == [("openai", "gpt-5.4-mini")]
+    assert set(RECORDER.models_used(session.session_id)) == {("anthropic", "claude-sonnet-4-5")}
+    assert RECORDER.models_used(child_id) == [("openai", "gpt-5.4")]
     assert set(RECORDER.by_session(root=session.session_id)) == {session.session_id, child_id}
     assert output.splitlines() == [
-        "[anthropic/claude-sonnet-4-6] done: ship the release",
-        "- git-ops: [openai/gpt-5.4-mini] done: commit the work",
+        "[anthropic/claude-sonnet-4-5] done: ship the release",
+        "- git-ops: [openai/gpt-5.4] done: commit the work",
     ]
 
     (spawned,) = events_named(seen, "delegate:agent_spawned")
-    assert spawned["provider_preferences"] == [{"provider": "openai", "model": "gpt-5.4-mini"}]
+    assert spawned["provider_preferences"] == [{"provider": "openai", "model": "gpt-5.4"}]
     assert (
         spawned["sub_session_id"] == child_id and spawned["parent_session_id"] == session.session_id
     )
     assert events_named(seen, "delegate:agent_completed")[0]["success"] is True
     responses = events_named(seen, "llm:response")
     assert [(d["provider"], d["model"], d["status"]) for d in responses] == [
-        ("anthropic", "claude-sonnet-4-6", "ok")
+        ("anthropic", "claude-sonnet-4-5", "ok")
     ] * 2
     assert responses[0]["usage"]["input_tokens"] > 0
     (complete,) = events_named(seen, "orchestrator:complete")
@@ -352,10 +352,10 @@ ROLE_PREFS = {"fast": [ProviderPreference("github-copilot", "gpt-5-mini")], "emp
             f"DELEGATE git-ops ROLE fast PREFS {json.dumps(GEMINI_FLASH)}: x",
             ("gemini", "gemini-2.5-flash"),
         ),
-        ("DELEGATE git-ops ROLE empty: x", ("openai", "gpt-5.4-mini")),
-        ("DELEGATE git-ops: x", ("openai", "gpt-5.4-mini")),
-        ("DELEGATE no-prefs: x", ("anthropic", "claude-sonnet-4-6")),
-        ("DELEGATE self: x", ("anthropic", "claude-sonnet-4-6")),
+        ("DELEGATE git-ops ROLE empty: x", ("openai", "gpt-5.4")),
+        ("DELEGATE git-ops: x", ("openai", "gpt-5.4")),
+        ("DELEGATE no-prefs: x", ("anthropic", "claude-sonnet-4-5")),
+        ("DELEGATE self: x", ("anthropic", "claude-sonnet-4-5")),
     ],
 )
 async def test_preference_precedence_call_then_role_then_agent(
@@ -400,7 +400,7 @@ async def test_nested_and_parallel_delegations_form_one_tree() -> None:
         ("delegate", "delegate"),
         (),
     ]
-    assert "  - git-ops: [openai/gpt-5.4-mini] done: one" in output.splitlines()
+    assert "  - git-ops: [openai/gpt-5.4] done: one" in output.splitlines()
     assert "  - explorer: [github-copilot/claude-haiku-4.5] done: two" in output.splitlines()
 
 
@@ -500,7 +500,7 @@ async def test_flaky_session_provider_raises_a_rate_limit_through_the_loop() -> 
         with pytest.raises(RuntimeError, match="RateLimitError"):
             await session.execute("hello")
     assert caught.value.retry_after == 30.0 and caught.value.status_code == 429
-    assert caught.value.provider == "anthropic" and caught.value.model == "claude-sonnet-4-6"
+    assert caught.value.provider == "anthropic" and caught.value.model == "claude-sonnet-4-5"
     (error,) = events_named(seen, "provider:error")
     assert error["provider"] == "anthropic" and error["error"]["type"] == "RateLimitError"
     assert [c.error for c in RECORDER.completions(session_id=session.session_id)] == [
@@ -519,7 +519,7 @@ async def test_a_fault_from_the_second_call_strikes_mid_run() -> None:
             await session.execute("DELEGATE git-ops: commit")
     parent = RECORDER.completions(session_id=session.session_id)
     assert [(c.call_index, c.error) for c in parent] == [(1, None), (2, "ProviderUnavailableError")]
-    assert RECORDER.models_used(spawner.calls[0]["sub_session_id"]) == [("openai", "gpt-5.4-mini")]
+    assert RECORDER.models_used(spawner.calls[0]["sub_session_id"]) == [("openai", "gpt-5.4")]
 
 
 async def test_fault_limited_to_some_models_and_some_calls() -> None:
@@ -534,13 +534,13 @@ async def test_fault_limited_to_some_models_and_some_calls() -> None:
         request = ChatRequest(messages=[Message(role="user", content="hi")])
         await provider.complete(request, model="gpt-5-mini")
         with pytest.raises(llm_errors.RateLimitError):
-            await provider.complete(request, model="gpt-5.4-mini")
-        await provider.complete(request, model="gpt-5.4-mini")
+            await provider.complete(request, model="gpt-5.4")
+        await provider.complete(request, model="gpt-5.4")
     calls = RECORDER.completions(session_id=session.session_id)
     assert [(c.model, c.error) for c in calls] == [
         ("gpt-5-mini", None),
-        ("gpt-5.4-mini", "RateLimitError"),
-        ("gpt-5.4-mini", None),
+        ("gpt-5.4", "RateLimitError"),
+        ("gpt-5.4", None),
     ]
 
 
@@ -559,7 +559,7 @@ async def test_model_per_call_is_kwarg_then_request_then_default() -> None:
     assert [(c.model, c.model_source) for c in calls[:3]] == [
         ("claude-opus-4.8", "kwargs"),
         ("gpt-5.4", "request"),
-        ("claude-sonnet-4.6", "default"),
+        ("claude-opus-4.5", "default"),
     ]
     assert [c.error for c in calls[3:]] == ["NotFoundError", "NotFoundError"]
     assert answer.content[0].text == "[github-copilot/gpt-5.4] done: hi"

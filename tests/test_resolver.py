@@ -127,10 +127,10 @@ def test_match_provider_without_plan_uses_mount_names():
 async def test_first_resolvable_is_chosen_and_the_rest_are_fallbacks():
     entries = session(anthropic=FakeProvider(ANTHROPIC), openai=FakeProvider(OPENAI),
                       github_copilot=FakeProvider(COPILOT))
-    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-?.?-sol*"), ("github-copilot", "claude-opus-4.8"))
+    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-[0-9].[0-9]"), ("github-copilot", "claude-opus-4.8"))
     result = await resolve(prefs, entries, CatalogCache())
     assert (result.chosen.provider, result.chosen.model) == ("anthropic", "claude-opus-4-8")
-    assert [(c.provider, c.model) for c in result.fallbacks] == [("openai", "gpt-5.6-sol"),
+    assert [(c.provider, c.model) for c in result.fallbacks] == [("openai", "gpt-5.5"),
                                                                   ("github-copilot", "claude-opus-4.8")]
     assert [t.outcome for t in result.trace] == [CHOSEN, FALLBACK, FALLBACK]
     assert result.chain() == (result.chosen, *result.fallbacks)
@@ -206,7 +206,7 @@ async def test_to_preference_is_concrete_with_mount_name_and_original_config():
     result = await resolve(prefs, entries, CatalogCache())
     concrete = result.chosen.to_preference()
     assert isinstance(concrete, ProviderPreference)
-    assert concrete.to_dict() == {"provider": "anthropic-cheap", "model": "claude-sonnet-4-6",
+    assert concrete.to_dict() == {"provider": "anthropic-cheap", "model": "claude-sonnet-5",
                                   "config": {"reasoning_effort": "high"}}
 
 
@@ -214,12 +214,12 @@ async def test_foreign_and_invalid_preferences_never_raise():
     entries = session(openai=FakeProvider(OPENAI))
     prefs = [
         SimpleNamespace(provider="openai", model="gpt-5.6", config={"api_key": "sk-x"}),
-        {"provider": "openai", "model": "gpt-?.?-terra*"},
+        {"provider": "openai", "model": "gpt-?.?-pro*"},
         42,
     ]
     result = await resolve(prefs, entries, CatalogCache())
     assert result.trace[0].outcome == SKIPPED and "invalid preference" in result.trace[0].reason
-    assert (result.chosen.provider, result.chosen.model) == ("openai", "gpt-5.6-terra")
+    assert (result.chosen.provider, result.chosen.model) == ("openai", "gpt-5.5-pro")
     assert result.trace[2].outcome == SKIPPED
     empty = await resolve([], entries, CatalogCache())
     assert empty.chosen is None and empty.trace == ()
@@ -245,7 +245,7 @@ async def test_100_simultaneous_resolutions_make_one_call_per_provider():
     gate.set()
     results = await asyncio.gather(*tasks)
     assert {p.calls for p in providers.values()} == {1}
-    assert {(r.chosen.provider, r.chosen.model) for r in results} == {("anthropic", "claude-sonnet-4-6")}
+    assert {(r.chosen.provider, r.chosen.model) for r in results} == {("anthropic", "claude-sonnet-5")}
 
 
 async def test_a_hung_provider_costs_one_timeout_for_the_whole_chain():
@@ -283,11 +283,11 @@ async def test_catalogs_of_one_chain_are_fetched_concurrently():
 async def test_a_raising_provider_is_called_once_per_cooldown():
     down = FakeProvider(fail=ProviderUnavailableError("offline"))
     entries = session(github_copilot=down, openai=FakeProvider(OPENAI))
-    prefs = chain(("github-copilot", "claude-sonnet-4.6"), ("openai", "gpt-?.?-terra*"))
+    prefs = chain(("github-copilot", "claude-sonnet-4.6"), ("openai", "gpt-?.?-codex*"))
     cache = CatalogCache(cooldown=60)
     for _ in range(30):
         result = await resolve(prefs, entries, cache)
-        assert result.chosen.model == "gpt-5.6-terra"
+        assert result.chosen.model == "gpt-5.3-codex"
         assert "offline" in result.trace[0].reason
     assert down.calls == 1
 
@@ -297,11 +297,11 @@ async def test_a_raising_provider_is_called_once_per_cooldown():
 
 async def test_cooling_candidate_is_skipped_for_the_next():
     entries = session(anthropic=FakeProvider(ANTHROPIC), openai=FakeProvider(OPENAI))
-    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-?.?-sol*"))
+    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-[0-9].[0-9]"))
     cache = CatalogCache()
     cooling = Cooling({("anthropic", "claude-opus-4-8"): 30.0})
     result = await resolve(prefs, entries, cache, cooldowns=cooling)
-    assert result.chosen.model == "gpt-5.6-sol"
+    assert result.chosen.model == "gpt-5.5"
     assert cooling.asked[0] == entries[0].identity, "cooldowns are per provider account"
     assert result.trace[0].outcome == SKIPPED and "cooling down" in result.trace[0].reason
     assert result.trace[0].model == "claude-opus-4-8"
@@ -313,12 +313,12 @@ async def test_cooling_candidate_is_skipped_for_the_next():
 
 async def test_all_cooling_picks_the_one_that_frees_first():
     entries = session(anthropic=FakeProvider(ANTHROPIC), openai=FakeProvider(OPENAI))
-    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-?.?-sol*"))
-    cooling = Cooling({("anthropic", "claude-opus-4-8"): 30.0, ("openai", "gpt-5.6-sol"): 5.0})
+    prefs = chain(("anthropic", "claude-opus-*"), ("openai", "gpt-[0-9].[0-9]"))
+    cooling = Cooling({("anthropic", "claude-opus-4-8"): 30.0, ("openai", "gpt-5.5"): 5.0})
     cache = CatalogCache()
     await resolve(prefs, entries, cache)  # warm the memo: cooldowns must still be re-read
     result = await resolve(prefs, entries, cache, cooldowns=cooling)
-    assert (result.chosen.provider, result.chosen.model) == ("openai", "gpt-5.6-sol")
+    assert (result.chosen.provider, result.chosen.model) == ("openai", "gpt-5.5")
     assert [c.model for c in result.fallbacks] == ["claude-opus-4-8"]
     assert "frees in 5.0s" in result.trace[1].reason
 

@@ -37,16 +37,16 @@ async def test_a_429_mid_run_ends_on_the_next_candidate_with_one_failover_event(
 
     sub = result.resolved("git-ops")["sub_session_id"]
     calls = [(c.provider, c.model, c.error is not None) for c in RECORDER.completions(session_id=sub)]
-    assert calls == [("anthropic", "claude-haiku-4-5", True), ("openai", "gpt-5.6-luna", False)]
+    assert calls == [("anthropic", "claude-haiku-4-5", True), ("openai", "gpt-5-mini", False)]
     failovers = tapped("model_router:failover")
     assert len(failovers) == 1
     event = failovers[0]
     assert event["agent"] == "model-router:git-ops"
     assert event["from"] == {"provider": "anthropic", "model": "claude-haiku-4-5"}
-    assert event["to"] == {"provider": "openai", "model": "gpt-5.6-luna"}
+    assert event["to"] == {"provider": "openai", "model": "gpt-5-mini"}
     assert event["error_type"] == "RateLimitError"
     assert event["cooldown_s"] == 40
-    assert "[openai/gpt-5.6-luna]" in result.output
+    assert "[openai/gpt-5-mini]" in result.output
 
 
 async def test_siblings_during_the_cooldown_never_call_the_cooled_candidate() -> None:
@@ -58,10 +58,10 @@ async def test_siblings_during_the_cooldown_never_call_the_cooled_candidate() ->
     assert len(anthropic_calls) == 1  # only the very first child met the 429
     for agent in ("file-ops", "shell-exec"):
         event = second.resolved(agent)
-        assert (event["provider"], event["model"]) == ("openai", "gpt-5.6-luna")
+        assert (event["provider"], event["model"]) == ("openai", "gpt-5-mini")
         assert any("cool" in s["reason"] for s in event["skipped"]), event["skipped"]
-        assert second.child_models(agent) == [("openai", "gpt-5.6-luna")]
-    assert first.child_models("git-ops")[-1] == ("openai", "gpt-5.6-luna")
+        assert second.child_models(agent) == [("openai", "gpt-5-mini")]
+    assert first.child_models("git-ops")[-1] == ("openai", "gpt-5-mini")
 
 
 async def test_a_context_length_error_is_not_failed_over() -> None:
@@ -81,7 +81,7 @@ async def test_an_exhausted_chain_surfaces_the_last_error() -> None:
         provider_config={
             "anthropic": {"complete_error": everywhere},
             "openai": {
-                "complete_error": {**everywhere, "models": ["gpt-5.6-luna", "gpt-5*mini*", "gpt-5-nano"]}
+                "complete_error": {**everywhere, "models": ["gpt-5*mini*", "gpt-5-nano"]}
             },
         },
     )
@@ -107,8 +107,8 @@ async def test_app_spawned_children_fail_over_through_their_own_router_instance(
 
     sub = result.resolved("zen-architect")["sub_session_id"]
     calls = [(c.provider, c.model, c.error is not None) for c in RECORDER.completions(session_id=sub)]
-    assert calls == [("anthropic", "claude-opus-4-8", True), ("openai", "gpt-5.6-sol", False)]
-    assert [e["to"]["model"] for e in tapped("model_router:failover")] == ["gpt-5.6-sol"]
+    assert calls == [("anthropic", "claude-opus-4-8", True), ("openai", "gpt-5.5", False)]
+    assert [e["to"]["model"] for e in tapped("model_router:failover")] == ["gpt-5.5"]
 
 
 async def test_a_child_inheriting_from_a_failed_over_parent_skips_the_cooled_candidate() -> None:
@@ -125,10 +125,10 @@ async def test_a_child_inheriting_from_a_failed_over_parent_skips_the_cooled_can
     calls = [
         (c.provider, c.model, c.error is None) for c in RECORDER.completions(session_id=grandchildren.pop())
     ]
-    assert calls == [("openai", "gpt-5.6-luna", True)]
+    assert calls == [("openai", "gpt-5-mini", True)]
     inherited = [e for e in tapped("model_router:resolved") if e["agent"] == "self"]
     assert inherited[0]["source"] == "inherit"
-    assert (inherited[0]["provider"], inherited[0]["model"]) == ("openai", "gpt-5.6-luna")
+    assert (inherited[0]["provider"], inherited[0]["model"]) == ("openai", "gpt-5-mini")
     assert any("cool" in s["reason"] for s in inherited[0]["skipped"])
 
 
@@ -139,13 +139,13 @@ async def test_a_callers_config_cannot_cool_the_provider_for_healthy_sessions() 
     poisoned = [
         {"provider": "anthropic", "model": "claude-haiku-*",
          "config": {"complete_error": {"type": "RateLimitError", "retry_after": 1800}}},
-        {"provider": "openai", "model": "gpt-[0-9].[0-9]-luna*"},
+        {"provider": "openai", "model": "gpt-[0-9]-mini*"},
     ]
     # complete_error is the simulator's fault switch; a trusted layer lets callers set it here,
     # standing in for any allowed parameter whose value makes a provider fail
     plan = routed_plan(session_model="openai/gpt-5.5", hook_options={"caller_config_keys": ["complete_error"]})
     attack = await run(plan, f"DELEGATE model-router:git-ops PREFS {json.dumps(poisoned)}: a")
-    assert attack.child_models("git-ops") == [("openai", "gpt-5.6-luna")]  # it did fail over
+    assert attack.child_models("git-ops") == [("openai", "gpt-5-mini")]  # it did fail over
     registry = shared_cooldowns()
     assert registry.remaining("anthropic", "claude-haiku-4-5") == 0
     assert any(c.provider.startswith("anthropic~config:") for c in registry.active())

@@ -36,15 +36,17 @@ from amplifier_module_model_router.session.router import session_entries
 
 ANTHROPIC = {
     "budget": ("anthropic", "claude-haiku-4-5"),
-    "strong": ("anthropic", "claude-sonnet-4-6"),
-    "strong-code": ("anthropic", "claude-sonnet-4-6"),
+    "strong": ("anthropic", "claude-sonnet-5"),
+    "strong-code": ("anthropic", "claude-sonnet-5"),
     "frontier": ("anthropic", "claude-opus-4-8"),
 }
 OPENAI = {
-    "budget": ("openai", "gpt-5.6-luna"),
-    "strong": ("openai", "gpt-5.6-terra"),
-    "strong-code": ("openai", "gpt-5.6-terra"),  # newest across the codex/terra group
-    "frontier": ("openai", "gpt-5.6-sol"),
+    # the recorded OpenAI list has no 5.6 line yet: the bare flagship via each group, and the
+    # first budget glob that matches (gpt-5-mini; no luna, no gpt-5.x-mini)
+    "budget": ("openai", "gpt-5-mini"),
+    "strong": ("openai", "gpt-5.5"),
+    "strong-code": ("openai", "gpt-5.5"),  # newest across the codex/terra/bare group: 5.5 beats 5.3-codex
+    "frontier": ("openai", "gpt-5.5"),
 }
 EVERYONE = delegate_lines((*ALL_AGENTS, "self"))
 
@@ -115,18 +117,18 @@ async def test_only_openai_and_copilot_copilot_takes_what_openai_lacks() -> None
     ]
     plan = routed_plan(
         providers=("openai", "github-copilot"),
-        session_model="openai/gpt-5.4-mini",
-        provider_config={"openai": {"models": small_openai, "default_model": "gpt-5.4-mini"}},
+        session_model="openai/gpt-5-nano",
+        provider_config={"openai": {"models": small_openai, "default_model": "gpt-5-nano"}},
     )
     result = await run(plan, EVERYONE)
 
     expected = {
         "budget": ("openai", "gpt-5.4-mini"),
-        "strong": ("github-copilot", "claude-sonnet-4.6"),
-        "strong-code": ("github-copilot", "claude-sonnet-4.6"),
+        "strong": ("github-copilot", "claude-sonnet-5"),
+        "strong-code": ("github-copilot", "claude-sonnet-5"),
         "frontier": ("github-copilot", "claude-opus-4.8"),
     }
-    assert_routed(result, expected, self_model=("openai", "gpt-5.4-mini"))
+    assert_routed(result, expected, self_model=("openai", "gpt-5-nano"))
     reasons = [s["reason"] for s in result.resolved("zen-architect")["skipped"]]
     assert any("no model matches" in r or "no member of the group matches" in r for r in reasons), reasons
 
@@ -135,7 +137,7 @@ async def test_preferences_in_the_delegate_call_override_the_tier() -> None:
     prefs = [{"provider": "openai", "model": "gpt-[0-9].[0-9]"}]
     result = await run(routed_plan(), delegate_lines(["git-ops"], prefs=prefs))
 
-    assert result.child_models("git-ops") == [("openai", "gpt-5.6")]
+    assert result.child_models("git-ops") == [("openai", "gpt-5.5")]
     event = result.resolved("git-ops")
     assert event["source"] == "call" and event["tier"] == "budget"
     assert event["requested"] == prefs
@@ -163,8 +165,8 @@ async def test_resolved_event_payload_field_by_field() -> None:
     assert event["source"] == "agent"
     assert event["outcome"] == "routed"
     assert event["requested"] == budget
-    assert (event["provider"], event["model"]) == ("openai", "gpt-5.6-luna")
-    assert event["fallbacks"][0] == {"provider": "openai", "model": "gpt-5.4-mini"}
+    assert (event["provider"], event["model"]) == ("openai", "gpt-5-mini")
+    assert event["fallbacks"][0] == {"provider": "openai", "model": "gpt-5-nano"}
     assert all(not is_glob(f["model"]) for f in event["fallbacks"])
     assert event["skipped"][0] == {
         "provider": "anthropic",
@@ -408,6 +410,6 @@ async def test_prefetch_never_delays_the_first_turn_and_a_hung_provider_costs_on
         await s.execute(delegate_lines(["git-ops", "zen-architect"]))
         result = Run(s.session_id, "", seen)
 
-    assert result.child_models("git-ops") == [("openai", "gpt-5.6-luna")]
+    assert result.child_models("git-ops") == [("openai", "gpt-5-mini")]
     assert "timed out" in result.resolved("zen-architect")["skipped"][0]["reason"]
     assert len(RECORDER.catalog_calls(provider="anthropic")) == 1

@@ -30,7 +30,7 @@ async def test_project_settings_retier_inherit_and_give_self_a_tier(isolated_set
         delegate_lines(["git-ops", "file-ops", "shell-exec", "self"]),
     )
 
-    assert result.child_models("git-ops") == [("anthropic", "claude-sonnet-4-6")]
+    assert result.child_models("git-ops") == [("anthropic", "claude-sonnet-5")]
     assert result.child_models("file-ops") == [("openai", "gpt-5.5")]  # back to the parent's model
     assert result.resolved("file-ops")["source"] == "inherit"
     assert result.child_models("shell-exec") == [("anthropic", "claude-haiku-4-5")]  # untouched
@@ -62,7 +62,7 @@ async def test_patterns_and_default_tier_route_other_bundles_agents(isolated_set
         "DELEGATE recipes:runner: go\nDELEGATE other:helper: go",
     )
 
-    assert result.child_models("recipes:runner") == [("anthropic", "claude-sonnet-4-6")]
+    assert result.child_models("recipes:runner") == [("anthropic", "claude-sonnet-5")]
     assert result.resolved("recipes:runner")["tier"] == "strong-code"
     assert result.child_models("other:helper") == [("anthropic", "claude-haiku-4-5")]
 
@@ -85,7 +85,7 @@ async def test_provider_order_and_disabled_providers_from_the_user_layer(
     monkeypatch.setenv("AMPLIFIER_HOME", str(amp_home))
     result = await run(routed_plan(), delegate_lines(["git-ops", "zen-architect"]))
 
-    assert result.child_models("git-ops") == [("gemini", "gemini-2.5-flash-lite")]
+    assert result.child_models("git-ops") == [("gemini", "gemini-3.1-flash-lite")]
     assert result.child_models("zen-architect") == [("gemini", "gemini-3.1-pro-preview")]
     requested = {p["provider"] for p in result.resolved("zen-architect")["requested"]}
     assert "openai" not in requested

@@ -118,5 +118,5 @@ async def test_children_route_as_the_settings_say_across_an_edit(isolated_settin
     write_settings(isolated_settings, {"agents": {"git-ops": "budget"}}, mtime_ns=HOUR_AGO_NS + 10**9)
     second = await run(routed_plan(session_model="openai/gpt-5.5"), delegate_lines(["git-ops"]))
 
-    assert first.child_models("git-ops") == [("anthropic", "claude-sonnet-4-6")]
+    assert first.child_models("git-ops") == [("anthropic", "claude-sonnet-5")]
     assert second.child_models("git-ops") == [("anthropic", "claude-haiku-4-5")]

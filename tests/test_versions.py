@@ -24,10 +24,15 @@ ISSUE_CASES = [
     ("claude-haiku-*", ["Claude-Haiku-5", "claude-haiku-4-5-20251001"], "Claude-Haiku-5"),
 ]
 
+OPENAI_56 = OPENAI + ["gpt-5.6", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna", "gpt-5.4-mini",
+                     "gpt-5.4-mini-2026-03-17", "gpt-5.4-nano"]
+"""The recorded OpenAI list (May 2026) plus the 5.6 tier-suffix line and the 5.4 mini/nano that
+OpenAI lists later (Copilot already does): the shape the suffix and snapshot rules need."""
+
 REAL_CASES = [
     # Anthropic: dashes, date stamps, undated aliases.
     ("claude-opus-*", ANTHROPIC, "claude-opus-4-8"),
-    ("claude-sonnet-*", ANTHROPIC, "claude-sonnet-4-6"),
+    ("claude-sonnet-*", ANTHROPIC, "claude-sonnet-5"),
     ("claude-haiku-*", ANTHROPIC, "claude-haiku-4-5"),  # the undated alias beats its snapshot
     ("claude-*opus*", ["claude-3-opus-20240229", "claude-opus-4-20250514", "claude-opus-4-5-20251101"],
      "claude-opus-4-5-20251101"),
@@ -39,20 +44,22 @@ REAL_CASES = [
     ("claude-opus-*-fast", ["claude-opus-4-8", "claude-opus-4-8-fast", "claude-opus-4-6-fast"], "claude-opus-4-8-fast"),
     ("claude-opus-*", ["claude-opus-4-7", "claude-opus-4-8-fast"], "claude-opus-4-8-fast"),
     # GitHub Copilot: the same Claude models with dots and no dates.
-    ("claude-sonnet-*", COPILOT, "claude-sonnet-4.6"),
+    ("claude-sonnet-*", COPILOT, "claude-sonnet-5"),
     ("claude-opus-*", COPILOT + ["claude-opus-4.6-fast"], "claude-opus-4.8"),
     ("claude-opus-*", ["claude-opus-4.6", "claude-opus-4.6-fast"], "claude-opus-4.6"),
     ("claude-haiku-*", COPILOT, "claude-haiku-4.5"),
-    ("gpt-5*", COPILOT, "gpt-5.5"),
+    ("gpt-5*", COPILOT, "gpt-5.6-luna"),  # 5.6 comes only as variants there
     # OpenAI: dotted versions, tier suffixes since 5.6, dated snapshots.
-    ("gpt-[0-9].[0-9]", OPENAI, "gpt-5.6"),
-    ("gpt-?.?-sol*", OPENAI, "gpt-5.6-sol"),
-    ("gpt-?.?-terra*", OPENAI, "gpt-5.6-terra"),
-    ("gpt-?.?-luna*", OPENAI + ["gpt-5.6-luna-2026-07-15"], "gpt-5.6-luna"),
-    ("gpt-?.?-mini*", OPENAI, "gpt-5.4-mini"),
+    ("gpt-[0-9].[0-9]", OPENAI, "gpt-5.5"),
+    ("gpt-[0-9].[0-9]", OPENAI_56, "gpt-5.6"),
+    ("gpt-?.?-sol*", OPENAI_56, "gpt-5.6-sol"),
+    ("gpt-?.?-terra*", OPENAI_56, "gpt-5.6-terra"),
+    ("gpt-?.?-luna*", OPENAI_56 + ["gpt-5.6-luna-2026-07-15"], "gpt-5.6-luna"),
+    ("gpt-?.?-mini*", OPENAI, None),  # the recorded list has only gpt-5-mini
+    ("gpt-?.?-mini*", OPENAI_56, "gpt-5.4-mini"),
     ("gpt-?.?-pro*", OPENAI, "gpt-5.5-pro"),
     ("gpt-?.?-codex*", OPENAI + ["gpt-5.1-codex-max", "gpt-5.3-codex-spark"], "gpt-5.3-codex"),
-    ("gpt-5.6*", OPENAI, "gpt-5.6"),
+    ("gpt-5.6*", OPENAI_56, "gpt-5.6"),
     ("gpt-5*", ["gpt-5.2", "gpt-5.2-mini", "gpt-5.9", "gpt-5.10"], "gpt-5.10"),
     ("gpt-5.[0-9]", ["gpt-5.9", "gpt-5.10"], "gpt-5.9"),
     ("gpt-?.?-sol*", ["gpt-5.6-sol", "gpt-5.7-sol-2026-09-01"], "gpt-5.7-sol-2026-09-01"),
@@ -62,7 +69,7 @@ REAL_CASES = [
     ("o*-mini", ["o1-mini", "o3-mini", "o4-mini"], "o4-mini"),
     # Google: previews, lite variants, -latest aliases, -001 revisions.
     ("gemini-*-pro-preview", GEMINI, "gemini-3.1-pro-preview"),
-    ("gemini-*-flash*", GEMINI, "gemini-3.1-flash-lite-preview"),
+    ("gemini-*-flash*", GEMINI, "gemini-3.6-flash"),
     ("gemini-*pro*", ["gemini-pro-latest", "gemini-2.5-pro"], "gemini-2.5-pro"),
     ("gemini-*-pro*", ["gemini-3-pro", "gemini-3-pro-preview"], "gemini-3-pro"),
     ("gemini-2.5-flash*", ["gemini-2.5-flash-preview-04-17", "gemini-2.5-flash-preview-09-2025",
@@ -106,7 +113,7 @@ def test_dashed_pattern_does_not_match_dotted_ids():
 
 def test_character_class_matches_base_models_only():
     picked = newest_match("gpt-[0-9].[0-9]", OPENAI + ["gpt-9.9-mini"])
-    assert picked == "gpt-5.6"
+    assert picked == "gpt-5.5"
 
 
 def test_casing_duplicates_are_resolved_the_same_in_any_order():
@@ -143,7 +150,7 @@ def test_sorted_catalog_orders_newest_first_and_dedupes():
 
 
 def test_pick_reports_match_count():
-    assert SortedCatalog(OPENAI).pick("gpt-5.4*") == ("gpt-5.4", 6)
+    assert SortedCatalog(OPENAI_56).pick("gpt-5.4*") == ("gpt-5.4", 5)
 
 
 def test_pick_is_cached_per_pattern(monkeypatch):

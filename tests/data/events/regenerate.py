@@ -4,13 +4,14 @@
 
 A root session on anthropic/claude-opus-4-8 (the shipped bundle, settings files off) delegates:
 
-- ``model-router:git-ops`` (budget): Anthropic's Haiku answers 429, so the child fails over to
-  OpenAI, which reports no cost (priced from the catalog);
+- ``model-router:git-ops`` (budget): Anthropic's Haiku answers 429 and OpenAI is not mounted (its
+  recorded budget models have no list price), so the child fails over to Gemini, which reports
+  no cost (priced from the catalog);
 - ``model-router:explorer`` with call preferences for GitHub Copilot: no price anywhere, unknown;
 - ``model-router:zen-architect`` (frontier), which delegates to ``model-router:bug-hunter``
   (strong-code), which delegates to ``model-router:file-ops`` (budget): nested delegations.
 
-Anthropic reports ``cost_usd``; OpenAI and Copilot do not. Every session writes its own
+Anthropic reports ``cost_usd``; Gemini and Copilot do not. Every session writes its own
 ``<session id>/events.jsonl`` through the test hook ``events-jsonl`` (hooks-logging's format).
 The test suite runs the same scenario and checks the recorded files still match it.
 """
@@ -91,6 +92,7 @@ def session_plan(folder: Path) -> dict[str, Any]:
     return offline_mount_plan(
         agent_configs(bundle),
         session_model=ROOT_MODEL,
+        down=["openai"],
         hooks=[router, writer],
         provider_config=PROVIDER_CONFIG,
     )
