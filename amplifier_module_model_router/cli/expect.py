@@ -144,7 +144,7 @@ class Planner:
                 decided_by = f"{decided_by}; the agent's own provider_preferences"
         if not preferences:
             return self._inherit(agent, decided_by)
-        resolution = await resolve(preferences, self.entries, self.cache)
+        resolution = await resolve(preferences, self.entries, self.cache, ceiling=routing.ceiling_of(tier))
         outcome, expected = self._expected(resolution)
         pairs = [(c.provider, c.model) for c in resolution.chain()]
         after = pairs[pairs.index(expected) + 1 :] if expected in pairs else pairs

@@ -28,8 +28,8 @@ _SHOWN_MATCHES = 4
 
 def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:
     """Why a candidate ended where it did, in words a user can act on."""
-    if step.model is None or not matches:
-        return step.reason  # skipped, or an exact id: the resolver's reason says it all
+    if step.model is None or not matches:  # skipped, or an exact id: the resolver's reason says it
+        return f"{step.reason}; {step.price_note}" if step.price_note else step.reason
     picked = step.model
     others = [m for m in matches if m != picked]
     listed = ", ".join([picked, *others][:_SHOWN_MATCHES]) + (
@@ -48,6 +48,8 @@ def candidate_reason(step: TraceEntry, matches: Sequence[str]) -> str:
         text = f"matched {len(matches)} models ({listed}); picked {picked}: {why}"
     if "cooling" in step.reason:
         text += f"; {step.reason.rsplit('; ', 1)[-1]}"
+    if step.price_note:
+        text += f"; {step.price_note}"
     return text
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -31,7 +31,17 @@ from ..safe_yaml import parse_yaml
 from .providers import canonical_name
 from .snapshot import CatalogPricing
 
-__all__ = ["EMBEDDED_PRICES", "PRICES_ENV", "PriceTable", "load_prices", "price_key", "list_price"]
+__all__ = [
+    "CEILING_BASIS",
+    "EMBEDDED_PRICES",
+    "PRICES_ENV",
+    "PriceCeiling",
+    "PriceTable",
+    "list_price",
+    "load_prices",
+    "price_key",
+    "tier_ceiling",
+]
 
 EMBEDDED_PRICES = "amplifier_module_model_router/data/prices.yaml"
 PRICES_ENV = "AMPLIFIER_MODEL_ROUTER_PRICES"
@@ -76,6 +86,10 @@ class PriceTable:
         if provider and canonical_name(provider) in self.billed_by_request:
             return None
         return self.lookup(model_id)
+
+    def bills_by_request(self, names: Iterable[str]) -> bool:
+        """Whether a provider known by any of ``names`` (canonical) bills requests, not tokens."""
+        return any(name in self.billed_by_request for name in names)
 
 
 def _number(value: Any, file: str, field: str) -> float:
@@ -157,3 +171,60 @@ def list_price(provider: str | None, model_id: str) -> CatalogPricing | None:
         return load_prices().price(provider, model_id)
     except InputError:
         return None
+
+
+CEILING_BASIS = "list price per million tokens, input + output"
+"""What a tier's ``price_ceiling`` is compared with (the README's tier table shows both halves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceCeiling:
+    """A tier's ``price_ceiling``: the most a candidate's list price may be (:data:`CEILING_BASIS`).
+
+    The price is the catalog's when the provider gives one, else the table's. A candidate with
+    no known price, or on a provider that bills requests (GitHub Copilot), is not held to it: a
+    ceiling cannot judge what it cannot price, and dropping every such candidate would empty
+    tiers on providers that never list prices. ``table`` is None when the price table could not
+    be read: catalog prices only.
+    """
+
+    tier: str
+    limit: float
+    table: PriceTable | None
+
+    @property
+    def key(self) -> tuple[str, float, int]:
+        """What a memoised resolution under this ceiling depends on (the table by identity)."""
+        return (self.tier, self.limit, id(self.table))
+
+    def judge(
+        self, provider: str, names: Iterable[str], model: str, listed: CatalogPricing | None
+    ) -> tuple[bool, str]:
+        """``(within, note)`` for ``model`` on ``provider`` (known by canonical ``names``);
+        ``listed`` is the catalog's own price. ``within`` False: the candidate is skipped."""
+        ceiling = f"the {self.tier} ceiling of ${self.limit:.2f}"
+        pricing, source = listed, "catalog"
+        if pricing is None and self.table is not None:
+            if self.table.bills_by_request(names):
+                return True, f"{provider!r} bills per request, not per token: not held to {ceiling}"
+            pricing, source = self.table.lookup(model), f"price table {self.table.date}".rstrip()
+        if pricing is None:
+            return True, f"no list price known for {model}: not held to {ceiling}"
+        price = pricing.input_per_million + pricing.output_per_million
+        if price > self.limit:
+            return False, f"{model} lists at ${price:.2f} per Mtok in + out ({source}), above {ceiling}"
+        return True, f"${price:.2f} per Mtok in + out ({source}), within {ceiling}"
+
+
+def tier_ceiling(tier: str | None, limit: float | None) -> PriceCeiling | None:
+    """The ceiling for ``tier`` (None when it has none), with the price table in force.
+
+    A table that cannot be read never fails a spawn: the ceiling then judges catalog prices only.
+    """
+    if tier is None or limit is None:
+        return None
+    try:
+        table: PriceTable | None = load_prices()
+    except InputError:
+        table = None
+    return PriceCeiling(tier, limit, table)

@@ -7,7 +7,8 @@ exception and never a raw glob. Knows providers only through :class:`.catalog.Ca
 
 Order of work: match every preference to a mounted provider, fetch the catalogs they need
 concurrently (a hung provider costs one timeout, not one per candidate), resolve each glob to
-the newest concrete model (:mod:`.versions`), then apply cooldowns. The catalog part depends
+the newest concrete model (:mod:`.versions`), hold it to the tier's price ceiling when there is
+one (:class:`.prices.PriceCeiling`), then apply cooldowns. The catalog part depends
 only on the chain, the providers and the catalogs, so it is memoised in ``cache.memo`` until
 any catalog changes or expires: a warm resolution is a dict lookup plus the cooldown check.
 """
@@ -24,7 +25,9 @@ from ..errors import InputError
 from .catalog import CatalogCache, CatalogLookup
 from .globs import group_members, is_glob
 from .preferences import ProviderPreference
+from .prices import PriceCeiling
 from .providers import ProviderEntry, match_provider
+from .snapshot import CatalogPricing
 from .versions import newest_first
 
 __all__ = [
@@ -71,6 +74,9 @@ class TraceEntry:
     model: str | None
     matched: int
     from_cache: bool
+    price_note: str = ""
+    """How the candidate stands against the tier's price ceiling (empty: no ceiling); a
+    candidate above it is skipped and ``reason`` says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,7 @@ class _Step:
     reason: str
     matched: int
     from_cache: bool
+    price_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +131,7 @@ class _Plan:
     chosen: Candidate | None
     fallbacks: tuple[Candidate, ...]
     trace: tuple[TraceEntry, ...]  # as seen from the cache (every from_cache True)
+    ceiling: PriceCeiling | None = None  # held so the price table's id in the memo key stays unique
 
 
 # -- the catalog phase -------------------------------------------------------------------------
@@ -258,11 +266,27 @@ def _resolve_group(
     return _Step(index, pref, candidate, reason, matched, lookup.from_cache)
 
 
+def _hold_to_ceiling(step: _Step, ceiling: PriceCeiling, lookup: CatalogLookup | None) -> _Step:
+    """``step`` skipped when its model lists above ``ceiling``, else noted with where it stands."""
+    candidate = step.candidate
+    assert candidate is not None  # only resolved steps are judged
+    folded = candidate.model.lower()
+    record = next((m for m in lookup.models if m.id.lower() == folded), None) if lookup else None
+    listed = None
+    if record is not None and record.input_per_mtok is not None and record.output_per_mtok is not None:
+        listed = CatalogPricing(record.input_per_mtok, record.output_per_mtok)
+    within, note = ceiling.judge(candidate.provider, candidate.entry.names, candidate.model, listed)
+    if not within:
+        return replace(step, candidate=None, reason=note)
+    return replace(step, price_note=note)
+
+
 async def _catalog_phase(
     prefs: list[ProviderPreference],
     invalid: dict[int, str],
     entries: Sequence[ProviderEntry],
     cache: CatalogCache,
+    ceiling: PriceCeiling | None = None,
 ) -> tuple[tuple[_Step, ...], tuple[CatalogLookup, ...]]:
     matched = [None if i in invalid else match_provider(p.provider, entries) for i, p in enumerate(prefs)]
     needed = {e.key: e for e in matched if e is not None}
@@ -275,16 +299,19 @@ async def _catalog_phase(
         else:
             lookups[key] = cached
     if missing:  # concurrently: a hung provider costs one timeout in total
-        for wanted, lookup in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
-            lookups[wanted.key] = lookup
+        for wanted, fetched in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
+            lookups[wanted.key] = fetched
     steps: list[_Step] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (pref, entry) in enumerate(zip(prefs, matched)):
         if index in invalid:
             steps.append(_Step(index, pref, None, invalid[index], 0, True))
             continue
+        lookup = lookups.get(entry.key) if entry else None
         try:
-            step = _resolve_step(index, pref, entry, lookups.get(entry.key) if entry else None)
+            step = _resolve_step(index, pref, entry, lookup)
+            if ceiling is not None and step.candidate is not None:
+                step = _hold_to_ceiling(step, ceiling, lookup)
         except Exception as exc:  # never let one odd candidate sink the chain
             step = _Step(index, pref, None, f"internal error: {type(exc).__name__}: {exc}", 0, True)
         if step.candidate is not None:
@@ -343,6 +370,7 @@ def _assemble(
                 model=candidate.model if candidate else None,
                 matched=step.matched,
                 from_cache=True if all_cached else step.from_cache,
+                price_note=step.price_note,
             )
         )
     candidates = tuple(s.candidate for s in chain if s.candidate is not None)  # resolved steps
@@ -379,15 +407,18 @@ async def resolve(
     cache: CatalogCache,
     *,
     cooldowns: CooldownView | None = None,
+    ceiling: PriceCeiling | None = None,
 ) -> Resolution:
     """Resolve an ordered chain of preferences to a concrete provider and model.
 
     ``preferences`` may also hold foundation-style preference objects or dicts; an invalid one
-    is skipped with its error. Never raises (except when the caller is cancelled).
+    is skipped with its error. ``ceiling`` (a tier's ``price_ceiling``) skips every candidate
+    whose list price is above it. Never raises (except when the caller is cancelled).
     """
     started = time.perf_counter()
     memo = cache.memo
-    identity = (id(preferences), id(entries))
+    priced = ceiling.key if ceiling is not None else None
+    identity = (id(preferences), id(entries), priced)
     hit = memo.get(identity)
     if hit is not None and hit[0] is preferences and hit[1] is entries:
         if cache.clock() < hit[2].expires_at:
@@ -400,6 +431,7 @@ async def resolve(
         content_key = (
             tuple([(p.provider, p.model) for p in prefs]),
             tuple([e.signature for e in usable]),
+            priced,
         )
         plan = memo.get(content_key)
         if (
@@ -410,7 +442,7 @@ async def resolve(
             _remember(memo, identity, preferences, entries, plan)
             return _answer(plan, cooldowns, started)
 
-    steps, used = await _catalog_phase(prefs, invalid, usable, cache)
+    steps, used = await _catalog_phase(prefs, invalid, usable, cache, ceiling)
     all_cached = all(lookup.from_cache for lookup in used)
     chosen, fallbacks, trace = _assemble(steps, cooldowns, all_cached)
     resolution = Resolution(chosen, fallbacks, trace, all_cached, (time.perf_counter() - started) * 1000)
@@ -418,9 +450,9 @@ async def resolve(
     if content_key is not None and all(cache.is_current(lookup) for lookup in used):
         expires = min((lookup.expires_at for lookup in used), default=float("inf"))
         if all_cached and cooldowns is None:
-            plan = _Plan(steps, usable, expires, chosen, fallbacks, trace)
+            plan = _Plan(steps, usable, expires, chosen, fallbacks, trace, ceiling)
         else:
-            plan = _Plan(steps, usable, expires, *_assemble(steps, None, True))
+            plan = _Plan(steps, usable, expires, *_assemble(steps, None, True), ceiling)
         _remember(memo, identity, preferences, entries, plan)
         if len(memo) >= _MEMO_LIMIT:  # list preferences skip _remember, and its clear with it
             memo.clear()
@@ -428,7 +460,7 @@ async def resolve(
     return resolution
 
 
-def _remember(memo: dict, identity: tuple[int, int], preferences: Any, entries: Any, plan: _Plan) -> None:
+def _remember(memo: dict, identity: tuple[Any, ...], preferences: Any, entries: Any, plan: _Plan) -> None:
     """Identity shortcut for immutable inputs (tuples); holding them keeps their ids unique."""
     if type(preferences) is tuple and type(entries) is tuple:
         if len(memo) >= _MEMO_LIMIT:

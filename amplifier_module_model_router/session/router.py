@@ -25,7 +25,7 @@ from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.effective import EffectiveRouting
 from ..settings.options import RouterConfig
 from ..shared import shared
-from .decision import SOURCE_INHERIT, RouteRequest, decide_route
+from .decision import SOURCE_CALL, SOURCE_INHERIT, RouteRequest, decide_route
 from ..state import GuardedStore, StateSettings
 from .handoff import shared_handoffs
 
@@ -183,8 +183,13 @@ class Router:
         preferences = inherited_chain(coordinator) if inheriting else request.preferences
         resolution: Resolution | None = None
         if preferences:
+            ceiling = None if request.source == SOURCE_CALL else self.routing.ceiling_of(request.tier)
             resolution = await resolve(
-                preferences, session_entries(coordinator), self.cache, cooldowns=self.cooldowns
+                preferences,
+                session_entries(coordinator),
+                self.cache,
+                cooldowns=self.cooldowns,
+                ceiling=ceiling,
             )
             if budget_route is not None and budget_route.block_unknown:
                 from ..budget.routing import drop_unknown_cost
@@ -301,7 +306,13 @@ class Router:
         chain = self.tiers.get(tier)
         if not chain:
             return ()
-        resolution = await resolve(chain, session_entries(coordinator), self.cache, cooldowns=self.cooldowns)
+        resolution = await resolve(
+            chain,
+            session_entries(coordinator),
+            self.cache,
+            cooldowns=self.cooldowns,
+            ceiling=self.routing.ceiling_of(tier),
+        )
         if priced_only:
             from ..budget.routing import drop_unknown_cost
 

@@ -22,7 +22,15 @@ from ..budget.model import (
 )
 from ..errors import unknown_keys
 
-__all__ = ["BUDGET_CAPS", "BUDGET_KEYS", "budget_rows", "budget_settings", "check_budget_tiers", "parse_budget"]
+__all__ = [
+    "BUDGET_CAPS",
+    "BUDGET_KEYS",
+    "budget_rows",
+    "budget_settings",
+    "check_budget_tiers",
+    "finite_number",
+    "parse_budget",
+]
 
 BUDGET_KEYS = (
     "session_usd",
@@ -95,7 +103,8 @@ def _refuse_loosening(layer: Any, key: str, value: Any, where: str) -> None:
         )
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a finite int or float (never a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -106,14 +115,14 @@ def _number(value: Any) -> float | None:
 
 
 def _dollars(layer: Any, where: str, value: Any) -> Decimal:
-    number = _number(value)
+    number = finite_number(value)
     if number is None or number < 0:
         raise layer.error(f"must be a finite, non-negative number of US dollars, got {value!r}", where)
     return Decimal(str(value))
 
 
 def _fraction(layer: Any, where: str, value: Any, *, allow_one: bool) -> float:
-    number = _number(value)
+    number = finite_number(value)
     top_ok = number is not None and (number < 1 or (allow_one and number == 1))
     if number is None or number <= 0 or not top_ok:
         upper = "1" if allow_one else "1 (exclusive: 1 is the cap)"

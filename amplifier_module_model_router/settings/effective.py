@@ -10,6 +10,8 @@ Rules (the README states them for users):
   in the same or a later layer keeps the order written there.
 - ``disabled_providers`` (the last layer's list) drops providers from every final chain.
 - ``state`` merges per sub-key (``backend``, ``url``, ...), a later layer winning per key.
+- ``price_ceiling`` merges per tier by the lowest value any layer sets (like the budget's caps):
+  a project's settings may lower an org's or user's ceiling, never raise or remove it.
 - Everything is checked before the result exists: nothing is applied half-way.
 """
 
@@ -32,6 +34,7 @@ from ..resolve.preferences import (
     check_caller_config,
     parse_preferences,
 )
+from ..resolve.prices import CEILING_BASIS, PriceCeiling, tier_ceiling
 from .names import (
     BUNDLE_NAMESPACE,
     INHERIT,
@@ -120,6 +123,13 @@ class EffectiveRouting:
     state: Mapping[str, Any] = field(default_factory=dict)
     """The ``state`` sub-keys the layers set (later wins per key); the backend's default
     depends on the Amplifier home: :meth:`state_settings`."""
+    price_ceiling: Mapping[str, float] = field(default_factory=dict)
+    """Per tier, the most a candidate's list price may be (:data:`..resolve.prices.CEILING_BASIS`),
+    the lowest any layer sets; a tier absent has no ceiling."""
+
+    def ceiling_of(self, tier: str | None) -> PriceCeiling | None:
+        """``tier``'s price ceiling with the price table in force; None when it has none."""
+        return tier_ceiling(tier, self.price_ceiling.get(tier)) if tier else None
 
     def state_settings(
         self, amplifier_home: Path | None, env: Mapping[str, str] | None = None
@@ -207,6 +217,10 @@ class EffectiveRouting:
         if self.caller_config_keys:
             rows.append(("caller_config_keys", list(self.caller_config_keys), source("caller_config_keys", "")))
         rows += [
+            (f"price_ceiling.{t}", f"${usd:.2f} ({CEILING_BASIS})", source(f"price_ceiling.{t}", ""))
+            for t, usd in self.price_ceiling.items()
+        ]
+        rows += [
             (f"tiers.{t}", [str(p) for p in c], source(f"tiers.{t}", BUNDLE)) for t, c in self.tiers.items()
         ]
         rows += [
@@ -262,6 +276,7 @@ def effective_routing(
         caller_config_keys=caller_keys,
         warnings=_unknown_providers(bundle_tiers, parsed),
         state=MappingProxyType(dict(store)),
+        price_ceiling=MappingProxyType(dict(state.named.get("price_ceiling", {}))),
     )
 
 
@@ -403,6 +418,15 @@ class _State:
             merged[key] = value
             self.sources[f"budget.{key}"] = layer.label
 
+    def _apply_price_ceiling(self, index: int, layer: SettingsLayer, values: Mapping[str, float]) -> None:
+        """Ceilings only come down: the lowest any layer sets per tier wins, so neither a project's
+        settings nor a user's can lift a ceiling a lower layer (an org) set."""
+        merged = self.named.setdefault("price_ceiling", {})
+        for tier, usd in values.items():
+            if tier not in merged or usd < merged[tier]:
+                merged[tier] = usd
+                self.sources[f"price_ceiling.{tier}"] = layer.label
+
     def _apply_provider_order(self, index: int, layer: SettingsLayer, order: tuple[str, ...]) -> None:
         self.replaced["provider_order"] = order
         self.sources["provider_order"] = layer.label
@@ -489,10 +513,12 @@ def _check_tier_names(layer: SettingsLayer, settings: LayerSettings, chains: Map
     named += [(f"agent_patterns.{e.key}", e.tier) for e in settings.agent_patterns]
     if settings.default_tier is not None:
         named.append(("default_tier", settings.default_tier))
-    for key, tier in named:
+    ceilings = [(f"price_ceiling.{tier}", tier) for tier in settings.price_ceiling or {}]
+    for key, tier in named + ceilings:
         if tier != INHERIT and tier not in chains:
             known = ", ".join(sorted(chains)) or "none"
-            raise layer.error(f"unknown tier {tier!r}; known: {known} (or '{INHERIT}')", key)
+            inherit = "" if key.startswith("price_ceiling.") else f" (or '{INHERIT}')"
+            raise layer.error(f"unknown tier {tier!r}; known: {known}{inherit}", key)
 
 
 def _tier_or_none(tier: str) -> str | None:

@@ -15,7 +15,8 @@ from ..bundle.model import NAME, NAME_RULE
 from ..errors import InputError, SettingsError, unknown_keys
 from ..resolve.globs import check_glob, is_glob
 from ..resolve.preferences import ProviderPreference, is_protected_key
-from .budget import parse_budget
+from ..resolve.prices import CEILING_BASIS
+from .budget import finite_number, parse_budget
 from .lines import line_of
 from .state_key import parse_state
 from .names import BASE, BUNDLE_NAMESPACE, INHERIT, RESERVED_TIER_NAMES, fold_agent, provider_key
@@ -193,6 +194,25 @@ def _budget(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, Any]
     return parse_budget(layer)
 
 
+def _price_ceiling(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, float] | None:
+    """``{tier: USD}``; a ceiling can be lowered by a later layer, never raised or removed
+    (:meth:`.effective._State._apply_price_ceiling`), so ``null`` is refused, not ignored."""
+    if key not in layer.values:
+        return None
+    ceilings: dict[str, float] = {}
+    for raw_tier, value in _mapping(layer, key).items():
+        where = f"{key}.{raw_tier}"
+        tier = _tier_name(layer, where, raw_tier, allow_inherit=False)
+        number = finite_number(value)
+        if number is None or number <= 0:
+            hint = " (a ceiling set in a lower layer cannot be removed, only lowered)" if value is None else ""
+            raise layer.error(
+                f"must be a positive number of US dollars ({CEILING_BASIS}), got {value!r}{hint}", where
+            )
+        ceilings[tier] = number
+    return ceilings
+
+
 def _state(layer: SettingsLayer, key: str, namespace: str) -> Mapping[str, Any] | None:
     if key in layer.values and layer.name in UNTRUSTED_LAYERS:
         raise layer.error(
@@ -254,6 +274,8 @@ class LayerSettings:
     strict: bool | None = _setting(_strict, REPLACE, default=None)
     budget: Mapping[str, Any] | None = _setting(_budget, PER_NAME, default=None)
     """The ``budget`` keys this layer sets (:mod:`.budget`); None when it sets none."""
+    price_ceiling: Mapping[str, float] | None = _setting(_price_ceiling, PER_NAME, default=None)
+    """Per tier, the most a candidate's list price may be (lowest across layers wins)."""
     caller_config_keys: tuple[str, ...] = _setting(_caller_config_keys, COLLECT, default=())
     """Model parameters this layer lets delegate calls set, beyond the defaults."""
     state: Mapping[str, Any] | None = _setting(_state, PER_NAME, default=None)

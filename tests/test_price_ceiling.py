@@ -1,0 +1,251 @@
+"""``price_ceiling``: a tier's candidates above their list-price ceiling are skipped, visibly.
+
+Sessions are real (offline harness, embedded catalog: its models carry the list prices of
+data/prices.yaml; Copilot's carry none). Expected models come from those prices, not from a
+list written here: a ceiling of $20 per Mtok (input + output) keeps Sonnet ($18) and Gemini
+Pro ($14), and drops Opus ($30) and gpt-5.5 ($35).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from _catalog_fakes import FakeProvider
+from session_kit import BUNDLE, delegate_lines, routed_plan, run
+from test_real_catalogs import TIERS, WORLDS
+from test_settings import Setup
+
+from amplifier_module_model_router.errors import SettingsError
+from amplifier_module_model_router.offline import RECORDER
+from amplifier_module_model_router.resolve.catalog import CatalogCache
+from amplifier_module_model_router.resolve.preferences import parse_preferences
+from amplifier_module_model_router.resolve.prices import PRICES_ENV, load_prices, tier_ceiling
+from amplifier_module_model_router.resolve.providers import entries_from
+from amplifier_module_model_router.resolve.resolver import CHOSEN, SKIPPED, resolve
+from amplifier_module_model_router.resolve.snapshot import load_catalog
+
+CATALOG = load_catalog()
+
+
+def class_price(provider: str, model: str) -> float:
+    pricing = CATALOG.model(provider, model).pricing
+    return pricing.input_per_million + pricing.output_per_million
+
+
+def user_settings(home: Path, values: dict) -> None:
+    (home / ".amplifier").mkdir(exist_ok=True)
+    (home / ".amplifier" / "settings.yaml").write_text(yaml.safe_dump({"model_router": values}))
+
+
+@pytest.fixture
+def home(isolated_settings: Path) -> Path:
+    import os
+
+    return Path(os.environ["HOME"])
+
+
+def test_the_catalog_prices_the_tests_rely_on() -> None:
+    assert class_price("anthropic", "claude-opus-4-8") > 20 >= class_price("anthropic", "claude-sonnet-5")
+    assert class_price("openai", "gpt-5.5") > 20 >= class_price("gemini", "gemini-3.1-pro-preview")
+    assert CATALOG.model("github-copilot", "claude-opus-4.8").pricing is None  # billed by request
+
+
+async def test_a_ceiling_skips_the_expensive_candidates_and_the_agent_gets_the_next_in_chain(home: Path) -> None:
+    user_settings(home, {"price_ceiling": {"frontier": 20}})
+    result = await run(routed_plan(), delegate_lines(["zen-architect", "git-ops"]))
+
+    assert result.child_models("zen-architect") == [("gemini", "gemini-3.1-pro-preview")]
+    event = result.resolved("zen-architect")
+    reasons = {s["provider"]: s["reason"] for s in event["skipped"]}
+    assert "claude-opus-4-8 lists at $30.00 per Mtok in + out (catalog)" in reasons["anthropic"]
+    assert "above the frontier ceiling of $20.00" in reasons["anthropic"]
+    assert "gpt-5.5 lists at $35.00" in reasons["openai"]
+    # Copilot bills requests: it stays in the chain as a fallback, not judged.
+    assert ("github-copilot", "claude-opus-4.8") in [(f["provider"], f["model"]) for f in event["fallbacks"]]
+    # Another tier is untouched.
+    assert result.child_models("git-ops") == [("anthropic", "claude-haiku-4-5")]
+    assert not any("ceiling" in s["reason"] for s in result.resolved("git-ops")["skipped"])
+
+
+async def test_failover_inside_a_tier_with_a_ceiling_never_reaches_a_candidate_above_it(home: Path) -> None:
+    user_settings(home, {"price_ceiling": {"strong": 20}})
+    plan = routed_plan(flaky=["anthropic"], session_model="openai/gpt-5.5")
+    result = await run(plan, delegate_lines(["explorer"]))
+
+    event = result.resolved("explorer")
+    assert (event["provider"], event["model"]) == ("anthropic", "claude-sonnet-5")
+    assert [s["provider"] for s in event["skipped"]] == ["openai"]
+    sub = event["sub_session_id"]
+    calls = [(c.provider, c.model, c.error is None) for c in RECORDER.completions(session_id=sub)]
+    assert calls[0] == ("anthropic", "claude-sonnet-5", False)  # 429: the failover moves on
+    assert calls[-1] == ("gemini", "gemini-3.1-pro-preview", True)  # past openai/gpt-5.5 ($35)
+    assert not any(provider == "openai" for provider, _, _ in calls)
+
+
+async def test_a_delegate_calls_own_preferences_are_not_held_to_the_agents_tier_ceiling(home: Path) -> None:
+    user_settings(home, {"price_ceiling": {"frontier": 20}})
+    prefs = [{"provider": "anthropic", "model": "claude-opus-*"}]
+    result = await run(routed_plan(), delegate_lines(["zen-architect"], prefs=prefs))
+    assert result.child_models("zen-architect") == [("anthropic", "claude-opus-4-8")]
+    assert result.resolved("zen-architect")["source"] == "call"
+
+
+# -- the resolver: table prices, unknown prices, request billing ---------------------------------
+
+
+async def test_without_catalog_prices_the_table_prices_and_unknown_prices_pass_with_a_note() -> None:
+    # The real providers list bare ids: the price comes from data/prices.yaml.
+    entries = entries_from({
+        "openai": FakeProvider(["gpt-5.5-pro", "gpt-5.5", "gpt-5-mini"]),
+        "github-copilot": FakeProvider(["claude-opus-4.8"]),
+    })
+    chain = parse_preferences([
+        {"provider": "openai", "model": "gpt-[0-9].[0-9]-pro"},
+        {"provider": "openai", "model": "gpt-5-mini"},
+        {"provider": "github-copilot", "model": "claude-opus-*"},
+    ])
+    table = load_prices()
+    result = await resolve(chain, entries, CatalogCache(), ceiling=tier_ceiling("budget", 8))
+
+    pro, mini, copilot = result.trace
+    assert pro.outcome == SKIPPED
+    assert pro.reason.startswith(f"gpt-5.5-pro lists at $210.00 per Mtok in + out (price table {table.date})")
+    assert mini.outcome == CHOSEN and mini.model == "gpt-5-mini"
+    assert mini.price_note == "no list price known for gpt-5-mini: not held to the budget ceiling of $8.00"
+    assert copilot.model == "claude-opus-4.8"
+    assert "bills per request, not per token" in copilot.price_note
+
+
+async def test_a_ceiling_changes_the_memoised_answer_and_no_ceiling_leaves_it_as_before() -> None:
+    entries = entries_from({"openai": FakeProvider(["gpt-5.5", "gpt-5.4"])})
+    chain = parse_preferences([
+        {"provider": "openai", "model": "gpt-5.5"},
+        {"provider": "openai", "model": "gpt-5.4"},
+    ])
+    cache = CatalogCache()
+    plain = await resolve(chain, entries, cache)
+    capped = await resolve(chain, entries, cache, ceiling=tier_ceiling("strong", 20))
+    again = await resolve(chain, entries, cache)
+    assert plain.chosen.model == again.chosen.model == "gpt-5.5"
+    assert all(step.price_note == "" for step in plain.trace)
+    assert capped.chosen.model == "gpt-5.4"  # $17.50
+
+
+async def test_an_unreadable_price_table_never_fails_a_spawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "prices.yaml"
+    bad.write_text("prices: nope\n")
+    monkeypatch.setenv(PRICES_ENV, str(bad))
+    ceiling = tier_ceiling("strong", 20)
+    assert ceiling is not None and ceiling.table is None
+    entries = entries_from({"openai": FakeProvider(["gpt-5.5"])})
+    result = await resolve(parse_preferences([{"provider": "openai", "model": "gpt-5.5"}]), entries,
+                           CatalogCache(), ceiling=ceiling)
+    assert result.chosen.model == "gpt-5.5"
+    assert result.trace[0].price_note.startswith("no list price known")
+
+
+# -- layers: only tighten; located errors --------------------------------------------------------
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    return Setup(tmp_path)
+
+
+def test_the_lowest_ceiling_any_layer_sets_wins_so_a_project_can_only_tighten(setup: Setup) -> None:
+    org = setup.write("org", {"price_ceiling": {"frontier": 20}})
+    setup.write("user", {"price_ceiling": {"frontier": 40, "strong": 25}})
+    project = setup.write("project", {"price_ceiling": {"frontier": 100, "strong": 10}})
+    routing = setup.routing(BUNDLE.tiers)
+    assert dict(routing.price_ceiling) == {"frontier": 20, "strong": 10}
+    assert routing.provenance["price_ceiling.frontier"] == f"org ({org})"
+    assert routing.provenance["price_ceiling.strong"] == f"project ({project})"
+    rows = {key: value for key, value, _ in routing.effective_values()}
+    assert rows["price_ceiling.frontier"] == "$20.00 (list price per million tokens, input + output)"
+    assert routing.ceiling_of("budget") is None and routing.ceiling_of(None) is None
+
+
+def test_a_project_cannot_remove_a_ceiling(setup: Setup) -> None:
+    setup.write("user", {"price_ceiling": {"frontier": 20}})
+    source = setup.write("project", text="model_router:\n  price_ceiling:\n    frontier: null\n")
+    with pytest.raises(SettingsError, match="cannot be removed, only lowered") as err:
+        setup.routing(BUNDLE.tiers)
+    assert (err.value.file, err.value.field, err.value.line) == (source, "model_router.price_ceiling.frontier", 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line", "reason"),
+    [
+        ("  price_ceiling:\n    frontier: -1\n", "price_ceiling.frontier", 3, "positive number of US dollars"),
+        ("  price_ceiling:\n    frontier: 0\n", "price_ceiling.frontier", 3, "positive number"),
+        ("  price_ceiling:\n    frontier: cheap\n", "price_ceiling.frontier", 3, "positive number"),
+        ("  price_ceiling:\n    frontier: '20'\n", "price_ceiling.frontier", 3, "positive number"),
+        ("  price_ceiling:\n    frontier: .nan\n", "price_ceiling.frontier", 3, "positive number"),
+        ("  price_ceiling:\n    frontier: true\n", "price_ceiling.frontier", 3, "positive number"),
+        ("  price_ceiling:\n    frontir: 20\n", "price_ceiling.frontir", 3, "unknown tier 'frontir'; known: budget, frontier"),
+        ("  price_ceiling:\n    inherit: 20\n", "price_ceiling.inherit", 3, "reserved word"),
+        ("  price_ceiling: 20\n", "price_ceiling", 2, "must be a mapping"),
+    ],
+)
+def test_bad_ceilings_name_file_line_and_key(setup: Setup, text: str, field: str, line: int, reason: str) -> None:
+    source = setup.write("user", text="model_router:\n" + text)
+    with pytest.raises(SettingsError, match=reason) as err:
+        setup.routing(BUNDLE.tiers)
+    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
+
+
+# -- the CLI shows it ------------------------------------------------------------------------------
+
+
+def test_explain_says_which_candidates_the_ceiling_skipped_and_where_the_others_stand(home: Path) -> None:
+    from test_cli import in_process
+
+    user_settings(home, {"price_ceiling": {"frontier": 20}})
+    result = in_process("explain", "zen-architect", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["model"] == {"provider": "gemini", "model": "gemini-3.1-pro-preview"}
+    reasons = [c["reason"] for c in data["candidates"]]
+    assert "above the frontier ceiling of $20.00" in reasons[0]
+    assert reasons[2].endswith("$14.00 per Mtok in + out (catalog), within the frontier ceiling of $20.00")
+    assert "bills per request" in reasons[3]
+
+
+def test_verify_with_a_ceiling_agrees_with_its_expectation(home: Path) -> None:
+    from test_cli import in_process
+
+    user_settings(home, {"price_ceiling": {"frontier": 20, "strong": 20}})
+    result = in_process("verify", "--settings", "--flaky", "anthropic", "--session-model", "openai/gpt-5.5")
+    assert result.code == 0, result.out + result.err
+    rows = result.rows()
+    assert rows["model-router:zen-architect"][2] == "gemini/gemini-3.1-pro-preview"
+    assert rows["model-router:explorer"][2] == "gemini/gemini-3.1-pro-preview"
+
+
+# -- the README's example ceilings against the recorded catalogs ------------------------------------
+
+
+def readme_ceilings() -> dict[str, float]:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text[text.index("model_router:\n  price_ceiling:\n"):]
+    block = block[: block.index("```")]
+    return yaml.safe_load(block)["model_router"]["price_ceiling"]
+
+
+@pytest.mark.parametrize("world", WORLDS)
+async def test_the_readmes_example_ceilings_change_no_tiers_pick_on_any_recorded_provider(world: str) -> None:
+    ceilings = readme_ceilings()
+    assert ceilings == {"budget": 7, "frontier": 35}
+    entries = entries_from({name: FakeProvider(ids) for name, ids in WORLDS[world].items()})
+    for tier, chain in TIERS.items():
+        plain = await resolve(chain, entries, CatalogCache())
+        capped = await resolve(chain, entries, CatalogCache(), ceiling=tier_ceiling(tier, ceilings.get(tier)))
+        first = lambda r: {c.provider: c.model for c in reversed(r.chain())}  # noqa: E731
+        assert first(capped) == first(plain), tier
+    budget = await resolve(TIERS["budget"], entries, CatalogCache(), ceiling=tier_ceiling("budget", 7))
+    assert any("gemini-3.6-flash lists at $9.00" in step.reason for step in budget.skipped)
