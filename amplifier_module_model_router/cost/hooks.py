@@ -8,8 +8,8 @@ agent's session reports its own usage):
   model's list price if the shared catalog cache holds it, go to the process-wide ledger under
   this session's agent and root. The provider and model are those of the call itself, so a
   child that failed over is charged for the model that answered.
-- ``session:end``: a child just leaves the ledger; the root emits ``model_router:cost`` (see
-  :mod:`.summary`) and its data is dropped.
+- ``session:end`` (roots only): the root emits ``model_router:cost`` (see :mod:`.summary`) and
+  its data is dropped; a child leaves the ledger at its cleanup, without a hook call.
 
 Which agent a child is comes from the route the spawner filed under the child's session id
 (:mod:`..session.handoff`); a child spawned by someone else falls back to the ``agent_name`` in its
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,6 +47,9 @@ _GRACE_POLL_S = 0.05
 
 COST_HOOK_PRIORITY = 50
 """Observers only; any order works. session:end runs before hooks-logging's (100) default."""
+
+_CONTINUE = HookResult(action="continue")
+"""Handlers only observe; one result object serves every call (the kernel reads, never writes it)."""
 
 TRACKING_CAPABILITY = "model_router.cost_tracking"
 """Marks a session whose usage is already tracked."""
@@ -110,25 +113,26 @@ class CostTracker:
     def register(self) -> Callable[[], None]:
         """Every event the ledger needs; whether the loop still runs is only read at a root's
         end (:meth:`_wait_for_stragglers`), so a session filing under another root does not
-        pay the kernel a hook call for each of its loop's start and end events."""
+        pay the kernel a hook call for each of its loop's start and end events. Nor for its
+        ``session:end``: it only leaves the ledger, which :meth:`stop` does at its cleanup."""
         hooks = self.coordinator.hooks
-        loop_events: tuple[tuple[str, Callable[..., Any]], ...] = ()
+        root_events: tuple[tuple[str, Callable[..., Any]], ...] = ()
         if self.root_id == self.session_id:
-            loop_events = (
+            root_events = (
                 ("prompt:submit", self.on_loop_start),
                 ("execution:start", self.on_loop_start),
                 ("prompt:complete", self.on_loop_end),
                 ("execution:end", self.on_loop_end),
                 ("orchestrator:complete", self.on_loop_end),
+                ("session:end", self.on_end),
             )
         for event, handler in (
             ("delegate:agent_spawned", self.on_spawned),
             ("delegate:agent_completed", self.on_spawn_over),
             ("delegate:error", self.on_spawn_over),
             ("llm:request", self.on_request),
-            *loop_events,
             ("llm:response", self.on_response),
-            ("session:end", self.on_end),
+            *root_events,
         ):
             self._unregister.append(
                 hooks.register(
@@ -149,48 +153,62 @@ class CostTracker:
         if self.budget is not None and self.root_id == self.session_id:
             self.budget.book.forget(self.root_id)
 
-    async def on_spawned(self, event: str, data: dict[str, Any]) -> HookResult:
+    # The bookkeeping handlers are plain functions: the kernel calls a handler that returns no
+    # coroutine in place, where a coroutine costs it a task and a hop back to the event loop
+    # (about twice the dispatch time, measured in benchmarks/bench_session.py's overhead).
+
+    def on_spawned(self, event: str, data: dict[str, Any]) -> HookResult:
         """tool-delegate announces a child before it exists: it runs under this root now."""
         sub = data.get("sub_session_id")
         if isinstance(sub, str) and sub:
             self.ledger.expect(sub, self.session_id)
-        return HookResult(action="continue")
+        return _CONTINUE
 
-    async def on_spawn_over(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_spawn_over(self, event: str, data: dict[str, Any]) -> HookResult:
         sub = data.get("sub_session_id")
         if isinstance(sub, str) and sub:
             self.ledger.settle(sub)
-        return HookResult(action="continue")
+        return _CONTINUE
 
-    async def on_loop_start(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_loop_start(self, event: str, data: dict[str, Any]) -> HookResult:
         self._executing = True
-        return HookResult(action="continue")
+        return _CONTINUE
 
-    async def on_loop_end(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_loop_end(self, event: str, data: dict[str, Any]) -> HookResult:
         self._executing = False
-        return HookResult(action="continue")
+        return _CONTINUE
 
-    async def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
         self.ledger.sent(self.session_id)
-        return HookResult(action="continue")
+        return _CONTINUE
 
-    async def on_response(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_response(self, event: str, data: dict[str, Any]) -> HookResult | Awaitable[HookResult]:
+        """File the call; with a spend cap, return the coroutine that charges it (awaited by
+        the kernel), so a session without one never pays for an awaited handler."""
         try:
             usage = parse_usage(data.get("usage"))
             if usage is None:
                 self.ledger.failed(self.session_id)
-            else:
-                provider = data.get("provider") or self.routed[0]
-                model = data.get("model") or self.routed[1] or current_model(self.coordinator)[1]
-                price = None
-                if usage.cost_usd is None or self.session_id == self.root_id:
-                    price = self._cached_price(provider, model)
-                self.ledger.record(self.session_id, provider, model, usage, price)
-                if self.budget is not None:
-                    await self._charge(provider, model, usage, price)
+                return _CONTINUE
+            provider = data.get("provider") or self.routed[0]
+            model = data.get("model") or self.routed[1] or current_model(self.coordinator)[1]
+            price = None
+            if usage.cost_usd is None or self.session_id == self.root_id:
+                price = self._cached_price(provider, model)
+            self.ledger.record(self.session_id, provider, model, usage, price)
         except Exception:  # accounting must never break a session
             logger.warning("model-router: could not account a response", exc_info=True)
-        return HookResult(action="continue")
+            return _CONTINUE
+        if self.budget is None:
+            return _CONTINUE
+        return self._charged(provider, model, usage, price)
+
+    async def _charged(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> HookResult:
+        try:
+            await self._charge(provider, model, usage, price)
+        except Exception:  # accounting must never break a session
+            logger.warning("model-router: could not charge a response", exc_info=True)
+        return _CONTINUE
 
     async def _charge(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> None:
         """Count the call against the spend caps (the ledger's cost, never a made-up zero)."""

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ..session_ids import sub_session_id
+from .attach import attach_child, leave_out_router_hook
 from .child_plan import build_child_plan
 from .router import RouteOutcome, Router
 from .tiers import lookup_agent
@@ -147,6 +148,8 @@ async def spawn_child(
     to stop a runaway ``self`` chain; ``parent_messages`` are added to the child's context.
     ``use_subprocess`` is the one exception: this spawner has no subprocess runner, so the child
     runs in process (logged). A keyword newer than this contract is logged, not dropped silently.
+    The kernel does not mount model-router again in the child: the spawner sets it up itself
+    (:mod:`.attach`).
     """
     from amplifier_core import AmplifierSession
 
@@ -167,6 +170,7 @@ async def spawn_child(
         failover=router.config.failover,
     )
     plan.pop("spawn_mode", None)
+    unhooked = leave_out_router_hook(plan, parent_session.config)
     child = AmplifierSession(
         plan,
         session_id=sub_session_id,
@@ -184,6 +188,8 @@ async def spawn_child(
                 "session.spawn", RoutingSpawner(router, child.coordinator)
             )
         await router.ensure_failover(child.coordinator, sub_session_id, outcome)
+        if unhooked:
+            attach_child(child.coordinator, parent_coordinator, router)
         try:
             parent_coordinator.cancellation.register_child(child.coordinator.cancellation)
             cancellation_linked = True
