@@ -9,6 +9,7 @@ Pro ($14), and drops Opus ($30) and gpt-5.5 ($35).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,6 @@ def user_settings(home: Path, values: dict) -> None:
 
 @pytest.fixture
 def home(isolated_settings: Path) -> Path:
-    import os
-
     return Path(os.environ["HOME"])
 
 
@@ -249,3 +248,66 @@ async def test_the_readmes_example_ceilings_change_no_tiers_pick_on_any_recorded
         assert first(capped) == first(plain), tier
     budget = await resolve(TIERS["budget"], entries, CatalogCache(), ceiling=tier_ceiling("budget", 7))
     assert any("gemini-3.6-flash lists at $9.00" in step.reason for step in budget.skipped)
+
+
+# -- --prices FILE ---------------------------------------------------------------------------------
+
+
+def price_file(path: Path, mini: float) -> str:
+    """A one-row table: gpt-5-mini (unpriced in the embedded catalog) at ``mini`` in + 0 out."""
+    path.write_text(yaml.safe_dump({"date": "2026-12-01", "prices": {"gpt-5-mini": {"input": mini, "output": 0}}}))
+    return str(path)
+
+
+def test_prices_flag_wins_over_the_environment_for_the_command_only(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_cli import in_process
+
+    user_settings(home, {"price_ceiling": {"budget": 7}})
+    dear = price_file(tmp_path / "dear.yaml", 100)
+    cheap = price_file(tmp_path / "cheap.yaml", 1)
+    monkeypatch.setenv(PRICES_ENV, dear)
+
+    def mini_reason(*flags: str) -> str:
+        result = in_process("explain", "git-ops", "--down", "anthropic", "--json", *flags)
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        return next(c["reason"] for c in data["candidates"] if c["pattern"] == "gpt-5-mini")
+
+    assert "gpt-5-mini lists at $100.00 per Mtok in + out (price table 2026-12-01)" in mini_reason()
+    assert mini_reason("--prices", cheap).endswith("$1.00 per Mtok in + out (price table 2026-12-01), within the budget ceiling of $7.00")
+    assert os.environ[PRICES_ENV] == dear  # the flag held for the command only
+
+
+@pytest.mark.parametrize(
+    ("text", "located"),
+    [
+        (None, "{file}: cannot read price table: No such file or directory"),
+        ("prices: {gpt-5-mini: {input: 1, output: -2}}\n", "{file}: prices.gpt-5-mini.output: must be a non-negative number"),
+        ("prices: [\n", "{file}:2: malformed YAML"),
+        ("currency: EUR\nprices: {gpt-5-mini: {input: 1, output: 2}}\n", "{file}: currency: only USD prices are supported"),
+    ],
+)
+@pytest.mark.parametrize("command", [["verify"], ["show"], ["explain", "git-ops"]])
+def test_a_bad_prices_file_is_one_located_error_line_and_status_2(
+    isolated_settings: Path, tmp_path: Path, command: list[str], text: str | None, located: str
+) -> None:
+    from test_cli import in_process
+
+    path = tmp_path / "prices.yaml"
+    if text is not None:
+        path.write_text(text)
+    result = in_process(*command, "--prices", str(path))
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("error: " + located.format(file=path)), result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_the_installed_command_takes_prices_too(isolated_settings: Path, tmp_path: Path) -> None:
+    from test_cli import in_subprocess
+
+    result = in_subprocess("show", "--prices", price_file(tmp_path / "p.yaml", 1), "--json")
+    assert result.code == 0, result.err
+    missing = in_subprocess("show", "--prices", str(tmp_path / "none.yaml"))
+    assert missing.code == 2 and missing.err.startswith(f"error: {tmp_path / 'none.yaml'}: cannot read price table")

@@ -62,6 +62,22 @@ def _guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _prices_in_force(command: F) -> F:
+    """``--prices FILE`` for the command's whole run (the list-price table: prices where a
+    catalog gives none, for the price column, cost and tier ceilings); the file is validated
+    first, like ``$AMPLIFIER_MODEL_ROUTER_PRICES``, which it overrides. Goes under
+    :func:`_guarded`, so a bad file is one ``error:`` line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, prices: str | None, **kwargs: Any) -> Any:
+        from ..resolve.prices import prices_in_force
+
+        with prices_in_force(prices):
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _exit_on_settings_problems(routing: Any) -> None:
     """Probable typos are ``warning:`` lines. A settings file a session would ignore is bad
     input: the output above shows what a session uses without it; each refused file is one
@@ -142,6 +158,11 @@ def _scenario_options(*, settings_default: bool) -> Callable[[F], F]:
                     "--catalog",
                     metavar="FILE",
                     help="Model catalog snapshot to route against (default: the embedded one).",
+                ),
+                click.option(
+                    "--prices",
+                    metavar="FILE",
+                    help="List-price table (default: $AMPLIFIER_MODEL_ROUTER_PRICES, else the embedded one).",
                 ),
                 click.option(
                     "--session-model",
@@ -240,6 +261,7 @@ def main(verbose: bool) -> None:
 @click.option("--tokens", type=click.IntRange(1, 10_000_000), default=100_000, show_default=True,
               help="With --budget: input tokens every model call reports.")
 @_guarded
+@_prices_in_force
 def verify(
     bundle: str | None, as_json: bool, budget_usd: float | None, at_cap: str | None, tokens: int, **options: Any
 ) -> None:
@@ -296,6 +318,7 @@ def _verify_budget(
 @_bundle_option(positional=True)
 @_scenario_options(settings_default=True)
 @_guarded
+@_prices_in_force
 def show(bundle: str | None, as_json: bool, **options: Any) -> None:
     """The routing table: every agent's tier, who set it, its model and first fallback."""
     from .render import make_console, render_show, show_json
@@ -314,6 +337,7 @@ def show(bundle: str | None, as_json: bool, **options: Any) -> None:
 @_bundle_option(positional=False)
 @_scenario_options(settings_default=True)
 @_guarded
+@_prices_in_force
 def explain(agent: str, bundle: str | None, as_json: bool, **options: Any) -> None:
     """Why AGENT gets its model: tier, who decided it, and every candidate of its chain.
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -26,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..bounded_read import read_text
-from ..errors import CatalogError, InputError, unknown_keys
+from ..errors import CatalogError, InputError, reraised_as, unknown_keys
 from ..safe_yaml import parse_yaml
 from .providers import canonical_name
 from .snapshot import CatalogPricing
@@ -40,6 +41,7 @@ __all__ = [
     "list_price",
     "load_prices",
     "price_key",
+    "prices_in_force",
     "tier_ceiling",
 ]
 
@@ -146,7 +148,8 @@ def _from_file(path: str, mtime_ns: int) -> PriceTable:
         text = read_text(path)
     except InputError as err:
         raise CatalogError(f"cannot read price table: {err.reason}", file=path) from None
-    return parse_prices(parse_yaml(text, file=path), file=path)
+    with reraised_as(CatalogError):
+        return parse_prices(parse_yaml(text, file=path), file=path)
 
 
 def load_prices(path: str | Path | None = None) -> PriceTable:
@@ -160,6 +163,26 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     except OSError as err:
         raise CatalogError(f"cannot read price table: {err.strerror or err}", file=chosen) from None
     return _from_file(chosen, mtime)
+
+
+@contextmanager
+def prices_in_force(path: str | Path | None) -> Iterator[PriceTable]:
+    """The table at ``path`` in force for the block, exactly as if ``$AMPLIFIER_MODEL_ROUTER_PRICES``
+    named it (``None``: whatever is in force already). Read and validated on entry, so a bad file
+    is one :class:`CatalogError` before anything runs; the variable is restored after."""
+    table = load_prices(path)
+    if path is None:
+        yield table
+        return
+    saved = os.environ.get(PRICES_ENV)
+    os.environ[PRICES_ENV] = str(path)
+    try:
+        yield table
+    finally:
+        if saved is None:
+            os.environ.pop(PRICES_ENV, None)
+        else:
+            os.environ[PRICES_ENV] = saved
 
 
 def list_price(provider: str | None, model_id: str) -> CatalogPricing | None:
