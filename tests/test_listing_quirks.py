@@ -102,7 +102,7 @@ def test_the_rule_reads_the_documented_setting_only() -> None:
 
 
 @pytest.mark.parametrize("command", [["verify"], ["explain", "zen-architect"], ["settings"], ["show"]])
-def test_the_cli_states_the_quirk_and_its_fix(command: list[str]) -> None:
+def test_the_cli_states_the_quirk_and_its_fix(command: list[str], isolated_settings) -> None:
     from click.testing import CliRunner
 
     from amplifier_module_model_router.cli.commands import main
@@ -110,3 +110,73 @@ def test_the_cli_states_the_quirk_and_its_fix(command: list[str]) -> None:
     result = CliRunner().invoke(main, command, catch_exceptions=False)
     flat = " ".join(result.output.split())
     assert "one model per family" in flat and "`filtered: false`" in flat, result.output
+
+
+# -- the CLI reads the user's provider config where Amplifier keeps it -------------------------
+
+
+def amplifier_settings(folder, providers: list) -> None:
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.yaml").write_text(yaml.safe_dump({"config": {"providers": providers}}))
+
+
+def cli(*args: str) -> str:
+    from click.testing import CliRunner
+
+    from amplifier_module_model_router.cli.commands import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+ANTHROPIC_FULL = {"module": "provider-anthropic", "config": {"filtered": False, "default_model": "claude-sonnet-5"}}
+
+
+@pytest.mark.parametrize("command", [["explain", "zen-architect"], ["settings"], ["show"], ["verify", "--settings"]])
+def test_no_note_when_the_users_amplifier_settings_already_list_everything(command: list[str], isolated_settings) -> None:
+    import os
+    from pathlib import Path
+
+    amplifier_settings(Path(os.environ["HOME"]) / ".amplifier", [ANTHROPIC_FULL])
+    assert "one model per family" not in cli(*command)
+
+
+def test_verify_ignores_settings_files_so_it_keeps_the_conditional_note(isolated_settings) -> None:
+    import os
+    from pathlib import Path
+
+    amplifier_settings(Path(os.environ["HOME"]) / ".amplifier", [ANTHROPIC_FULL])
+    assert "if your anthropic provider's config lacks `filtered: false`, add it" in cli("verify")
+
+
+def test_a_project_that_turns_filtering_back_on_gets_the_definite_fix(isolated_settings) -> None:
+    import os
+    from pathlib import Path
+
+    amplifier_settings(Path(os.environ["HOME"]) / ".amplifier", [ANTHROPIC_FULL])
+    amplifier_settings(isolated_settings / ".amplifier", [{"module": "provider-anthropic", "config": {"filtered": True}}])
+    out = cli("show")
+    assert ("anthropic: provider-anthropic lists one model per family" in out
+            and "set `filtered: false` in the anthropic provider's config (in your Amplifier settings' config.providers)" in out)
+
+
+def test_provider_entries_merge_as_app_cli_merges_them(tmp_path) -> None:
+    from amplifier_module_model_router.settings.app_providers import amplifier_providers
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    amplifier_settings(home / ".amplifier", [
+        {"module": "provider-anthropic", "config": {"filtered": False, "priority": 1}},
+        {"module": "provider-anthropic", "id": "claude-work", "config": {"filtered": True}},
+        "junk",
+    ])
+    amplifier_settings(work / ".amplifier", [{"module": "provider-anthropic", "config": {"priority": 5}}])
+    (work / ".amplifier" / "settings.local.yaml").write_text("config: {providers: [\n")  # malformed: says nothing
+    entries = amplifier_providers(cwd=work, env={}, home=home)
+    assert entries == (
+        {"module": "provider-anthropic", "config": {"filtered": False, "priority": 5}},
+        {"module": "provider-anthropic", "id": "claude-work", "config": {"filtered": True}},
+    )
+    assert [q.provider for q in listing_quirks(entries)] == ["claude-work"]

@@ -406,7 +406,7 @@ def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
     from ..settings.options import RouterConfig
     from .explain import render_settings, settings_json
     from .render import make_console
-    from .scenario import default_bundle, effective_routing_of
+    from .scenario import configured_providers, default_bundle, effective_routing_of
 
     loaded = load_bundle(bundle if bundle is not None else default_bundle())
     routing, hook_config = effective_routing_of(loaded, use_settings=use_settings)
@@ -423,10 +423,11 @@ def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
         state_rows = routing.state_values(home, os.environ)
     except ValueError as exc:
         raise SettingsError(str(exc), field="state.backend") from None
+    configured = configured_providers(use_settings=use_settings)
     if as_json:
-        _echo_json(settings_json(routing, layers, state_rows))
+        _echo_json(settings_json(routing, layers, state_rows, configured))
     else:
-        render_settings(routing, layers, make_console(), state_rows)
+        render_settings(routing, layers, make_console(), state_rows, configured)
     _exit_on_settings_problems(routing)
 
 

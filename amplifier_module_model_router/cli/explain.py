@@ -200,13 +200,19 @@ def _value(key: str, value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _settings_quirks(routing: EffectiveRouting, configured: Sequence[Any] | None) -> tuple[str, ...]:
+    return quirk_notes(sorted({p.provider for chain in routing.tiers.values() for p in chain}), configured)
+
+
 def render_settings(
     routing: EffectiveRouting,
     layers: Sequence[SettingsLayer],
     console: Console,
     extra: Sequence[tuple[str, Any, str]] = (),
+    configured: Sequence[Any] | None = None,
 ) -> None:
-    """The effective settings table; ``extra`` rows (the ``state`` store) follow ``strict``."""
+    """The effective settings table; ``extra`` rows (the ``state`` store) follow ``strict``;
+    ``configured``: the Amplifier settings' provider entries the quirk notes are judged by."""
     console.print(
         "layers (weakest first): bundle" + "".join(f" < {layer.label}" for layer in layers)
     )
@@ -215,20 +221,20 @@ def render_settings(
     for key, value, source in _with_extra(routing, extra):
         table.add_row(Text(key), Text(_value(key, value)), Text(source))
     print_table(console, table)
-    providers = {pref.provider for chain in routing.tiers.values() for pref in chain}
-    for note in quirk_notes(sorted(providers)):
+    for note in _settings_quirks(routing, configured):
         console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def settings_json(
-    routing: EffectiveRouting, layers: Sequence[SettingsLayer], extra: Sequence[tuple[str, Any, str]] = ()
+    routing: EffectiveRouting,
+    layers: Sequence[SettingsLayer],
+    extra: Sequence[tuple[str, Any, str]] = (),
+    configured: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "layers": [{"name": layer.name, "source": layer.source} for layer in layers],
         "settings": [{"key": k, "value": v, "source": s} for k, v, s in _with_extra(routing, extra)],
-        "listing_quirks": list(
-            quirk_notes(sorted({p.provider for chain in routing.tiers.values() for p in chain}))
-        ),
+        "listing_quirks": list(_settings_quirks(routing, configured)),
     }
 
 

@@ -22,7 +22,6 @@ from rich.text import Text
 from ..bundle.files import display_path
 from ..events import UNRESOLVED
 from ..resolve.prices import list_price
-from ..resolve.quirks import quirk_notes
 from ..resolve.snapshot import CatalogSnapshot
 from ..settings.names import provider_key
 from ..tables import Column, FitTable
@@ -156,7 +155,7 @@ def render_header(scenario: Scenario, console: Console) -> None:
     _print_parts(console, f"providers {', '.join(states)}", f"settings files {settings}")
     for line in unread_lines(bundle):
         console.print(line, markup=False, highlight=False)
-    for note in quirk_notes(scenario.providers):
+    for note in scenario.quirk_notes():
         console.print(f"note: {note}", markup=False, highlight=False)
     console.print()
 
@@ -179,7 +178,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
         },
         "session_model": scenario.session_model,
         "providers": list(scenario.providers),
-        "listing_quirks": list(quirk_notes(scenario.providers)),
+        "listing_quirks": list(scenario.quirk_notes()),
         "down": list(options.down),
         "failing": list(options.failing),
         "flaky": list(options.flaky),

@@ -19,6 +19,7 @@ from ..bundle.loader import agent_configs, load_bundle
 from ..bundle.model import Bundle
 from ..errors import UsageError
 from ..offline import offline_mount_plan
+from ..resolve.quirks import quirk_notes
 from ..resolve.snapshot import CatalogSnapshot, load_catalog
 from ..settings import EffectiveRouting
 from ..settings.options import RouterConfig
@@ -27,6 +28,7 @@ __all__ = [
     "Scenario",
     "ScenarioOptions",
     "build_scenario",
+    "configured_providers",
     "default_bundle",
     "effective_routing_of",
 ]
@@ -65,6 +67,13 @@ class Scenario:
     hook_config: dict[str, Any]
     routing: EffectiveRouting
     plan: dict[str, Any]
+    configured_providers: tuple[dict[str, Any], ...] | None = None
+    """The provider entries of the user's Amplifier settings (``config.providers``) when settings
+    files are honoured, else None: what listing-quirk notes are judged by."""
+
+    def quirk_notes(self) -> tuple[str, ...]:
+        """The listing-quirk notes for this scenario's providers (:func:`.quirks.quirk_notes`)."""
+        return quirk_notes(self.providers, self.configured_providers)
 
     @property
     def mounted(self) -> tuple[str, ...]:
@@ -163,7 +172,15 @@ def build_scenario(options: ScenarioOptions) -> Scenario:
         session_model=_session_model(options, snapshot, providers),
     )
     session_model = _plan_session_model(plan)  # the catalog's own spelling of the id
-    return Scenario(options, bundle, snapshot, providers, session_model, hook_config, routing, plan)
+    configured = configured_providers(use_settings=options.use_settings)
+    return Scenario(options, bundle, snapshot, providers, session_model, hook_config, routing, plan, configured)
+
+
+def configured_providers(*, use_settings: bool) -> tuple[dict[str, Any], ...] | None:
+    """``config.providers`` of the user's Amplifier settings files, when they are honoured."""
+    from ..settings.app_providers import amplifier_providers
+
+    return amplifier_providers() if use_settings else None
 
 
 def _plan_session_model(plan: dict[str, Any]) -> str:

@@ -103,14 +103,27 @@ def listing_quirks(plan_providers: Any) -> tuple[ListingQuirk, ...]:
     return tuple(found)
 
 
-def quirk_notes(provider_names: Sequence[str]) -> tuple[str, ...]:
+def quirk_notes(
+    provider_names: Sequence[str], configured: Sequence[Mapping[str, Any]] | None = None
+) -> tuple[str, ...]:
     """What ``verify``/``explain``/``settings`` say for chains that use a quirky provider.
 
-    The CLI does not see your provider configs, so it states the default and the fix.
+    ``configured`` is the provider entries the user's Amplifier settings give (``config.providers``,
+    :func:`..settings.app_providers.amplifier_providers`), None when the CLI does not read them.
+    A provider configured there is judged by its entry: no note when its listing shows every
+    model, the definite fix when not. Otherwise the CLI cannot see its config, so the note states
+    the default and the fix.
     """
     wanted = {canonical_name(n) for n in provider_names if isinstance(n, str)}
-    return tuple(
-        f"{rule.summary}; if your {rule.module} provider's config lacks `{rule.setting}: false`, add it"
-        for rule in KNOWN_QUIRKS
-        if rule.module in wanted
-    )
+    entries = [e for e in configured or () if isinstance(e, Mapping) and isinstance(e.get("module"), str)]
+    seen = {canonical_name(e["module"]) for e in entries}
+    found = listing_quirks(entries)
+    notes: list[str] = []
+    for rule in KNOWN_QUIRKS:
+        if rule.module not in wanted:
+            continue
+        if rule.module in seen:
+            notes += [f"{q.message()} (in your Amplifier settings' config.providers)" for q in found if q.module == rule.module]
+        else:
+            notes.append(f"{rule.summary}; if your {rule.module} provider's config lacks `{rule.setting}: false`, add it")
+    return tuple(notes)
