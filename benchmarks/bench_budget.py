@@ -47,7 +47,7 @@ import amplifier_module_event_tap as tap  # noqa: E402
 from amplifier_core import AmplifierSession  # noqa: E402
 
 from amplifier_module_model_router.bundle.loader import agent_configs, load_bundle  # noqa: E402
-from amplifier_module_model_router.cost.ledger import price_of  # noqa: E402
+from amplifier_module_model_router.resolve.prices import price_of  # noqa: E402
 from amplifier_module_model_router.cost.report import usd  # noqa: E402
 from amplifier_module_model_router.cost.summary import Tokens  # noqa: E402
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +11,10 @@ from _catalog_fakes import ANTHROPIC, FakeProvider, OtherProvider, unreachable
 from amplifier_core.models import ModelInfo, Pricing
 
 from amplifier_module_model_router.resolve.catalog import CatalogCache, parse_models, shared_cache
+from amplifier_module_model_router.resolve.prices import Price
 from amplifier_module_model_router.resolve.providers import ProviderEntry, catalog_key
+from amplifier_module_model_router.state import GuardedStore
+from amplifier_module_model_router.state.sqlite import SqliteStore
 
 
 class FakeClock:
@@ -41,10 +45,15 @@ def test_parse_model_info_objects_dicts_and_strings():
     assert junk == ()
     assert [r.id for r in records] == ["claude-opus-4-8", "gpt-5.5", "gemini-3-pro-preview"]
     opus, gpt, gemini = records
-    assert (opus.context_window, opus.input_per_mtok, opus.output_per_mtok) == (200_000, 15.0, 75.0)
+    assert opus.pricing is not None and gpt.pricing is not None
+    assert (opus.context_window, opus.pricing.input_per_million, opus.pricing.output_per_million) == (
+        200_000, 15.0, 75.0
+    )
     assert opus.raw is info
-    assert (gpt.context_window, gpt.input_per_mtok, gpt.output_per_mtok) == (400_000, 1.25, 10.0)
-    assert (gemini.context_window, gemini.input_per_mtok) == (None, None)
+    assert (gpt.context_window, gpt.pricing.input_per_million, gpt.pricing.output_per_million) == (
+        400_000, 1.25, 10.0
+    )
+    assert (gemini.context_window, gemini.pricing) == (None, None)
 
 
 def test_parse_ignores_and_reports_junk():
@@ -54,7 +63,7 @@ def test_parse_ignores_and_reports_junk():
          SimpleNamespace(id=7), {"id": "gpt-5", "context_window": "big", "pricing": "cheap"}]
     )
     assert [r.id for r in records] == ["claude-opus-4-8", "gpt-5"]
-    assert records[1].context_window is None and records[1].input_per_mtok is None
+    assert records[1].context_window is None and records[1].pricing is None
     assert len(junk) == 7
     assert any("duplicate id 'claude-opus-4-8'" in note for note in junk)
 
@@ -73,6 +82,28 @@ def test_parse_survives_an_iterable_that_raises_half_way():
     records, junk = parse_models(items())
     assert [r.id for r in records] == ["claude-opus-4-8"]
     assert "stream broke" in junk[0]
+
+
+async def test_a_catalog_read_from_the_store_keeps_its_exact_prices_and_their_currency(tmp_path):
+    """Another process's catalog (through the shared store) prices as the provider listed it:
+    cache-read price kept, exact, and a euro price stays unknown rather than read as dollars."""
+    listed = [
+        ModelInfo(id="claude-sonnet-4-6", display_name="Sonnet", context_window=200_000, max_output_tokens=64_000,
+                  pricing=Pricing(input_per_million=3.0, output_per_million=15.0, cache_read_per_million=0.3)),
+        {"id": "mistral-large", "pricing": {"input": 2.0, "output": 6.0, "currency": "EUR"}},
+    ]
+    store = GuardedStore(await SqliteStore.open(tmp_path / "state.db"), op_timeout=2.0)
+    first, second = CatalogCache(), CatalogCache()
+    first.store = second.store = store
+    try:
+        fetched = await first.lookup(entry(FakeProvider(listed)))
+        provider = FakeProvider(listed)
+        shared = await second.lookup(entry(provider))
+    finally:
+        await store.close()
+    assert provider.calls == 0 and shared.from_cache  # read from the store, not fetched again
+    sonnet = Price(Decimal(3), Decimal(15), Decimal("0.3"))
+    assert [r.pricing for r in fetched.models] == [r.pricing for r in shared.models] == [sonnet, None]
 
 
 # -- lookups -----------------------------------------------------------------------------------

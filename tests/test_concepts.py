@@ -1,9 +1,14 @@
 """Each concept written once: the error kinds, the unknown-key message, the merge's copy rule,
-the settings schema, the process-wide registry, sub-session ids."""
+the settings schema, the process-wide registry, sub-session ids, the price and its cost formula."""
 
 from __future__ import annotations
 
+import ast
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
+from amplifier_core.models import ModelInfo, Pricing
 
 import amplifier_module_model_router as package
 from amplifier_module_model_router.errors import (
@@ -17,7 +22,12 @@ from amplifier_module_model_router.errors import (
     reraised_as,
     unknown_keys,
 )
+from amplifier_module_model_router.cost.ledger import CallUsage, call_cost
+from amplifier_module_model_router.cost.summary import Tokens
 from amplifier_module_model_router.merge import deep_merge
+from amplifier_module_model_router.resolve.catalog import parse_models
+from amplifier_module_model_router.resolve.prices import Price, load_prices, parse_price, price_of
+from amplifier_module_model_router.resolve.snapshot import load_catalog
 from amplifier_module_model_router.session_ids import agent_of, sub_session_id
 from amplifier_module_model_router.settings.options import SETTINGS_KEYS, RouterConfig
 from amplifier_module_model_router.settings.schema import KEYS, SETTINGS, SettingsLayer, parse_layer
@@ -101,3 +111,69 @@ def test_one_registry_for_process_wide_state_and_one_reset() -> None:
     with replaced("test box", other, lambda b: b.items.clear()):
         assert shared("test box", _Box, lambda b: None) is other
     assert shared("test box", _Box, lambda b: None) is box
+
+
+PACKAGE = Path(package.__file__).parent
+PRICES_MODULE = PACKAGE / "resolve" / "prices.py"
+
+
+def _package_modules() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(PACKAGE.rglob("*.py"))]
+
+
+def test_one_price_type_one_conversion_and_one_cost_formula() -> None:
+    """Whatever states a price (the kernel's ``Pricing``, a dict, a catalog file, the price
+    table, a catalog record) comes out as one exact type, and only it turns tokens into money."""
+    kernel = ModelInfo(
+        id="m", display_name="m", context_window=1000, max_output_tokens=100,
+        pricing=Pricing(input_per_million=3.0, output_per_million=15.0, cache_read_per_million=0.3),
+    )
+    (record,), _ = parse_models([kernel])
+    as_dict = price_of({"id": "m", "pricing": {"input_per_million": "3", "output_per_million": 15, "cached_input": 0.3}})
+    from_file = parse_price({"input": 3, "output": 15, "cached_input": 0.3}, file="prices.yaml", field="prices.m")
+    expected = Price(Decimal(3), Decimal(15), Decimal("0.3"))
+    assert price_of(kernel) == record.pricing == as_dict == from_file == expected
+    sonnet = load_catalog().model("anthropic", "claude-sonnet-4-6")
+    assert sonnet is not None and type(sonnet.pricing) is Price
+    assert type(load_prices().lookup("claude-sonnet-4-6")) is Price
+    for price in (price_of(kernel), record.pricing, as_dict, from_file):
+        assert type(price) is Price and all(
+            isinstance(v, Decimal) for v in (price.input_per_million, price.output_per_million)
+        )
+    tokens = Tokens(input=1_000, output=100, cache_read=400)
+    # 600 fresh x $3 + 400 cache reads x $0.30 + 100 out x $15, per million: exact, no float
+    assert expected.cost(tokens) == Decimal("0.00342") == call_cost(CallUsage(tokens), expected)
+    assert price_of(expected) is expected and price_of(None) is None
+
+
+def test_no_other_module_defines_a_price_or_divides_by_a_million() -> None:
+    """A class with per-million fields, or tokens divided by a million, anywhere but
+    ``resolve/prices.py`` is a second price type or a second cost formula."""
+    price_classes: list[str] = []
+    per_million_math: list[str] = []
+    for path, tree in _package_modules():
+        where = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                if node.name.endswith(("Price", "Pricing")):
+                    price_classes.append(f"{where}:{node.name}")
+                    continue
+                fields = [
+                    n.target.id for n in node.body
+                    if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+                ]
+                if any(f.endswith(("_per_million", "_per_mtok")) for f in fields):
+                    price_classes.append(f"{where}:{node.name}")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult)):
+                for side in (node.left, node.right):
+                    named = isinstance(side, ast.Name) and ("MTOK" in side.id or "MILLION" in side.id)
+                    if named or (isinstance(side, ast.Constant) and side.value in (1_000_000, 1e6, 1e-6)):
+                        per_million_math.append(f"{where}:{node.lineno}")
+    assert price_classes == ["resolve/prices.py:Price"]
+    cost = next(
+        n for n in ast.walk(ast.parse(PRICES_MODULE.read_text(encoding="utf-8")))
+        if isinstance(n, ast.FunctionDef) and n.name == "cost"
+    )
+    assert [where for where in per_million_math if not where.startswith("resolve/prices.py:")] == []
+    lines = [int(where.rsplit(":", 1)[1]) for where in per_million_math]
+    assert len(lines) == 1 and cost.lineno <= lines[0] <= (cost.end_lineno or 0)  # Price.cost only

@@ -23,9 +23,7 @@ from amplifier_module_model_router.cost.hooks import shared_ledger
 from amplifier_module_model_router.cost.ledger import (
     CallUsage,
     CostLedger,
-    Price,
     parse_usage,
-    price_of,
     summarize,
 )
 from amplifier_module_model_router.cost.summary import (
@@ -36,6 +34,7 @@ from amplifier_module_model_router.cost.summary import (
 )
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 from amplifier_module_model_router.resolve.catalog import parse_models
+from amplifier_module_model_router.resolve.prices import Price, price_of
 from amplifier_module_model_router.resolve.snapshot import load_catalog
 
 CATALOG = load_catalog()

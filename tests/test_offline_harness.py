@@ -27,7 +27,8 @@ from amplifier_module_model_router.errors import CatalogError, UsageError
 from amplifier_module_model_router.offline import RECORDER, offline_mount_plan
 from amplifier_module_model_router.offline.script import ScriptError, parse_script
 from amplifier_module_model_router.resolve.preferences import ProviderPreference
-from amplifier_module_model_router.resolve.snapshot import CatalogPricing, load_catalog
+from amplifier_module_model_router.resolve.prices import Price, price_of
+from amplifier_module_model_router.resolve.snapshot import load_catalog
 
 SPAWN_KEYWORDS = {
     "agent_name",
@@ -146,7 +147,7 @@ def events_named(seen: list[tuple[str, dict[str, Any]]], name: str) -> list[dict
     return [data for event, data in seen if event == name]
 
 
-def list_price(provider: str, model_id: str) -> CatalogPricing:
+def list_price(provider: str, model_id: str) -> Price:
     record = load_catalog().model(provider, model_id)
     assert record is not None and record.pricing is not None
     return record.pricing
@@ -463,7 +464,7 @@ async def test_list_models_serves_the_catalog_or_the_configured_fault() -> None:
     assert [m.id for m in anthropic] == [m.id for m in snapshot.models("anthropic")]
     assert all(isinstance(m, ModelInfo) and m.pricing is not None for m in anthropic)
     haiku = next(m for m in anthropic if m.id == "claude-haiku-4-5-20251001")
-    assert haiku.pricing.input_per_million == list_price("anthropic", haiku.id).input_per_million
+    assert price_of(haiku) == list_price("anthropic", haiku.id)
     assert junk and not any(isinstance(m, ModelInfo) for m in junk)
     outcomes = {
         c.provider: c.outcome for c in RECORDER.catalog_calls(session_id=session.session_id)

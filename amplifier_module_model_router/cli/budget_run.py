@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..budget.model import AT_CAP_REFUSE, BudgetSettings
-from ..cost.ledger import Price, price_of
 from ..cost.summary import Tokens
 from ..events import BUDGET, RESOLVED
 from ..failover.cooldown import shared_cooldowns
 from ..offline import RECORDER, CompletionCall
+from ..resolve.prices import Price, price_of
 from .expect import Route
 from .scenario import Scenario
 

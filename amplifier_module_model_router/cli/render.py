@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
 # -- price relative to the session model -------------------------------------------------------
 
 
-def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> float | None:
+def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> Decimal | None:
     if pair is None:
         return None
     model = snapshot.model(*pair)
@@ -199,7 +200,7 @@ def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> floa
         pricing = list_price(*pair)
     if pricing is None:
         return None
-    return pricing.input_per_million + pricing.output_per_million
+    return pricing.in_plus_out
 
 
 def price_vs_session(scenario: Scenario, pair: tuple[str, str] | None) -> str:

@@ -22,19 +22,18 @@ import asyncio
 import logging
 from dataclasses import replace
 from collections.abc import Awaitable, Callable, Iterable
-from types import SimpleNamespace
 from typing import Any
 
 from amplifier_core.models import HookResult
 
 from .. import events
-from ..resolve.prices import list_price
+from ..resolve.prices import Price, list_price, price_of
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session_ids import agent_of
 from ..session.router import current_model, session_entries
 from ..shared import shared
 from .summary import BudgetUse, CapUse, Incomplete
-from .ledger import CostLedger, ModelKey, Price, call_cost, parse_usage, price_of, summarize
+from .ledger import CostLedger, ModelKey, call_cost, parse_usage, summarize
 
 __all__ = ["COST_HOOK_PRIORITY", "CostTracker", "install_cost_tracking", "shared_ledger"]
 
@@ -332,5 +331,4 @@ def _find_price(records: Iterable[Any], model: str | None, provider: str | None 
             if price is not None:
                 return price
             break
-    listed = list_price(provider, model)
-    return price_of(SimpleNamespace(pricing=listed)) if listed is not None else None
+    return list_price(provider, model)

@@ -7,7 +7,7 @@ per-call lists), and a root's data is dropped once its summary is taken, so memo
 by the sessions alive and the agents/models they used.
 
 Costs: the provider's own ``Usage.cost_usd`` where it gives one, else tokens x the model's list
-price from the cached catalog (:func:`price_of`), else unknown: never zero.
+price from the cached catalog (:class:`..resolve.prices.Price`), else unknown: never zero.
 
 Knows nothing of the kernel.
 """
@@ -15,28 +15,26 @@ Knows nothing of the kernel.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from ..duck import attr_or_key
+from ..resolve.prices import Price, amount
 from .summary import ROOT_AGENT, AgentCost, CostLine, CostSummary, ModelCost, Tokens
 
 __all__ = [
     "CallUsage",
     "call_cost",
     "CostLedger",
-    "Price",
     "RootUsage",
     "parse_usage",
-    "price_of",
     "summarize",
 ]
 
 logger = logging.getLogger(__name__)
 
-_MTOK = Decimal(1_000_000)
 _MAX_ROOTS = 1024
 
 ModelKey = tuple[str | None, str | None]
@@ -51,36 +49,10 @@ class CallUsage:
     cost_usd: Decimal | None = None
 
 
-def _read(source: Any, name: str) -> Any:
-    if isinstance(source, Mapping):
-        return source.get(name)
-    try:
-        return getattr(source, name, None)
-    except Exception:  # a property that raises is just a missing value
-        return None
-
-
 def _tokens(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return max(value, 0)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A finite, non-negative amount from a Decimal, int, decimal string or float."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = str(value)
-    if not isinstance(value, (Decimal, int, str)):
-        return None
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def parse_usage(raw: Any) -> CallUsage | None:
@@ -93,83 +65,28 @@ def parse_usage(raw: Any) -> CallUsage | None:
     """
     if raw is None:
         return None
-    input_tokens = _tokens(_read(raw, "input_tokens"))
-    output_tokens = _tokens(_read(raw, "output_tokens"))
+    input_tokens = _tokens(attr_or_key(raw, "input_tokens"))
+    output_tokens = _tokens(attr_or_key(raw, "output_tokens"))
     if input_tokens is None and output_tokens is None:
         return None
     input_tokens = input_tokens or 0
-    cache_read = _tokens(_read(raw, "cache_read_tokens")) or 0
+    cache_read = _tokens(attr_or_key(raw, "cache_read_tokens")) or 0
     if cache_read > input_tokens:  # fresh input only (older providers): make it gross
         input_tokens += cache_read
     tokens = Tokens(
         input=input_tokens,
         output=output_tokens or 0,
         cache_read=cache_read,
-        cache_write=_tokens(_read(raw, "cache_write_tokens")) or 0,
+        cache_write=_tokens(attr_or_key(raw, "cache_write_tokens")) or 0,
     )
-    return CallUsage(tokens, _decimal(_read(raw, "cost_usd")))
+    return CallUsage(tokens, amount(attr_or_key(raw, "cost_usd")))
 
 
-def call_cost(usage: CallUsage, price: "Price | None") -> Decimal | None:
+def call_cost(usage: CallUsage, price: Price | None) -> Decimal | None:
     """One call's cost: the provider's own, else its tokens at ``price``, else unknown (None)."""
     if usage.cost_usd is not None:
         return usage.cost_usd
     return price.cost(usage.tokens) if price is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """USD per million tokens. Cache reads/writes without a price of their own cost as input."""
-
-    input: Decimal
-    output: Decimal
-    cache_read: Decimal | None = None
-    cache_write: Decimal | None = None
-
-    def cost(self, tokens: Tokens) -> Decimal:
-        cache_read = self.input if self.cache_read is None else self.cache_read
-        cache_write = self.input if self.cache_write is None else self.cache_write
-        total = (
-            self.input * tokens.fresh_input
-            + cache_read * tokens.cache_read
-            + cache_write * tokens.cache_write
-            + self.output * tokens.output
-        )
-        return total / _MTOK
-
-
-def price_of(record: Any) -> Price | None:
-    """The list price of a catalog entry, None when unknown.
-
-    ``record`` is a :class:`.catalog.ModelRecord` (prices parsed, the ``ModelInfo`` or dict in
-    ``raw``) or anything with a ``pricing`` (``ModelInfo``, a catalog file's model). A price in
-    another currency than USD is unknown here: we do not convert.
-    """
-    if record is None:
-        return None
-    pricing = _read(record, "pricing") or _read(_read(record, "raw"), "pricing")
-    currency = _read(pricing, "currency")
-    if isinstance(currency, str) and currency.strip().upper() != "USD":
-        return None
-    input_price = _first_price(record, "input_per_mtok")
-    if input_price is None:
-        input_price = _first_price(pricing, "input_per_million", "input")
-    output_price = _first_price(record, "output_per_mtok")
-    if output_price is None:
-        output_price = _first_price(pricing, "output_per_million", "output")
-    if input_price is None or output_price is None:
-        return None
-    cache_read = _first_price(pricing, "cache_read_per_million", "cached_input", "cache_read")
-    cache_write = _first_price(pricing, "cache_write_per_million", "cache_write")
-    return Price(input_price, output_price, cache_read, cache_write)
-
-
-def _first_price(pricing: Any, *names: str) -> Decimal | None:
-    for name in names:
-        value = _decimal(_read(pricing, name))
-        if value is not None:
-            return value
-    return None
 
 
 @dataclass(slots=True)

@@ -38,9 +38,9 @@ from amplifier_core.message_models import (
 )
 from amplifier_core.models import ModelInfo, Pricing, ProviderInfo
 
-from ..cost.ledger import price_of
 from ..cost.summary import Tokens
 from ..errors import InputError, UsageError
+from ..resolve.prices import price_of
 from ..resolve.snapshot import CatalogModel
 from .recorder import RECORDER, CatalogCall, CompletionCall
 from .script import ScriptError, message_text, next_reply
@@ -318,13 +318,13 @@ def _chosen_model(request: ChatRequest, kwargs: dict[str, Any], default: str) ->
 
 def _model_info(model: CatalogModel) -> ModelInfo:
     pricing = None
-    if model.pricing is not None:
+    if model.pricing is not None:  # the kernel's rates are floats (display only)
         p = model.pricing
         pricing = Pricing(
-            input_per_million=p.input_per_million,
-            output_per_million=p.output_per_million,
-            cache_read_per_million=p.cache_read_per_million,
-            cache_write_per_million=p.cache_write_per_million,
+            input_per_million=float(p.input_per_million),
+            output_per_million=float(p.output_per_million),
+            cache_read_per_million=_float_or_none(p.cache_read_per_million),
+            cache_write_per_million=_float_or_none(p.cache_write_per_million),
             currency=p.currency,
         )
     return ModelInfo(
@@ -337,8 +337,12 @@ def _model_info(model: CatalogModel) -> ModelInfo:
     )
 
 
+def _float_or_none(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _cost(model: CatalogModel, fresh: int, cached: int, output: int) -> Decimal | None:
-    """List-price cost, by the one cost formula (:meth:`..cost.ledger.Price.cost`)."""
+    """List-price cost, by the one cost formula (:meth:`..resolve.prices.Price.cost`)."""
     price = price_of(model)
     if price is None:
         return None

@@ -28,9 +28,11 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from ..duck import attr_or_key
 from ..shared import shared
 from ..state.base import StoredCatalog
 from ..state.flight import fetch_once
+from .prices import Price, price_of
 from .providers import ProviderEntry, catalog_key
 from .versions import SortedCatalog
 
@@ -50,8 +52,8 @@ class ModelRecord:
 
     id: str
     context_window: int | None
-    input_per_mtok: float | None
-    output_per_mtok: float | None
+    pricing: Price | None
+    """Its USD list price (:func:`.prices.price_of`), None when it states none."""
     raw: Any
 
 
@@ -79,25 +81,8 @@ class CatalogLookup:
         return self.error is None
 
 
-def _get(item: Any, name: str) -> Any:
-    if isinstance(item, Mapping):
-        return item.get(name)
-    try:
-        return getattr(item, name, None)
-    except Exception:
-        return None
-
-
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _price(pricing: Any, *names: str) -> float | None:
-    for name in names:
-        value = _get(pricing, name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    return None
 
 
 def _describe(item: Any) -> str:
@@ -121,7 +106,7 @@ def parse_models(items: Any) -> tuple[tuple[ModelRecord, ...], tuple[str, ...]]:
             if read > MAX_MODELS_PER_PROVIDER:
                 junk.append(f"stopped after {MAX_MODELS_PER_PROVIDER} entries; the rest is not read")
                 break
-            model_id = item if isinstance(item, str) else _get(item, "id")
+            model_id = item if isinstance(item, str) else attr_or_key(item, "id")
             if not isinstance(model_id, str) or not model_id.strip():
                 junk.append(f"entry without a string id: {_describe(item)}")
                 continue
@@ -134,22 +119,9 @@ def parse_models(items: Any) -> tuple[tuple[ModelRecord, ...], tuple[str, ...]]:
                 continue
             seen.add(model_id)
             if isinstance(item, str):
-                records.append(ModelRecord(model_id, None, None, None, item))
+                records.append(ModelRecord(model_id, None, None, item))
                 continue
-            pricing = _get(item, "pricing")
-            records.append(
-                ModelRecord(
-                    id=model_id,
-                    context_window=_int_or_none(_get(item, "context_window")),
-                    input_per_mtok=_price(pricing, "input_per_million", "input_per_mtok", "input")
-                    if pricing is not None
-                    else _price(item, "input_per_mtok", "input_per_million"),
-                    output_per_mtok=_price(pricing, "output_per_million", "output_per_mtok", "output")
-                    if pricing is not None
-                    else _price(item, "output_per_mtok", "output_per_million"),
-                    raw=item,
-                )
-            )
+            records.append(ModelRecord(model_id, _int_or_none(attr_or_key(item, "context_window")), price_of(item), item))
     except Exception as exc:  # a lazy iterable that blows up half way: keep what we have
         junk.append(f"iteration stopped: {type(exc).__name__}: {exc}")
     if len(junk) > _MAX_JUNK_REPORTED:
@@ -360,10 +332,10 @@ def _invalidate_all(caches: dict[tuple[float, float, float], CatalogCache]) -> N
 
 
 def _to_stored(lookup: CatalogLookup) -> StoredCatalog:
-    """What other processes need of a catalog: ids, context windows and list prices."""
+    """What other processes need of a catalog: ids, context windows and list prices (exact)."""
     models = tuple(
-        {k: v for k, v in (("id", r.id), ("context_window", r.context_window), ("input_per_mtok", r.input_per_mtok),
-                           ("output_per_mtok", r.output_per_mtok)) if v is not None}
+        {k: v for k, v in (("id", r.id), ("context_window", r.context_window),
+                           ("pricing", r.pricing.to_dict() if r.pricing else None)) if v is not None}
         for r in lookup.models
     )
     return StoredCatalog(models=models, error=lookup.error, timed_out=lookup.timed_out)

@@ -1,4 +1,10 @@
-"""List prices for models whose provider gives none: ``data/prices.yaml``, or your own file.
+"""What a model costs: the one price type, the one cost formula, and the list-price table.
+
+:class:`Price` is a list price per million tokens in exact ``Decimal`` (money is never a float
+here), with the field names of the kernel's ``amplifier_core.models.Pricing``; :meth:`Price.cost`
+is the only place tokens become money. :func:`price_of` is the only conversion into it, from
+whatever a provider's ``ModelInfo`` or a catalog gives (a ``Pricing`` object, a dict, floats,
+ints or decimal strings).
 
 None of the four provider modules puts a price in the ``ModelInfo`` its ``list_models()``
 returns, so without a table nothing before a call knows what a candidate costs, and a call
@@ -20,27 +26,33 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from ..bounded_read import read_text
+from ..duck import attr_or_key
 from ..errors import CatalogError, InputError, reraised_as, unknown_keys
 from ..safe_yaml import parse_yaml
 from .providers import canonical_name
-from .snapshot import CatalogPricing
 
 __all__ = [
     "CEILING_BASIS",
     "EMBEDDED_PRICES",
     "PRICES_ENV",
+    "Price",
     "PriceCeiling",
     "PriceTable",
+    "TokenCounts",
+    "amount",
     "list_price",
     "load_prices",
+    "parse_price",
     "price_key",
+    "price_of",
     "prices_in_force",
     "tier_ceiling",
 ]
@@ -49,12 +61,140 @@ EMBEDDED_PRICES = "amplifier_module_model_router/data/prices.yaml"
 PRICES_ENV = "AMPLIFIER_MODEL_ROUTER_PRICES"
 _MAX_ROWS = 5000
 _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
-_FIELDS = {
+_FILE_KEYS = {
     "input": "input_per_million",
     "output": "output_per_million",
     "cached_input": "cache_read_per_million",
     "cache_write": "cache_write_per_million",
 }
+"""A price in a file (the price table's rows, a catalog snapshot's ``pricing``) -> its fields."""
+_MTOK = Decimal(1_000_000)
+
+
+def amount(value: Any) -> Decimal | None:
+    """A finite, non-negative amount from a Decimal, int, decimal string or float; else None.
+
+    A float goes through its shortest repr (``0.3`` is ``Decimal("0.3")``, not the binary
+    fraction), so a provider's float price is the decimal price it meant.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = str(value)
+    if not isinstance(value, (Decimal, int, str)):
+        return None
+    try:
+        result = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return result if result.is_finite() and result >= 0 else None
+
+
+class TokenCounts(Protocol):
+    """What a price is applied to (``cost.summary.Tokens``): the gross input split into fresh
+    input and cache reads, cache writes billed on top, and output."""
+
+    @property
+    def fresh_input(self) -> int: ...
+
+    @property
+    def cache_read(self) -> int: ...
+
+    @property
+    def cache_write(self) -> int: ...
+
+    @property
+    def output(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A list price per million tokens, exact; field names are ``amplifier_core``'s ``Pricing``.
+
+    Cache reads and writes without a price of their own cost as input.
+    """
+
+    input_per_million: Decimal
+    output_per_million: Decimal
+    cache_read_per_million: Decimal | None = None
+    cache_write_per_million: Decimal | None = None
+    currency: str = "USD"
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        """What ``tokens`` cost at this price (in its currency): the one cost formula."""
+        cache_read = self.input_per_million if self.cache_read_per_million is None else self.cache_read_per_million
+        cache_write = self.input_per_million if self.cache_write_per_million is None else self.cache_write_per_million
+        total = (
+            self.input_per_million * tokens.fresh_input
+            + cache_read * tokens.cache_read
+            + cache_write * tokens.cache_write
+            + self.output_per_million * tokens.output
+        )
+        return total / _MTOK
+
+    @property
+    def in_plus_out(self) -> Decimal:
+        """Input + output per million tokens: how a tier's price class and its ceiling compare
+        models (cache prices left out: they depend on the conversation)."""
+        return self.input_per_million + self.output_per_million
+
+    def to_dict(self) -> dict[str, str]:
+        """Decimal strings under the kernel's field names (what a stored catalog keeps)."""
+        fields = {
+            "input_per_million": self.input_per_million,
+            "output_per_million": self.output_per_million,
+            "cache_read_per_million": self.cache_read_per_million,
+            "cache_write_per_million": self.cache_write_per_million,
+        }
+        return {k: str(v) for k, v in fields.items() if v is not None} | {"currency": self.currency}
+
+
+def _first_amount(source: Any, *names: str) -> Decimal | None:
+    for name in names:
+        value = amount(attr_or_key(source, name))
+        if value is not None:
+            return value
+    return None
+
+
+def price_of(source: Any) -> Price | None:
+    """The USD list price ``source`` states, None when it states none: the one conversion.
+
+    Args:
+        source: a model (``ModelInfo``, a catalog record or snapshot model, a dict) whose
+            ``pricing`` is read, else the pricing itself (the kernel's ``Pricing``, a
+            :class:`Price`, a dict with the kernel's or a price file's keys, or flat
+            ``input_per_mtok``/``output_per_mtok``); amounts as floats, ints, Decimals or
+            decimal strings. Junk is no price, never an error.
+
+    Returns:
+        The price, or None without both an input and an output price, or when it is in another
+        currency than USD (we do not convert).
+    """
+    if source is None:
+        return None
+    pricing = attr_or_key(source, "pricing")
+    if pricing is None:
+        pricing = source
+    currency = attr_or_key(pricing, "currency")
+    if isinstance(currency, str) and currency.strip().upper() != "USD":
+        return None
+    if isinstance(pricing, Price):
+        return pricing
+    # Each field by every name a source gives it: the kernel's ``Pricing`` (and ours), a price
+    # or catalog file's keys, the flat per-Mtok keys that older stored catalogs kept.
+    input_price = _first_amount(pricing, "input_per_million", "input_per_mtok", "input")
+    output_price = _first_amount(pricing, "output_per_million", "output_per_mtok", "output")
+    if input_price is None or output_price is None:
+        return None
+    return Price(
+        input_price,
+        output_price,
+        _first_amount(pricing, "cache_read_per_million", "cached_input", "cache_read"),
+        _first_amount(pricing, "cache_write_per_million", "cache_write"),
+    )
 
 
 def _spelling(model_id: str) -> str:
@@ -72,18 +212,18 @@ class PriceTable:
 
     date: str
     currency: str
-    rows: Mapping[str, CatalogPricing]
+    rows: Mapping[str, Price]
     billed_by_request: frozenset[str]
     source: str
 
-    def lookup(self, model_id: str) -> CatalogPricing | None:
+    def lookup(self, model_id: str) -> Price | None:
         """The list price of ``model_id`` in any spelling, None when the table lacks it."""
         if not isinstance(model_id, str) or not model_id.strip():
             return None
         exact = self.rows.get(_spelling(model_id))
         return exact if exact is not None else self.rows.get(price_key(model_id))
 
-    def price(self, provider: str | None, model_id: str) -> CatalogPricing | None:
+    def price(self, provider: str | None, model_id: str) -> Price | None:
         """What a call on ``provider`` costs per Mtok: None for request-billed providers."""
         if provider and canonical_name(provider) in self.billed_by_request:
             return None
@@ -94,10 +234,33 @@ class PriceTable:
         return any(name in self.billed_by_request for name in names)
 
 
-def _number(value: Any, file: str, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise CatalogError("must be a non-negative number", file=file, field=field)
-    return float(value)
+def parse_price(raw: Any, *, file: str | None, field: str, currency: str = "USD") -> Price:
+    """A price as files write it (``{input: 3, output: 15, cached_input: 0.3}``), validated:
+    the price table's rows and a catalog snapshot's ``pricing`` (errors name file and field)."""
+    if not isinstance(raw, Mapping):
+        kind = "nothing" if raw is None else type(raw).__name__
+        raise CatalogError(f"expected a mapping, got {kind}", file=file, field=field)
+    unknown = sorted(str(k) for k in raw if k not in _FILE_KEYS)
+    if unknown:
+        raise CatalogError(unknown_keys(unknown, _FILE_KEYS), file=file, field=field)
+    values: dict[str, Decimal] = {}
+    for key, target in _FILE_KEYS.items():
+        value = raw.get(key)
+        if value is None:
+            if key in ("input", "output"):
+                raise CatalogError(f"missing '{key}' (per million tokens)", file=file, field=field)
+            continue
+        price = amount(value) if isinstance(value, (int, float)) else None  # numbers, not strings
+        if price is None:
+            raise CatalogError(f"must be a non-negative number, got {value!r}", file=file, field=f"{field}.{key}")
+        values[target] = price
+    return Price(
+        values["input_per_million"],
+        values["output_per_million"],
+        values.get("cache_read_per_million"),
+        values.get("cache_write_per_million"),
+        currency,
+    )
 
 
 def parse_prices(data: Any, *, file: str) -> PriceTable:
@@ -112,18 +275,12 @@ def parse_prices(data: Any, *, file: str) -> PriceTable:
     currency = data.get("currency", "USD")
     if currency != "USD":
         raise CatalogError("only USD prices are supported", file=file, field="currency")
-    rows: dict[str, CatalogPricing] = {}
+    rows: dict[str, Price] = {}
     for model_id, row in rows_raw.items():
         where = f"prices.{model_id}"
         if not isinstance(model_id, str) or not model_id.strip() or not isinstance(row, Mapping):
             raise CatalogError("expected `<model id>: {input: .., output: ..}`", file=file, field=where)
-        unknown = sorted(str(k) for k in row if k not in _FIELDS)
-        if unknown:
-            raise CatalogError(unknown_keys(unknown, _FIELDS), file=file, field=where)
-        if "input" not in row or "output" not in row:
-            raise CatalogError("needs input and output", file=file, field=where)
-        values: dict[str, Any] = {_FIELDS[k]: _number(v, file, f"{where}.{k}") for k, v in row.items()}
-        rows[_spelling(model_id)] = CatalogPricing(**values)
+        rows[_spelling(model_id)] = parse_price(row, file=file, field=where)
     billed = data.get("billed_by_request", [])
     if not isinstance(billed, list) or not all(isinstance(p, str) for p in billed):
         raise CatalogError("must be a list of provider names", file=file, field="billed_by_request")
@@ -185,7 +342,7 @@ def prices_in_force(path: str | Path | None) -> Iterator[PriceTable]:
             os.environ[PRICES_ENV] = saved
 
 
-def list_price(provider: str | None, model_id: str) -> CatalogPricing | None:
+def list_price(provider: str | None, model_id: str) -> Price | None:
     """The table's price for a call on ``provider``; None when unknown or the table is unreadable.
 
     For the hot paths (cost tracking, rendering) that must never fail over a bad override file.
@@ -221,7 +378,7 @@ class PriceCeiling:
         return (self.tier, self.limit, id(self.table))
 
     def judge(
-        self, provider: str, names: Iterable[str], model: str, listed: CatalogPricing | None
+        self, provider: str, names: Iterable[str], model: str, listed: Price | None
     ) -> tuple[bool, str]:
         """``(within, note)`` for ``model`` on ``provider`` (known by canonical ``names``);
         ``listed`` is the catalog's own price. ``within`` False: the candidate is skipped."""
@@ -233,8 +390,8 @@ class PriceCeiling:
             pricing, source = self.table.lookup(model), f"price table {self.table.date}".rstrip()
         if pricing is None:
             return True, f"no list price known for {model}: not held to {ceiling}"
-        price = pricing.input_per_million + pricing.output_per_million
-        if price > self.limit:
+        price = pricing.in_plus_out
+        if price > Decimal(str(self.limit)):  # the decimal the setting wrote, not its binary float
             return False, f"{model} lists at ${price:.2f} per Mtok in + out ({source}), above {ceiling}"
         return True, f"${price:.2f} per Mtok in + out ({source}), within {ceiling}"
 

@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from ..duck import attr_or_key
 from ..errors import InputError
 from .catalog import CatalogCache, CatalogLookup
 from .globs import group_members, is_glob
 from .preferences import ProviderPreference
 from .prices import PriceCeiling
 from .providers import ProviderEntry, match_provider
-from .snapshot import CatalogPricing
 from .versions import newest_first
 
 __all__ = [
@@ -155,17 +155,10 @@ def _normalize(preferences: Any) -> tuple[list[ProviderPreference], dict[int, st
             prefs.append(ProviderPreference.from_dict(item))
         except Exception as err:  # InputError, or a foreign object that breaks on access
             invalid[index] = f"invalid preference: {err}"
-            provider = _get(item, "provider")
-            model = _get(item, "model")
+            provider = attr_or_key(item, "provider")
+            model = attr_or_key(item, "model")
             prefs.append(ProviderPreference(str(provider or "?"), str(model or "?"), {}))
     return prefs, invalid, ours
-
-
-def _get(item: Any, name: str) -> Any:
-    try:
-        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-    except Exception:
-        return None
 
 
 def catalog_is_complete(provider: Any) -> bool:
@@ -272,9 +265,7 @@ def _hold_to_ceiling(step: _Step, ceiling: PriceCeiling, lookup: CatalogLookup |
     assert candidate is not None  # only resolved steps are judged
     folded = candidate.model.lower()
     record = next((m for m in lookup.models if m.id.lower() == folded), None) if lookup else None
-    listed = None
-    if record is not None and record.input_per_mtok is not None and record.output_per_mtok is not None:
-        listed = CatalogPricing(record.input_per_mtok, record.output_per_mtok)
+    listed = record.pricing if record is not None else None
     within, note = ceiling.judge(candidate.provider, candidate.entry.names, candidate.model, listed)
     if not within:
         return replace(step, candidate=None, reason=note)

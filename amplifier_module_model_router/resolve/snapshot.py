@@ -10,7 +10,6 @@ records into ``amplifier_core`` ``ModelInfo``.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,11 +24,11 @@ from ..errors import CatalogError, InputError, unknown_keys
 from ..bounded_read import read_text
 from ..safe_yaml import parse_yaml
 from .globs import is_glob
+from .prices import Price, parse_price
 
 __all__ = [
     "EMBEDDED_CATALOG",
     "CatalogModel",
-    "CatalogPricing",
     "CatalogSnapshot",
     "load_catalog",
     "parse_catalog",
@@ -55,26 +54,6 @@ _MODEL_KEYS = frozenset(
         "alias_of",
     }
 )
-# File key -> field name shared with amplifier_core's Pricing, so conversion is one call.
-_PRICE_KEYS = {
-    "input": "input_per_million",
-    "output": "output_per_million",
-    "cached_input": "cache_read_per_million",
-    "cache_write": "cache_write_per_million",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogPricing:
-    """List price per million tokens; field names match ``amplifier_core.models.Pricing``."""
-
-    input_per_million: float
-    output_per_million: float
-    cache_read_per_million: float | None = None
-    cache_write_per_million: float | None = None
-    currency: str = "USD"
-
-
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
     """One model id as a provider lists it (ModelInfo-shaped; ``pricing`` None = unknown)."""
@@ -84,7 +63,7 @@ class CatalogModel:
     context_window: int
     max_output_tokens: int
     capabilities: tuple[str, ...] = ()
-    pricing: CatalogPricing | None = None
+    pricing: Price | None = None
     alias_of: str | None = None
 
 
@@ -271,30 +250,8 @@ def _parse_model(item: Any, *, file: str | None, field: str, currency: str) -> C
     )
 
 
-def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> CatalogPricing | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        raise CatalogError(f"expected a mapping, got {_kind(raw)}", file=file, field=field)
-    reject_unknown_keys(raw, frozenset(_PRICE_KEYS), file=file, field=field)
-    values: dict[str, float] = {}
-    for key, target in _PRICE_KEYS.items():
-        value = raw.get(key)
-        if value is None:
-            if key in ("input", "output"):
-                raise CatalogError(f"missing '{key}' (per million tokens)", file=file, field=field)
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value < 0
-        ):
-            raise CatalogError(
-                f"must be a non-negative number, got {value!r}", file=file, field=f"{field}.{key}"
-            )
-        values[target] = float(value)
-    return CatalogPricing(currency=currency, **values)
+def _parse_pricing(raw: Any, file: str | None, field: str, currency: str) -> Price | None:
+    return None if raw is None else parse_price(raw, file=file, field=field, currency=currency)
 
 
 def _parse_date(value: Any, file: str) -> str:

@@ -292,14 +292,12 @@ class Router:
         (A provider that reports ``cost_usd`` itself but lists no price counts as unknown
         here: before the call nothing says it will.)
         """
-        from ..cost.ledger import price_of
-
         lookup = self.cache.peek(candidate.entry)
         if lookup is None:
             return False
         folded = candidate.model.lower()
         record = next((m for m in lookup.models if m.id.lower() == folded), None)
-        return price_of(record) is not None
+        return record is not None and record.pricing is not None
 
     async def resolve_tier(self, coordinator: Any, tier: str, *, priced_only: bool = False) -> tuple[Candidate, ...]:
         """``tier``'s chain resolved against ``coordinator``'s providers (a running child's)."""

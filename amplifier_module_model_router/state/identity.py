@@ -18,6 +18,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from ..duck import attr_or_key
+
 __all__ = ["provider_identity"]
 
 _KEY = b"amplifier-model-router/provider-identity/v1"
@@ -41,11 +43,7 @@ def _secret_text(value: Any) -> str | None:
 
 
 def _field(source: Any, name: str) -> str | None:
-    try:
-        value = source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
-    except Exception:  # a property that raises must not break routing
-        return None
-    return _secret_text(value)
+    return _secret_text(attr_or_key(source, name))
 
 
 def _sources(provider: Any, config: Mapping[str, Any] | None) -> list[Any]:
