@@ -84,6 +84,11 @@ async def test_failover_inside_a_tier_with_a_ceiling_never_reaches_a_candidate_a
     assert not any(provider == "openai" for provider, _, _ in calls)
 
 
+async def test_a_ceiling_in_the_bundles_module_config_applies_like_a_settings_layer(isolated_settings: Path) -> None:
+    result = await run(routed_plan(hook_options={"price_ceiling": {"frontier": 20}}), delegate_lines(["zen-architect"]))
+    assert result.child_models("zen-architect") == [("gemini", "gemini-3.1-pro-preview")]
+
+
 async def test_a_delegate_calls_own_preferences_are_not_held_to_the_agents_tier_ceiling(home: Path) -> None:
     user_settings(home, {"price_ceiling": {"frontier": 20}})
     prefs = [{"provider": "anthropic", "model": "claude-opus-*"}]
