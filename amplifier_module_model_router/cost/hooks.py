@@ -107,28 +107,28 @@ class CostTracker:
         self._misses: dict[ModelKey, int] = {}
         self._unregister: list[Callable[[], None]] = []
         self._executing = False
-        """Between the loop's prompt:submit and prompt:complete: it may still call its model."""
+        """Between the loop's prompt:submit and orchestrator:complete: it may still call its model."""
 
     def register(self) -> Callable[[], None]:
-        """Every event the ledger needs; whether the loop still runs is only read at a root's
-        end (:meth:`_wait_for_stragglers`), so a session filing under another root does not
-        pay the kernel a hook call for each of its loop's start and end events. Nor for its
-        ``session:end``: it only leaves the ledger, which :meth:`stop` does at its cleanup."""
+        """The events the ledger needs, and no more: each handler is a kernel dispatch on every
+        emit of its event (~0.15 ms), so
+
+        - whether the loop still runs is read only at a root's end (:meth:`_wait_for_stragglers`),
+          from the first and last events every loop emits in a turn (``prompt:submit``,
+          ``orchestrator:complete``), and only in a root;
+        - a child's ``session:end`` only leaves the ledger, which :meth:`stop` does at cleanup;
+        - delegations are announced by our spawner (:meth:`child_announced`), through which
+          every spawn of a routed session goes, not by tool-delegate's ``delegate:*`` events.
+        """
         hooks = self.coordinator.hooks
         root_events: tuple[tuple[str, Callable[..., Any]], ...] = ()
         if self.root_id == self.session_id:
             root_events = (
                 ("prompt:submit", self.on_loop_start),
-                ("execution:start", self.on_loop_start),
-                ("prompt:complete", self.on_loop_end),
-                ("execution:end", self.on_loop_end),
                 ("orchestrator:complete", self.on_loop_end),
                 ("session:end", self.on_end),
             )
         for event, handler in (
-            ("delegate:agent_spawned", self.on_spawned),
-            ("delegate:agent_completed", self.on_spawn_over),
-            ("delegate:error", self.on_spawn_over),
             ("llm:request", self.on_request),
             ("llm:response", self.on_response),
             *root_events,
@@ -156,18 +156,14 @@ class CostTracker:
     # coroutine in place, where a coroutine costs it a task and a hop back to the event loop
     # (about twice the dispatch time, measured in benchmarks/bench_session.py's overhead).
 
-    def on_spawned(self, event: str, data: dict[str, Any]) -> HookResult:
-        """tool-delegate announces a child before it exists: it runs under this root now."""
-        sub = data.get("sub_session_id")
-        if isinstance(sub, str) and sub:
-            self.ledger.expect(sub, self.session_id)
-        return _CONTINUE
+    def child_announced(self, sub_session_id: str) -> None:
+        """A delegation from this session is starting: its child runs under this root now,
+        before its session exists (a root ending meanwhile waits for it)."""
+        self.ledger.expect(sub_session_id, self.session_id)
 
-    def on_spawn_over(self, event: str, data: dict[str, Any]) -> HookResult:
-        sub = data.get("sub_session_id")
-        if isinstance(sub, str) and sub:
-            self.ledger.settle(sub)
-        return _CONTINUE
+    def child_over(self, sub_session_id: str) -> None:
+        """The delegation returned or failed (a child that never opened stops counting)."""
+        self.ledger.settle(sub_session_id)
 
     def on_loop_start(self, event: str, data: dict[str, Any]) -> HookResult:
         self._executing = True

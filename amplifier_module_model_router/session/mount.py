@@ -26,6 +26,7 @@ from ..state import StateSettings
 from ..settings import reuse
 from ..settings.names import BUNDLE_NAMESPACE
 from ..settings.options import RouterConfig
+from .handoff import shared_handoffs
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
 from .state_link import link_state
@@ -66,9 +67,11 @@ def _needed_providers(tiers: Mapping[str, Any], used: set[str]) -> set[str]:
 class SessionRouting:
     """The router's per-session side: the lifecycle hook, prefetch task and cleanup."""
 
-    def __init__(self, coordinator: Any, router: Router) -> None:
+    def __init__(self, coordinator: Any, router: Router, *, prefetched: bool = False) -> None:
         self.coordinator = coordinator
         self.router = router
+        self._prefetched = prefetched
+        """A routed child under its parent's router: the parent prefetched what the tree needs."""
         self._done = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unregister: list[Any] = []
@@ -99,7 +102,7 @@ class SessionRouting:
         if isinstance(agents, dict):
             written = assign_tier_preferences(agents, self.router.routing)
             used = set(written.values())
-        if self.router.config.prefetch and used:
+        if self.router.config.prefetch and used and not self._prefetched:
             self._prefetch(_needed_providers(self.router.tiers, used))
         inner = self.coordinator.get_capability("session.spawn")
         if not getattr(inner, "is_model_router", False):
@@ -174,18 +177,28 @@ class SessionRouting:
 
 
 async def mount(coordinator: Any, config: Mapping[str, Any] | None = None):
-    """Mount module ``model-router``; invalid config fails the mount with a clear error."""
+    """Mount module ``model-router``; invalid config fails the mount with a clear error.
+
+    A child an app's spawner created while our spawner routed it (app-cli's children inherit
+    our hook) takes its parent's router when its config is the parent's: the settings were
+    read, the state store linked and the catalogs prefetched for the whole tree already.
+    """
     router_config = reuse.router_config(config or {})  # a child parses its parent's config once
-    router = build_router(router_config)
-    await link_state(router, router.state_settings, router.amplifier_home)
-    link_budget_counters(router)
+    handoffs = shared_handoffs()
+    parent_router = handoffs.router_for(getattr(coordinator, "session_id", None))
+    if isinstance(parent_router, Router) and parent_router.config == router_config:
+        router = parent_router
+    else:
+        router = build_router(router_config)
+        await link_state(router, router.state_settings, router.amplifier_home)
+        link_budget_counters(router)
     await router.adopt_handoff(coordinator)
     if router.budget is not None and router.config.failover and not getattr(coordinator, "parent_id", None):
         from ..failover.mount import mount_root_budget_front
         from .router import current_model
 
         await mount_root_budget_front(coordinator, router, *current_model(coordinator))
-    routing = SessionRouting(coordinator, router)
+    routing = SessionRouting(coordinator, router, prefetched=router is parent_router)
     routing.register()
     routing.on_cleanup(install_cost_tracking(coordinator, router))
     return routing.cleanup

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from ..cost.hooks import TRACKING_CAPABILITY
 from ..session_ids import sub_session_id
 from .attach import attach_child, leave_out_router_hook
 from .child_plan import build_child_plan
@@ -87,10 +88,13 @@ class RoutingSpawner:
             # namespaced name tool-delegate does not check) is not spawned with an empty overlay.
             raise ValueError(f"Agent '{agent_name}' not found in configuration")
         agent_cfg = found[1] if found else {}
-        request = self.router.decide(agent_name, agent_cfg, provider_preferences)
-        outcome = await self.router.route(parent_coordinator, request, sub_session_id=sub_session_id)
-        self.router.handoffs.put(sub_session_id, outcome)
+        tracker = parent_coordinator.get_capability(TRACKING_CAPABILITY)
+        if tracker is not None:  # the parent's root counts the child from now on (cost/hooks.py)
+            tracker.child_announced(sub_session_id)
         try:
+            request = self.router.decide(agent_name, agent_cfg, provider_preferences)
+            outcome = await self.router.route(parent_coordinator, request, sub_session_id=sub_session_id)
+            self.router.handoffs.put(sub_session_id, outcome, self.router)
             if self.inner is not None:
                 return await self.inner(
                     agent_name=agent_name,
@@ -113,6 +117,8 @@ class RoutingSpawner:
             )
         finally:
             self.router.handoffs.discard(sub_session_id)
+            if tracker is not None:
+                tracker.child_over(sub_session_id)
 
 
 def _agent_instruction(agent_cfg: Mapping[str, Any]) -> str | None:
