@@ -216,9 +216,9 @@ async def worker(state: dict[str, Any] | None, cap: float, delegations: int, sta
     refused = sum(1 for _, e, _ in tap.TAP if e == "delegate:error")
     calls = [c for c in RECORDER.completions() if c.error is None]
     if state is not None and has_state_store():
-        from amplifier_module_model_router.state import close_shared_stores
+        from amplifier_module_model_router.shared import close_shared
 
-        await close_shared_stores()
+        await close_shared()
     return {
         "calls": [{"started": c.started, "ended": c.at, "cost": str(cost(c))} for c in calls],
         "refused": refused,

@@ -6,6 +6,7 @@ shared by a parent session and its children); tests must each start from a clean
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -42,27 +43,13 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(autouse=True)
 def fresh_routing_state():
     """Every piece of process-wide state empty: cold catalog caches, no cooldowns, no spawn
-    handoffs, no cost or spend counted, an empty call recorder (one registry, one reset)."""
-    from amplifier_module_model_router.shared import reset_shared
+    handoffs, no cost or spend counted, an empty call recorder (one registry, one reset); after
+    the test, whatever it opened (state stores: sqlite threads, Redis clients) is closed."""
+    from amplifier_module_model_router.shared import close_shared, reset_shared
 
     reset_shared()
     yield
-    _close_state_stores()
-
-
-def _close_state_stores() -> None:
-    """Detach and close any shared state store a test opened (sqlite threads, Redis clients)."""
-    import asyncio
-
-    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
-    from amplifier_module_model_router.resolve.catalog import shared_caches
-    from amplifier_module_model_router.state import close_shared_stores, shared_stores
-
-    shared_cooldowns().attach(None)
-    for cache in shared_caches():
-        cache.store = None
-    if shared_stores():
-        asyncio.run(close_shared_stores())
+    asyncio.run(close_shared())
 
 
 class FakeClock:

@@ -31,7 +31,7 @@ from amplifier_module_model_router.resolve.snapshot import load_catalog
 from amplifier_module_model_router.session_ids import agent_of, sub_session_id
 from amplifier_module_model_router.settings.options import SETTINGS_KEYS, RouterConfig
 from amplifier_module_model_router.settings.schema import KEYS, SETTINGS, SettingsLayer, parse_layer
-from amplifier_module_model_router.shared import replaced, reset_shared, shared
+from amplifier_module_model_router.shared import close_shared, replaced, reset_shared, shared, shared_names
 
 
 def test_every_error_has_one_base_and_input_errors_keep_their_location() -> None:
@@ -111,6 +111,86 @@ def test_one_registry_for_process_wide_state_and_one_reset() -> None:
     with replaced("test box", other, lambda b: b.items.clear()):
         assert shared("test box", _Box, lambda b: None) is other
     assert shared("test box", _Box, lambda b: None) is box
+
+
+class _Resource:
+    def __init__(self) -> None:
+        self.open = True
+        self.items: list[int] = []
+
+    async def aclose(self) -> None:
+        self.open = False
+
+
+async def test_close_shared_closes_what_needs_an_await_then_resets_everything() -> None:
+    """State stores (sqlite threads, Redis clients) live in the registry too: closing one needs
+    an ``await``, so it names its close; one close that fails leaves the others to run."""
+
+    async def broken(_: object) -> None:
+        raise OSError("cannot close")
+
+    box = shared("test box", _Box, lambda b: b.items.clear())
+    failing = shared("test failing resource", _Resource, lambda r: r.items.clear(), aclose=broken)
+    resource = shared("test resource", _Resource, lambda r: r.items.clear(), aclose=_Resource.aclose)
+    for item in (box, failing, resource):
+        item.items.append(1)
+    await close_shared()
+    assert not resource.open and failing.open  # the failing close did not stop the next one
+    assert box.items == failing.items == resource.items == []
+
+
+async def test_the_state_stores_are_in_the_registry_and_close_with_it(tmp_path: Path) -> None:
+    from amplifier_module_model_router.failover.cooldown import shared_cooldowns
+    from amplifier_module_model_router.resolve.catalog import shared_cache
+    from amplifier_module_model_router.state import CooldownSync, StateSettings, shared_store
+
+    settings = StateSettings(backend="sqlite", path=str(tmp_path / "state.db"))
+    store = await shared_store(settings, amplifier_home=None)
+    assert store.backend == "sqlite" and "state stores" in shared_names()
+    assert await shared_store(settings, amplifier_home=None) is store
+    cache, cooldowns = shared_cache(), shared_cooldowns()
+    cache.store = store
+    cooldowns.attach(CooldownSync(cooldowns, store))
+    await close_shared()
+    assert cache.store is None and cooldowns.listener is None  # nothing reads a closed store
+    reopened = await shared_store(settings, amplifier_home=None)
+    assert reopened is not store  # the closed one was forgotten with the close
+    await close_shared()
+
+
+def test_no_module_keeps_mutable_state_outside_the_registry() -> None:
+    """A module-level name that the module mutates (``X[k] = v``, ``X.add(...)``, ``global X``)
+    is process-wide state a test reset cannot reach; it belongs in :func:`shared`."""
+    mutators = {"append", "add", "update", "setdefault", "pop", "popitem", "clear", "extend", "insert", "remove", "discard"}
+    outside: list[str] = []
+    for path, tree in _package_modules():
+        assigned: dict[str, int] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, value = [node.target], node.value
+            else:
+                continue
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "shared":
+                continue  # in the registry
+            assigned.update({t.id: node.lineno for t in targets if isinstance(t, ast.Name)})
+        mutated: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Global):
+                mutated.update(node.names)
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets
+                mutated.update(
+                    t.value.id for t in targets
+                    if isinstance(t, (ast.Subscript, ast.Attribute)) and isinstance(t.value, ast.Name)
+                )
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in mutators and isinstance(node.func.value, ast.Name):
+                    mutated.add(node.func.value.id)
+        where = path.relative_to(PACKAGE).as_posix()
+        outside += [f"{where}: {name} (line {assigned[name]})" for name in sorted(assigned.keys() & mutated)]
+    assert [entry.split(" (line")[0] for entry in outside] == ["shared.py: _ITEMS"], outside  # the registry itself
 
 
 PACKAGE = Path(package.__file__).parent

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from ..errors import BundleError, InputError, reraised_as
 from ..resolve.preferences import ProviderPreference, parse_preferences
 from ..safe_yaml import read_document
+from ..shared import shared
 from .model import NAME, NAME_RULE
 
 __all__ = [
@@ -93,7 +94,7 @@ class BundleFile:
     module_config: Mapping[str, Any]  # without "tiers"
 
 
-_cache: dict[tuple[str, Path], tuple[int, int, Any]] = {}
+_cache: dict[tuple[str, Path], tuple[int, int, Any]] = shared("parsed bundle files", dict, dict.clear)
 _CACHE_LIMIT = 1024
 
 

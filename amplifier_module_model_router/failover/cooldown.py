@@ -315,4 +315,17 @@ class CooldownRegistry:
 
 def shared_cooldowns() -> CooldownRegistry:
     """The one registry every session in this process consults (parent, children, siblings)."""
-    return shared("cooldowns", CooldownRegistry, CooldownRegistry.clear)
+    return shared("cooldowns", CooldownRegistry, _detach_and_clear, aclose=_close_listener)
+
+
+def _detach_and_clear(registry: CooldownRegistry) -> None:
+    """A clean slate: no cooldowns, and no state store it keeps in step with."""
+    registry.attach(None)
+    registry.clear()
+
+
+async def _close_listener(registry: CooldownRegistry) -> None:
+    """Stop the store subscription that keeps this registry in step (:meth:`..state.sync.CooldownSync.close`)."""
+    close = getattr(registry.listener, "close", None)
+    if close is not None:
+        await close()

@@ -58,7 +58,7 @@ async def run_worker(
 
     from ..bundle.loader import agent_configs, load_bundle
     from ..failover.cooldown import shared_cooldowns
-    from ..state import close_shared_stores
+    from ..shared import close_shared
     from .plan import offline_mount_plan
     from .recorder import RECORDER
 
@@ -120,7 +120,7 @@ async def run_worker(
         "failures": failures,
         "wall_s": wall,
     }
-    await close_shared_stores()
+    await close_shared()
     return result
 
 

@@ -327,8 +327,10 @@ def _shared_caches() -> dict[tuple[float, float, float], CatalogCache]:
 
 
 def _invalidate_all(caches: dict[tuple[float, float, float], CatalogCache]) -> None:
+    """Cold caches, and none reading a state store (the next mount attaches its own)."""
     for cache in caches.values():
         cache.invalidate()
+        cache.store = None
 
 
 def _to_stored(lookup: CatalogLookup) -> StoredCatalog:

@@ -26,6 +26,7 @@ from ..state import StateSettings
 from ..settings import reuse
 from ..settings.names import BUNDLE_NAMESPACE
 from ..settings.options import RouterConfig
+from ..shared import shared
 from .handoff import shared_handoffs
 from .router import Router, forget_session, session_entries
 from .spawner import RoutingSpawner
@@ -46,7 +47,7 @@ _NOWHERE = Path("/nonexistent/model-router-no-settings")
 """home and cwd used when settings files are switched off: no user or project layer exists there."""
 
 
-_WARNED: set[str] = set()
+_WARNED: set[str] = shared("settings warnings logged", set, set.clear)
 """Settings problems already logged in this process (children re-read the same files)."""
 _WARNED_MAX = 256
 

@@ -15,7 +15,7 @@ from .flight import fetch_once
 from .guard import GuardedStore
 from .identity import provider_identity
 from .memory import MemoryStore
-from .open import StateSettings, close_shared_stores, describe, open_store, shared_store, shared_stores
+from .open import StateSettings, describe, open_store, shared_store
 from .sync import CooldownSync
 
 __all__ = [
@@ -29,11 +29,9 @@ __all__ = [
     "StoreUnavailable",
     "StoredCatalog",
     "StoredCooldown",
-    "close_shared_stores",
     "describe",
     "fetch_once",
     "open_store",
     "provider_identity",
     "shared_store",
-    "shared_stores",
 ]

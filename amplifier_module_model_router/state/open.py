@@ -13,13 +13,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..shared import shared
 from .base import BACKENDS, StoreError
 from .guard import GuardedStore
 from .memory import MemoryStore
 from .redis import DEFAULT_NAMESPACE, RedisStore, redacted_url
 from .sqlite import SqliteStore, default_path
 
-__all__ = ["StateSettings", "close_shared_stores", "describe", "open_store", "shared_store", "shared_stores"]
+__all__ = ["StateSettings", "describe", "open_store", "shared_store"]
 
 logger = logging.getLogger("amplifier_module_model_router.state")
 
@@ -96,29 +97,31 @@ async def open_store(settings: StateSettings, *, amplifier_home: Path | None) ->
     return GuardedStore(MemoryStore(), op_timeout=settings.timeout)
 
 
-_SHARED: dict[tuple, GuardedStore] = {}
+def _stores() -> dict[tuple, GuardedStore]:
+    return shared("state stores", dict, _stay_open, aclose=_close_all)
+
+
+def _stay_open(stores: dict[tuple, GuardedStore]) -> None:
+    """A reset leaves the stores open and known: only an ``await`` can close one, which
+    :func:`..shared.close_shared` does (:func:`_close_all`)."""
+
+
+async def _close_all(stores: dict[tuple, GuardedStore]) -> None:
+    """Close and forget every process-wide store (sqlite threads, Redis clients)."""
+    opened = list(stores.values())
+    stores.clear()
+    for store in opened:
+        await store.close()
 
 
 async def shared_store(settings: StateSettings, *, amplifier_home: Path | None) -> GuardedStore:
     """The process-wide store for ``settings`` (opened on first use, then reused)."""
     key = (settings.backend, settings.url, str(settings.sqlite_path(amplifier_home)), settings.namespace, settings.timeout)
-    store = _SHARED.get(key)
+    stores = _stores()
+    store = stores.get(key)
     if store is None:
         opened = await open_store(settings, amplifier_home=amplifier_home)
-        store = _SHARED.setdefault(key, opened)
+        store = stores.setdefault(key, opened)
         if store is not opened:  # another session opened it meanwhile
             await opened.close()
     return store
-
-
-def shared_stores() -> tuple[GuardedStore, ...]:
-    """Every process-wide store opened so far (tests close them)."""
-    return tuple(_SHARED.values())
-
-
-async def close_shared_stores() -> None:
-    """Close and forget every process-wide store."""
-    stores = list(_SHARED.values())
-    _SHARED.clear()
-    for store in stores:
-        await store.close()
