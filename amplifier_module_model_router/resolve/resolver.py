@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -272,13 +272,13 @@ def _hold_to_ceiling(step: _Step, ceiling: PriceCeiling, lookup: CatalogLookup |
     return replace(step, price_note=note)
 
 
-async def _catalog_phase(
+async def _fetch_catalogs(
     prefs: list[ProviderPreference],
     invalid: dict[int, str],
     entries: Sequence[ProviderEntry],
     cache: CatalogCache,
-    ceiling: PriceCeiling | None = None,
-) -> tuple[tuple[_Step, ...], tuple[CatalogLookup, ...]]:
+) -> tuple[list[ProviderEntry | None], dict[str, CatalogLookup], bool]:
+    """Each preference's provider entry, the catalogs they need, and whether any was awaited."""
     matched = [None if i in invalid else match_provider(p.provider, entries) for i, p in enumerate(prefs)]
     needed = {e.key: e for e in matched if e is not None}
     lookups: dict[str, CatalogLookup] = {}
@@ -292,6 +292,16 @@ async def _catalog_phase(
     if missing:  # concurrently: a hung provider costs one timeout in total
         for wanted, fetched in zip(missing, await asyncio.gather(*(cache.lookup(e) for e in missing))):
             lookups[wanted.key] = fetched
+    return matched, lookups, bool(missing)
+
+
+def _catalog_phase(
+    prefs: list[ProviderPreference],
+    invalid: dict[int, str],
+    matched: list[ProviderEntry | None],
+    lookups: Mapping[str, CatalogLookup],
+    ceiling: PriceCeiling | None = None,
+) -> tuple[_Step, ...]:
     steps: list[_Step] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (pref, entry) in enumerate(zip(prefs, matched)):
@@ -312,7 +322,7 @@ async def _catalog_phase(
             else:
                 seen[same] = index
         steps.append(step)
-    return tuple(steps), tuple(lookups.values())
+    return tuple(steps)
 
 
 # -- the cooldown phase and assembly -----------------------------------------------------------
@@ -425,16 +435,20 @@ async def resolve(
             priced,
         )
         plan = memo.get(content_key)
-        if (
-            plan is not None
-            and cache.clock() < plan.expires_at
-            and all(a.config == s.preference.config for a, s in zip(prefs, plan.steps))
-        ):
+        if _reusable(plan, prefs, cache):
+            assert plan is not None
             _remember(memo, identity, preferences, entries, plan)
             return _answer(plan, cooldowns, started)
 
-    steps, used = await _catalog_phase(prefs, invalid, usable, cache, ceiling)
+    matched, lookups, awaited = await _fetch_catalogs(prefs, invalid, usable, cache)
+    used = tuple(lookups.values())
     all_cached = all(lookup.from_cache for lookup in used)
+    plan = memo.get(content_key) if awaited and content_key is not None else None
+    if _reusable(plan, prefs, cache):  # spawns that waited for the same catalogs: the first back resolved for all
+        assert plan is not None
+        chosen, fallbacks, trace = _assemble(plan.steps, cooldowns, all_cached)
+        return Resolution(chosen, fallbacks, trace, all_cached, (time.perf_counter() - started) * 1000)
+    steps = _catalog_phase(prefs, invalid, matched, lookups, ceiling)
     chosen, fallbacks, trace = _assemble(steps, cooldowns, all_cached)
     resolution = Resolution(chosen, fallbacks, trace, all_cached, (time.perf_counter() - started) * 1000)
 
@@ -449,6 +463,15 @@ async def resolve(
             memo.clear()
         memo[content_key] = plan
     return resolution
+
+
+def _reusable(plan: _Plan | None, prefs: Sequence[ProviderPreference], cache: CatalogCache) -> bool:
+    """A memoised plan still answers ``prefs``: catalogs not expired, same preference configs."""
+    return (
+        plan is not None
+        and cache.clock() < plan.expires_at
+        and all(a.config == s.preference.config for a, s in zip(prefs, plan.steps))
+    )
 
 
 def _remember(memo: dict, identity: tuple[Any, ...], preferences: Any, entries: Any, plan: _Plan) -> None:
