@@ -248,6 +248,27 @@ async def test_100_simultaneous_resolutions_make_one_call_per_provider():
     assert {(r.chosen.provider, r.chosen.model) for r in results} == {("anthropic", "claude-sonnet-5")}
 
 
+async def test_resolutions_waiting_for_the_same_catalogs_match_the_chain_once(monkeypatch):
+    """The first one back resolves for all: the rest read its plan (and keep their own trace)."""
+    from amplifier_module_model_router.resolve import resolver
+
+    matched = []
+    real = resolver._catalog_phase
+    monkeypatch.setattr(resolver, "_catalog_phase", lambda *a, **k: matched.append(1) or real(*a, **k))
+    gate = asyncio.Event()
+    entries = entries_from({"anthropic": FakeProvider(ANTHROPIC, gate=gate), "openai": FakeProvider(OPENAI, gate=gate)})
+    prefs = chain(("anthropic", "claude-sonnet-*"), ("openai", "gpt-[0-9].[0-9]"))
+    cache = CatalogCache()
+    tasks = [asyncio.create_task(resolve(prefs, entries, cache)) for _ in range(50)]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert len(matched) == 1
+    assert {(r.chosen.provider, r.chosen.model) for r in results} == {("anthropic", "claude-sonnet-5")}
+    assert {len(r.fallbacks) for r in results} == {1}
+    assert not any(r.from_cache for r in results), "each of them waited for the catalogs"
+
+
 async def test_a_hung_provider_costs_one_timeout_for_the_whole_chain():
     hung = FakeProvider(hang=True)
     entries = session(anthropic=hung, openai=FakeProvider(OPENAI))
