@@ -11,7 +11,7 @@ from typing import Any
 
 import amplifier_module_event_tap as tap
 from amplifier_core.models import HookResult
-from session_kit import NS, AppCliStandIn, delegate_lines, router_hook, routed_plan, session
+from session_kit import ALL_AGENTS, NS, AppCliStandIn, delegate_lines, router_hook, routed_plan, session
 
 from amplifier_module_model_router.bundle.files import MODULE_ID
 from amplifier_module_model_router.session import mount as mount_module
@@ -107,3 +107,17 @@ async def test_a_child_an_app_spawner_creates_takes_its_parents_router(monkeypat
     assert len(built) == 1, "only the root built a router from the settings"
     (payload,) = costs
     assert all(calls_by_agent(payload).get(f"{NS}{agent}") == 1 for agent in AGENTS)
+
+
+async def test_many_children_at_once_are_each_counted_once() -> None:
+    """The cost handlers are plain functions, which the kernel runs on its worker threads while
+    the event loop opens and closes the other children: the ledger serialises them."""
+    agents = [a for a in ALL_AGENTS][:16] * 3
+    plan = routed_plan(session_model="anthropic/claude-opus-4-8")
+    async with session(plan) as (s, _):
+        costs = await cost_of(s)
+        await s.execute(delegate_lines(agents))
+    (payload,) = costs
+    counted = calls_by_agent(payload)
+    assert sum(n for agent, n in counted.items() if agent != "(root)") == len(agents), counted
+    assert all(counted[f"{NS}{agent}"] == agents.count(agent) for agent in set(agents))

@@ -14,11 +14,13 @@ Knows nothing of the kernel.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from ..duck import attr_or_key
 from ..resolve.prices import Price, amount
@@ -125,11 +127,27 @@ class RootUsage:
         }
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run ``method`` under the ledger's lock: the cost handlers are plain functions, which the
+    kernel calls on its own worker threads while the event loop opens and closes sessions."""
+
+    @functools.wraps(method)
+    def run(self: "CostLedger", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 class CostLedger:
     """Sessions -> their root, and each root's usage. Process-wide (see :mod:`.hooks`)."""
 
     def __init__(self, *, max_roots: int = _MAX_ROOTS) -> None:
         self.max_roots = max_roots
+        self._lock = threading.RLock()
         self._roots: dict[str, RootUsage] = {}
         self._root_of: dict[str, str] = {}
         self._agent_of: dict[str, str] = {}
@@ -140,6 +158,7 @@ class CostLedger:
         self._expected: set[str] = set()
         """Children announced (``delegate:agent_spawned``) whose session has not opened yet."""
 
+    @_locked
     def open(
         self,
         session_id: str,
@@ -175,6 +194,7 @@ class CostLedger:
             self.forget(next(iter(self._roots)))
         self._roots[root_id] = RootUsage(root_id)
 
+    @_locked
     def record(
         self,
         session_id: str,
@@ -206,6 +226,7 @@ class CostLedger:
             root.root_model = (provider, model)
         return True
 
+    @_locked
     def expect(self, session_id: str, parent_id: str) -> None:
         """A child of ``parent_id`` is being spawned: it counts as running under the root
         until it opens and ends (or :meth:`settle` says it never will)."""
@@ -214,12 +235,14 @@ class CostLedger:
             self._root_of[session_id] = root_id
             self._expected.add(session_id)
 
+    @_locked
     def settle(self, session_id: str) -> None:
         """The spawn of ``session_id`` is over: drop it if its session never opened."""
         if session_id in self._expected:
             self._expected.discard(session_id)
             self._root_of.pop(session_id, None)
 
+    @_locked
     def sent(self, session_id: str) -> None:
         """A call left ``session_id`` (``llm:request``); its answer comes through :meth:`record`."""
         if session_id in self._root_of:
@@ -232,35 +255,43 @@ class CostLedger:
         else:
             self._in_flight.pop(session_id, None)
 
+    @_locked
     def failed(self, session_id: str) -> None:
         """A call of ``session_id`` ended without usage (an error): no longer in flight."""
         self._answered(session_id)
 
+    @_locked
     def running_under(self, root_id: str) -> tuple[int, int]:
         """``(sessions, calls in flight)`` under ``root_id``, the root itself excluded."""
         sessions = [s for s, r in self._root_of.items() if r == root_id and s != root_id]
         return len(sessions), sum(self._in_flight.get(s, 0) for s in [*sessions, root_id])
 
+    @_locked
     def late_calls(self, root_id: str) -> int | None:
         """Calls answered under ``root_id`` after its summary was taken (None: none expected)."""
         return self._ended.get(root_id)
 
+    @_locked
     def root_of(self, session_id: str) -> str | None:
         """The root ``session_id`` files under, None when the ledger does not know it."""
         return self._root_of.get(session_id)
 
+    @_locked
     def known_price(self, session_id: str, provider: str | None, model: str | None) -> Price | None:
         """The list price filed for ``(provider, model)`` under ``session_id``'s root."""
         root = self._roots.get(self._root_of.get(session_id, ""))
         return root.prices.get((provider, model)) if root is not None else None
 
+    @_locked
     def knows_price(self, session_id: str, provider: str | None, model: str | None) -> bool:
         root = self._roots.get(self._root_of.get(session_id, ""))
         return root is not None and (provider, model) in root.prices
 
+    @_locked
     def is_root(self, session_id: str) -> bool:
         return session_id in self._roots
 
+    @_locked
     def close(self, session_id: str) -> RootUsage | None:
         """The session ended: a root hands back its usage (and the ledger drops it).
 
@@ -289,6 +320,7 @@ class CostLedger:
                 )
         return usage
 
+    @_locked
     def forget(self, session_id: str) -> None:
         """Drop a session (and, for a root, its data and its sessions); idempotent."""
         if self.close(session_id) is not None:
@@ -298,9 +330,11 @@ class CostLedger:
         elif session_id in self._ended and session_id not in self._root_of.values():
             self._ended.pop(session_id)
 
+    @_locked
     def __len__(self) -> int:
         return len(self._roots)
 
+    @_locked
     def clear(self) -> None:
         """Forget every session and root."""
         self._roots.clear()
