@@ -94,8 +94,27 @@ def slow_catalogs(latency: float) -> dict[str, dict[str, Any]]:
     return {name: {"list_models": {"mode": "ok", "delay": latency}} for name in PROVIDERS}
 
 
-def unrouted_plan(**kwargs: Any) -> dict[str, Any]:
-    return offline_mount_plan(agent_configs(BUNDLE), session_model=SESSION_MODEL, **kwargs)
+def unrouted_plan(*, tiered: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """No model-router. ``tiered``: the agents keep the bundle's glob chains, for an app spawner
+    that resolves them itself (foundation's); otherwise they name no model and inherit the
+    session's, which is how a delegation runs without a router (an app spawner handed a glob
+    it cannot resolve sends it as the model name, and the child fails at once)."""
+    agents = agent_configs(BUNDLE)
+    if not tiered:
+        agents = {
+            name: {k: v for k, v in cfg.items() if k not in ("provider_preferences", "model_tier")}
+            for name, cfg in agents.items()
+        }
+    return offline_mount_plan(agents, session_model=SESSION_MODEL, **kwargs)
+
+
+def succeeded(output: str, expected: int = 1) -> str:
+    """``output`` of a turn whose ``expected`` delegations all answered; else stop the run:
+    a failed delegation is cheaper than an answered one, and would flatter its side."""
+    failed = output.count("delegation failed")
+    if failed or output.count(" done: ") < expected + 1:
+        raise SystemExit(f"a delegation failed, numbers would be meaningless:\n{output[:800]}")
+    return output
 
 
 def delegate(i: int) -> str:
@@ -146,7 +165,7 @@ async def overhead(spawns: int, memo: bool) -> dict[str, tuple[list[float], list
             for i in range(spawns):
                 for name, session in sessions.items():
                     cpu, wall = time.process_time(), time.perf_counter()
-                    await session.execute(delegate(i))
+                    succeeded(await session.execute(delegate(i)))
                     results[name][0].append((time.perf_counter() - wall) * 1000)
                     results[name][1].append((time.process_time() - cpu) * 1000)
                     await fresh_turn(session)
@@ -235,10 +254,10 @@ async def delegations(
     try:
         cpu, wall = time.process_time(), time.perf_counter()
         if concurrent:
-            await session.execute("\n".join(delegate(i) for i in range(n)))
+            succeeded(await session.execute("\n".join(delegate(i) for i in range(n))), n)
         else:
             for i in range(n):
-                await session.execute(delegate(i))
+                succeeded(await session.execute(delegate(i)))
                 await fresh_turn(session)
         seconds, cpu = time.perf_counter() - wall, time.process_time() - cpu
         return seconds, cpu, len(RECORDER.catalog_calls())
@@ -252,7 +271,7 @@ def report_foundation(apply: Any, n: int, latency: float, rounds: int) -> None:
           f"caches cold at the start of each run, entry-point scan memoised for every side; "
           f"median of {rounds} round(s), the sides taking turns")
     routed = routed_plan(session_model=SESSION_MODEL, provider_config=slow_catalogs(latency))
-    unrouted = unrouted_plan(provider_config=slow_catalogs(latency))
+    unrouted = unrouted_plan(tiered=True, provider_config=slow_catalogs(latency))
     sides = {
         "foundation (app spawner + spawn_utils)": lambda: (unrouted, AppCliStandIn(apply)),
         "model-router, own spawner": lambda: (routed, None),
