@@ -3,10 +3,12 @@ against foundation's per-spawn resolution, and what a rate-limited provider rece
 
 1. **overhead**: the same delegations, interleaved round by round, in three sessions: routed by
    model-router's own spawner; routed, wrapping an app spawner; no model-router (the app spawner
-   alone, as app-cli runs without us). p50 wall and CPU per delegation; goal: routed within
-   1.5 ms p50 of unrouted. Measured twice: with the kernel as it is (it rescans the installed
-   entry points for every module it loads, and a routed child loads one module more: ours), and
-   with that scan memoised for every side. The parent's history is cleared after each
+   alone, as app-cli runs without us: its agents name no model, each child runs on the
+   session's). Every delegation must answer (a failed one stops the run: it would be cheaper).
+   p50 wall and CPU per delegation; goal: routed within 1.5 ms p50 of unrouted. Measured twice:
+   with the kernel as it is (it rescans the installed entry points for every module it loads;
+   an app spawner's routed child loads one module more: ours), and with that scan memoised for
+   every side. The parent's history is cleared after each
    delegation (in section 2 too), so every parent turn costs the same. Then the router's own time per spawn
    (``model_router:resolved.resolution_ms``), warm, and cold (caches emptied before each spawn).
 2. **vs foundation**: 100 delegations, sequential then concurrent, every catalog answering after
