@@ -462,6 +462,38 @@ def test_validate_lists_every_error_and_exits_1(run: Runner, tmp_path: Path) -> 
     assert result.out.strip().endswith("2 errors")
 
 
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ("price_ceiling: {frontir: 20}", "price_ceiling"),
+        ("default_tier: nope", "default_tier"),
+        ("agents: {good: strnog}", "agents"),
+    ],
+)
+def test_validate_refuses_the_settings_a_session_would_refuse_in_the_module_config(
+    tmp_path: Path, settings: str, field: str
+) -> None:
+    """Settings keys in the module config are the session's mount layer: validate said "ok" to a
+    bundle whose sessions then refused them."""
+    folder = tmp_path / "b"
+    (folder / "agents").mkdir(parents=True)
+    (folder / "bundle.md").write_text(
+        "---\nbundle: {name: b, version: 0.1.0}\n"
+        "hooks:\n  - module: model-router\n    config:\n      " + settings + "\n      tiers:\n"
+        "        budget: [{provider: anthropic, model: 'claude-haiku-*'}]\n"
+        "        frontier: [{provider: anthropic, model: 'claude-opus-*'}]\n"
+        "agents:\n  include: [b:good]\n---\n",
+        encoding="utf-8",
+    )
+    (folder / "agents" / "good.md").write_text(
+        "---\nmeta:\n  name: good\n  description: x\n  model_tier: budget\n---\nDo the job.\n", encoding="utf-8"
+    )
+    result = in_process("validate", str(folder / "bundle.md"))
+    assert result.code == 1, result.out
+    (error,) = [line for line in result.out.splitlines() if line.startswith("error: ")]
+    assert "bundle.md: hooks[model-router]" in error and field in error, error
+
+
 # -- explain ------------------------------------------------------------------------------------
 
 

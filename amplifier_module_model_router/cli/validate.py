@@ -5,7 +5,9 @@ whole list at once. So the loader's own checks are run agent by agent
 (:func:`.bundle.loader.bundle_errors`: derived bundles' agents and overlays included), and when
 an include itself cannot be read, every agent file the bundle lists in its own folder is also
 parsed on its own. A bundle that loads is also checked for what would fail the module's mount
-(unknown or malformed module options).
+(unknown or malformed module options) and for what a session would refuse in the settings keys
+its module config carries (a bad ``price_ceiling``, an unknown tier): the same checks as a
+settings file, named by the bundle's file.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from ..bundle.files import display_path, read_agent_file, read_bundle_file
 from ..bundle.loader import bundle_errors, load_bundle
 from ..bundle.model import Bundle
 from ..errors import InputError
+from ..settings.effective import effective_routing
 from ..settings.options import RouterConfig
+from ..settings.schema import SettingsLayer, parsed_layer
 
 __all__ = ["Validation", "unread_lines", "validate_bundle", "validation_json"]
 
@@ -101,11 +105,13 @@ def validate_bundle(path: str | Path) -> Validation:
         errors += _agent_file_errors(Path(path))
     elif not errors:
         bundle = load_bundle(path)
+        source = f"{display_path(bundle.path)}: hooks[model-router]"
         try:
-            RouterConfig.from_mount(
-                dict(bundle.module_config),
-                source=f"{display_path(bundle.path)}: hooks[model-router]",
-            )
+            config = RouterConfig.from_mount(dict(bundle.module_config), source=source)
+            settings = {k: v for k, v in config.settings.items() if k != "tiers"}
+            if settings:  # as the session's mount layer (settings/discover.py), named by its file
+                layer = parsed_layer(SettingsLayer("mount", source, settings, section="config"))
+                effective_routing(bundle.tiers, [layer])
         except InputError as err:
             errors.append(err)
     unique: dict[str, InputError] = {}
