@@ -129,7 +129,8 @@ class AppCliStandIn:
     """Stands in for app-cli's spawner: applies the first preference it is given as
     ``priority: 0`` + ``default_model`` (as foundation's apply_provider_preferences does) and
     records every call, so the test can check it never saw a glob. Like app-cli, it registers
-    ``self_delegation_depth`` and itself as ``session.spawn`` on the child after initialize().
+    ``self_delegation_depth`` and itself as ``session.spawn`` on the child after initialize(),
+    and gives the child the agent's instruction as its system prompt.
 
     ``apply_preferences`` replaces that first-preference rule with app-cli's own call,
     ``await apply(plan, preferences, parent_coordinator) -> plan`` (foundation's
@@ -165,6 +166,10 @@ class AppCliStandIn:
                 "self_delegation_depth", kwargs.get("self_delegation_depth", 0)
             )
             child.coordinator.register_capability("session.spawn", self)
+            instruction = _agent_instruction(agent_cfg)
+            context = child.coordinator.get("context")
+            if instruction and context is not None:  # app-cli: the agent's body as the system prompt
+                await context.add_message({"role": "system", "content": instruction})
             output = await child.execute(kwargs["instruction"])
         finally:
             await child.cleanup()
@@ -175,6 +180,12 @@ class AppCliStandIn:
             "turn_count": 1,
             "metadata": {},
         }
+
+
+def _agent_instruction(agent_cfg: Any) -> str | None:
+    system = agent_cfg.get("system")
+    text = system.get("instruction") if isinstance(system, dict) else agent_cfg.get("instruction")
+    return text if isinstance(text, str) and text.strip() else None
 
 
 def _as_object(pref: Any) -> Any:
