@@ -1,7 +1,7 @@
 """Put a child session behind a :class:`FailoverProvider` holding its whole resolved chain.
 
 Used from two places: the child's own model-router instance at mount (app-cli children inherit
-the parent's hooks) and our spawner after ``initialize()`` (children whose plan dropped our hook).
+the parent's hooks) and our spawner after ``initialize()`` (its children do not mount our hook).
 Idempotent: a child gets at most one failover provider.
 """
 

@@ -2,8 +2,8 @@
 
 Errors do not cross the session boundary intact, so failover must live inside the child; but
 the child is created by whoever spawns it (our spawner, or app-cli's). The spawner files the
-route under the child's session id, and the child's own model-router instance (children
-inherit the parent's hooks) picks it up while mounting. Process-wide, bounded by the number of
+route under the child's session id; in an app's child, the child's own model-router instance
+(children inherit the parent's hooks) picks it up while mounting, with the parent's router. Process-wide, bounded by the number of
 spawns in flight: every entry is discarded when its spawn returns.
 """
 

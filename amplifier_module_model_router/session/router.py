@@ -320,8 +320,8 @@ class Router:
     async def ensure_failover(self, child_coordinator: Any, sub_session_id: str, outcome: RouteOutcome) -> None:
         """Make sure a child with a fallback chain runs behind the failover provider.
 
-        The child's own model-router instance normally mounted it already (see
-        :meth:`adopt_handoff`); this covers children whose plan dropped our hook.
+        A child an app's spawner created has it from its own model-router instance (see
+        :meth:`adopt_handoff`); our own spawner's children get it here (:mod:`.attach`).
         """
         if self.config.failover and len(outcome.chain) >= self.min_failover_links:
             await mount_failover(child_coordinator, outcome, self)
