@@ -144,6 +144,24 @@ def test_no_note_when_the_users_amplifier_settings_already_list_everything(comma
     assert "one model per family" not in cli(*command)
 
 
+def test_the_readmes_settings_snippet_silences_the_note_and_a_top_level_providers_does_not(isolated_settings) -> None:
+    """README's fix, pasted into ~/.amplifier/settings.yaml as it is, works; the bundle form
+    (a top-level ``providers:``) is not where Amplifier keeps provider entries in that file."""
+    import os
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"Set it in your provider config.*?```yaml\n(.*?)```", readme, re.S)
+    assert snippet is not None
+    settings = Path(os.environ["HOME"]) / ".amplifier" / "settings.yaml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(snippet.group(1))
+    assert "one model per family" not in cli("show")
+    settings.write_text("providers:\n  - module: provider-anthropic\n    config: {filtered: false}\n")
+    assert "if your anthropic provider's config lacks `filtered: false`, add it" in cli("show")
+
+
 def test_verify_ignores_settings_files_so_it_keeps_the_conditional_note(isolated_settings) -> None:
     import os
     from pathlib import Path

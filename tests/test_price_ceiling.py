@@ -1,7 +1,7 @@
 """``price_ceiling``: a tier's candidates above their list-price ceiling are skipped, visibly.
 
 Sessions are real (offline harness, embedded catalog: its models carry the list prices of
-data/prices.yaml; Copilot's carry none). Expected models come from those prices, not from a
+data/prices.yaml, unless another table is in force; Copilot's carry none). Expected models come from those prices, not from a
 list written here: a ceiling of $20 per Mtok (input + output) keeps Sonnet ($18) and Gemini
 Pro ($14), and drops Opus ($30) and gpt-5.5 ($35).
 """
@@ -283,6 +283,39 @@ def test_prices_flag_wins_over_the_environment_for_the_command_only(
     assert "gpt-5-mini lists at $100.00 per Mtok in + out (price table 2026-12-01)" in mini_reason()
     assert mini_reason("--prices", cheap).endswith("$1.00 per Mtok in + out (price table 2026-12-01), within the budget ceiling of $7.00")
     assert os.environ[PRICES_ENV] == dear  # the flag held for the command only
+
+
+def test_prices_flag_reprices_the_models_the_embedded_catalog_prices(home: Path, tmp_path: Path) -> None:
+    """The embedded catalog's prices are a copy of the embedded table: under --prices, the file
+    prices them (ceilings, the price column, the cost), as it would the real providers' catalogs,
+    which carry no prices. Without the flag nothing changes."""
+    from test_cli import in_process
+
+    user_settings(home, {"price_ceiling": {"budget": 7}})
+    dear = tmp_path / "dear.yaml"
+    rows = {"claude-haiku-4-5": {"input": 10, "output": 50}, "claude-sonnet-4-5": {"input": 3, "output": 15}}
+    dear.write_text(yaml.safe_dump({"date": "2026-12-01", "billed_by_request": ["github-copilot"], "prices": rows}))
+
+    def haiku(*flags: str) -> dict:
+        result = in_process("explain", "git-ops", "--json", *flags)
+        assert result.code == 0, result.err
+        return next(c for c in json.loads(result.out)["candidates"] if c["pattern"] == "claude-haiku-*")
+
+    assert haiku()["outcome"] == "chosen" and "$6.00 per Mtok in + out (catalog)" in haiku()["reason"]
+    skipped = haiku("--prices", str(dear))
+    assert skipped["outcome"] == "skipped"
+    assert skipped["reason"] == (
+        "claude-haiku-4-5 lists at $60.00 per Mtok in + out (price table 2026-12-01), above the budget ceiling of $7.00"
+    )
+    shown = in_process("show", "--no-settings", "--prices", str(dear))
+    assert shown.code == 0, shown.err
+    row = next(line for line in shown.out.splitlines() if line.startswith("model-router:git-ops "))
+    assert "3.3x pricier" in row, row  # $60 against the session model's $18
+    budget = in_process("verify", "--budget", "2.00", "--prices", str(dear), "--json")
+    assert budget.code == 0, budget.out  # its own spend check prices calls as the ledger does
+    rows = {r["agent"]: r for r in json.loads(budget.out)["rows"]}
+    assert rows["model-router:git-ops"]["cost_usd"] == "1"  # 100,000 tokens in at $10 per Mtok
+    assert load_catalog() is CATALOG  # the flag held for the command only
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from ..cost.summary import Tokens
 from ..events import BUDGET, RESOLVED
 from ..failover.cooldown import shared_cooldowns
 from ..offline import RECORDER, CompletionCall
-from ..resolve.prices import Price, price_of
+from ..resolve.prices import Price
 from .expect import Route
 from .scenario import Scenario
 
@@ -120,7 +120,7 @@ class _Prices:
     def cost(self, call: CompletionCall) -> Decimal:
         key = (call.provider, call.model)
         if key not in self._memo:
-            self._memo[key] = price_of(self.snapshot.model(*key))
+            self._memo[key] = self.snapshot.list_price(*key)
         price = self._memo[key]
         if price is None or call.error is not None:
             return Decimal(0)

@@ -22,7 +22,6 @@ from rich.text import Text
 
 from ..bundle.files import display_path
 from ..events import UNRESOLVED
-from ..resolve.prices import list_price
 from ..resolve.snapshot import CatalogSnapshot
 from ..settings.names import provider_key
 from ..tables import Column, FitTable
@@ -194,10 +193,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
 def _list_price(snapshot: CatalogSnapshot, pair: tuple[str, str] | None) -> Decimal | None:
     if pair is None:
         return None
-    model = snapshot.model(*pair)
-    pricing = model.pricing if model is not None else None
-    if pricing is None:  # the provider gives none: the list-price table (data/prices.yaml)
-        pricing = list_price(*pair)
+    pricing = snapshot.list_price(*pair)
     if pricing is None:
         return None
     return pricing.in_plus_out

@@ -10,9 +10,10 @@ records into ``amplifier_core`` ``ModelInfo``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from functools import lru_cache
 from importlib import resources
@@ -24,7 +25,7 @@ from ..errors import CatalogError, InputError, unknown_keys
 from ..bounded_read import read_text
 from ..safe_yaml import parse_yaml
 from .globs import is_glob
-from .prices import Price, parse_price
+from .prices import PRICES_ENV, Price, list_price, parse_price
 
 __all__ = [
     "EMBEDDED_CATALOG",
@@ -86,6 +87,14 @@ class CatalogSnapshot:
         wanted = model_id.lower()
         return next((m for m in self.models(provider) if m.id.lower() == wanted), None)
 
+    def list_price(self, provider: str, model_id: str) -> Price | None:
+        """What ``model_id`` on ``provider`` lists at, as cost tracking prices a call: this
+        catalog's price, else the list-price table's in force; None when neither knows it."""
+        model = self.model(provider, model_id)
+        if model is not None and model.pricing is not None:
+            return model.pricing
+        return list_price(provider, model_id)
+
     def default_model(self, provider: str) -> str | None:
         """The provider's default model, else its first listed model, else None."""
         if provider in self.default_models:
@@ -104,9 +113,14 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
 
     Cached by path, modification time and size: offline providers call this once per mounted
     session, and a delegation tree mounts many.
+
+    The embedded snapshot's prices are a copy of the embedded list-price table
+    (``data/prices.yaml``); under another table (``$AMPLIFIER_MODEL_ROUTER_PRICES``, which
+    ``--prices FILE`` sets) it carries none, so that table prices every model, as it would the
+    real providers' catalogs, which carry no prices.
     """
     if path is None:
-        return _load_embedded()
+        return _load_embedded_unpriced() if os.environ.get(PRICES_ENV, "").strip() else _load_embedded()
     file = str(path)
     try:
         stat = Path(path).stat()
@@ -120,6 +134,13 @@ def load_catalog(path: str | Path | None = None) -> CatalogSnapshot:
 def _load_embedded() -> CatalogSnapshot:
     text = resources.files("amplifier_module_model_router").joinpath("data/catalog.yaml").read_text("utf-8")
     return parse_catalog(_parse_yaml(text, EMBEDDED_CATALOG), file=EMBEDDED_CATALOG, source=None)
+
+
+@lru_cache(maxsize=1)
+def _load_embedded_unpriced() -> CatalogSnapshot:
+    priced = _load_embedded()
+    providers = {name: tuple(replace(m, pricing=None) for m in models) for name, models in priced.providers.items()}
+    return replace(priced, providers=MappingProxyType(providers))
 
 
 @lru_cache(maxsize=32)
