@@ -526,6 +526,16 @@ def test_explain_says_how_many_models_matched_and_why_one_won() -> None:
     assert f"-> model-router:zen-architect gets anthropic/{newest}" in result.out
 
 
+def test_explain_compares_the_list_price_with_the_session_models_in_words() -> None:
+    def verdict(agent: str) -> str:
+        result = in_process("explain", agent, "--bundle", str(BUNDLE))
+        assert result.code == 0, result.err
+        return next(line for line in result.out.splitlines() if line.startswith("-> "))
+
+    assert verdict("git-ops").endswith("· list price 3.0x cheaper than the session model")  # Haiku vs Sonnet
+    assert verdict("explorer").endswith("· list price same as the session model's")  # Sonnet 5 vs 4.5
+
+
 def test_explain_failing_provider_says_the_lookup_failed() -> None:
     result = in_process("explain", "explorer", "--bundle", str(BUNDLE), "--failing", "anthropic")
     row = next(line for line in result.out.splitlines() if "anthropic/claude-sonnet-*" in line)

@@ -96,7 +96,7 @@ def render_explain(planner: Planner, route: Route, console: Console) -> None:
     verdict = _verdict(route, scenario.session_model)
     price = price_vs_session(scenario, route.expected)
     if route.expected and route.outcome != INHERIT and price != "?":
-        verdict += f" · list price {price} than the session model"
+        verdict += " · list price " + ("same as the session model's" if price == "same" else f"{price} than the session model")
     console.print(Text(verdict, style="bold"))
 
 
