@@ -712,6 +712,23 @@ def test_report_bad_path_is_one_line(tmp_path: Path) -> None:
     assert len(result.err.strip().splitlines()) == 1 and "nothing-here" in result.err
 
 
+def test_report_without_a_path_reads_this_folders_sessions_where_app_cli_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, work = tmp_path / "home", tmp_path / "work" / "my:app"
+    work.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    missing = in_process("report")
+    assert missing.code == 2 and missing.out == ""
+    slug = str(work.resolve()).replace("/", "-").replace(":", "")
+    folder = home / ".amplifier" / "projects" / slug
+    assert str(folder / "sessions") in missing.err and len(missing.err.strip().splitlines()) == 1
+    cost = record_run(folder)  # writes folder/sessions/<id>/events.jsonl
+    data = json.loads(in_process("report", "--json").out)
+    assert [s["session_id"] for s in data["sessions"]] == [cost["session_id"]]
+
+
 def test_verify_default_bundle_is_the_one_in_the_working_folder(isolated_settings: Path) -> None:
     (isolated_settings / "bundle.md").write_text(
         f"---\nbundle: {{name: mine, version: 1.0.0}}\nincludes:\n  - {BUNDLE.as_uri()}\n---\n",

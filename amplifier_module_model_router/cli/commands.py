@@ -238,7 +238,7 @@ def main(verbose: bool) -> None:
       amplifier-model-router explain git-ops     why git-ops gets the model it gets
       amplifier-model-router show                the routing table
       amplifier-model-router validate -b mine.md every problem of a bundle, with file and field
-      amplifier-model-router report ~/.amplifier/projects   cost per agent of recorded sessions
+      amplifier-model-router report              cost per agent of this folder's recorded sessions
 
     --bundle PATH (-b) names the bundle in every command (verify, show and validate also take
     it as their argument); it defaults to bundle.md in the current folder, else the bundle
@@ -432,19 +432,29 @@ def settings(bundle: str | None, use_settings: bool, as_json: bool) -> None:
 
 
 @main.command(short_help="Cost per agent, from recorded sessions' events.jsonl.")
-@click.argument("path", metavar="EVENTS.jsonl|DIR")
+@click.argument("path", metavar="[EVENTS.jsonl|DIR]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_guarded
-def report(path: str, as_json: bool) -> None:
+def report(path: str | None, as_json: bool) -> None:
     """Cost per agent from a session's events.jsonl, or from every session below a folder.
 
     Reads the model_router:cost events the module emits when a root session ends: per agent
     the model that answered, calls, tokens and cost, and what the same tokens would have cost
-    on the session's own model. Sessions live in ~/.amplifier/projects/<project>/sessions/.
+    on the session's own model. Without PATH: the sessions Amplifier recorded for the current
+    folder (~/.amplifier/projects/<this folder as a slug>/sessions), where app-cli keeps them.
     """
-    from ..cost.report import load_report, render_report, report_to_json
+    from ..cost.report import load_report, project_sessions, render_report, report_to_json
+    from ..errors import UsageError
     from .render import make_console, stripped
 
+    if path is None:
+        folder = project_sessions()
+        if not folder.is_dir():
+            raise UsageError(
+                "no sessions recorded for this folder; pass an events.jsonl or a sessions folder",
+                file=str(folder),
+            )
+        path = str(folder)
     loaded = load_report(path)
     if as_json:
         _echo_json(report_to_json(loaded))

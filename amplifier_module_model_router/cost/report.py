@@ -91,6 +91,16 @@ def summary_from_event(data: Mapping[str, Any]) -> CostSummary:
     return CostSummary.from_payload(data, timestamp=data.get("timestamp"))
 
 
+def project_sessions(cwd: Path | None = None, home: Path | None = None) -> Path:
+    """Where app-cli keeps the sessions of the folder ``cwd``:
+    ``~/.amplifier/projects/<slug>/sessions``, the slug being the folder's absolute path with
+    ``/`` and ``\\`` as ``-`` and ``:`` dropped (``/home/me/app`` -> ``-home-me-app``)."""
+    folder = str((cwd or Path.cwd()).resolve())
+    slug = folder.replace("/", "-").replace("\\", "-").replace(":", "")
+    slug = slug if slug.startswith("-") else f"-{slug}"
+    return (home or Path.home()) / ".amplifier" / "projects" / slug / "sessions"
+
+
 def load_report(path: str | Path) -> CostReport:
     """Every cost event in an ``events.jsonl`` file, or in every ``events.jsonl`` below a folder.
 
