@@ -19,6 +19,7 @@ from session_kit import BUNDLE, delegate_lines, routed_plan, run
 from test_real_catalogs import TIERS, WORLDS
 from test_settings import Setup
 
+from amplifier_module_model_router.bundle.files import display_path
 from amplifier_module_model_router.errors import SettingsError
 from amplifier_module_model_router.offline import RECORDER
 from amplifier_module_model_router.resolve.catalog import CatalogCache
@@ -309,12 +310,16 @@ def test_prices_flag_reprices_the_models_the_embedded_catalog_prices(home: Path,
     )
     shown = in_process("show", "--no-settings", "--prices", str(dear))
     assert shown.code == 0, shown.err
+    assert f"prices 2026-12-01 ({display_path(dear)})" in shown.out  # the header names the table
     row = next(line for line in shown.out.splitlines() if line.startswith("model-router:git-ops "))
     assert "3.3x pricier" in row, row  # $60 against the session model's $18
     budget = in_process("verify", "--budget", "2.00", "--prices", str(dear), "--json")
     assert budget.code == 0, budget.out  # its own spend check prices calls as the ledger does
     rows = {r["agent"]: r for r in json.loads(budget.out)["rows"]}
     assert rows["model-router:git-ops"]["cost_usd"] == "1"  # 100,000 tokens in at $10 per Mtok
+    listed = in_process("verify", "--json", "--prices", str(dear))
+    assert json.loads(listed.out)["prices"] == {"date": "2026-12-01", "source": str(dear)}
+    assert json.loads(in_process("verify", "--json").out)["prices"] == "embedded"
     assert load_catalog() is CATALOG  # the flag held for the command only
 
 

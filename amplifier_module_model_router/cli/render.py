@@ -22,6 +22,7 @@ from rich.text import Text
 
 from ..bundle.files import display_path
 from ..events import UNRESOLVED
+from ..resolve.prices import EMBEDDED_PRICES, PriceTable, load_prices
 from ..resolve.snapshot import CatalogSnapshot
 from ..settings.names import provider_key
 from ..tables import Column, FitTable
@@ -124,16 +125,26 @@ def _print_parts(console: Console, *parts: str) -> None:
         console.print(text, markup=False, highlight=False)
 
 
+def _price_table() -> PriceTable | None:
+    """The list-price table in force when it is not the embedded one (``--prices FILE`` or
+    ``$AMPLIFIER_MODEL_ROUTER_PRICES``; validated before the command ran)."""
+    table = load_prices()
+    return None if table.source == EMBEDDED_PRICES else table
+
+
 def render_header(scenario: Scenario, console: Console) -> None:
     """Two lines: what was loaded, and which providers are up."""
     bundle = scenario.bundle
     snapshot = scenario.snapshot
     options = scenario.options
     catalog = "embedded" if snapshot.source is None else display_path(Path(snapshot.source))
+    table = _price_table()
+    prices = [] if table is None else [" ".join(filter(None, ("prices", table.date, f"({display_path(Path(table.source))})")))]
     _print_parts(
         console,
         f"bundle {bundle.name} {bundle.version} ({display_path(bundle.path)})",
         f"catalog {snapshot.date} ({catalog})",
+        *prices,
         f"session model {scenario.session_model}",
     )
     disabled = {provider_key(name) for name in scenario.routing.disabled_providers}
@@ -176,6 +187,7 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
             "date": scenario.snapshot.date,
             "source": scenario.snapshot.source or "embedded",
         },
+        "prices": {"date": table.date or None, "source": table.source} if (table := _price_table()) else "embedded",
         "session_model": scenario.session_model,
         "providers": list(scenario.providers),
         "listing_quirks": list(scenario.quirk_notes()),
