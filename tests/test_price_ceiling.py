@@ -317,6 +317,12 @@ def test_prices_flag_reprices_the_models_the_embedded_catalog_prices(home: Path,
     assert budget.code == 0, budget.out  # its own spend check prices calls as the ledger does
     rows = {r["agent"]: r for r in json.loads(budget.out)["rows"]}
     assert rows["model-router:git-ops"]["cost_usd"] == "1"  # 100,000 tokens in at $10 per Mtok
+    assert rows["model-router:git-ops"]["unpriced_calls"] == 0
+    # Opus is not in the file: its calls are unknown, never shown as a zero
+    assert rows["model-router:zen-architect"]["unpriced_calls"] == 1
+    shown_budget = in_process("verify", "--budget", "2.00", "--prices", str(dear))
+    zen = next(line for line in shown_budget.out.splitlines() if "zen-architect" in line)
+    assert "1 call unpriced" in zen and "$0.00" not in zen, zen
     listed = in_process("verify", "--json", "--prices", str(dear))
     assert json.loads(listed.out)["prices"] == {"date": "2026-12-01", "source": str(dear)}
     assert json.loads(in_process("verify", "--json").out)["prices"] == "embedded"

@@ -45,11 +45,23 @@ class BudgetRow:
     ran_tier: str | None
     models: tuple[str, ...]
     cost: Decimal
+    """Of the calls with a list price; ``unpriced`` says how many had none (counted as no spend,
+    as the budget counts them: an unknown, never a made-up zero in what is shown)."""
     spend_before: Decimal
     """The session's spend when the agent was spawned."""
     spend_after: Decimal
     note: str
     error: str | None
+    unpriced: int = 0
+
+    @property
+    def cost_text(self) -> str:
+        from ..cost.report import usd
+
+        if not self.unpriced:
+            return usd(self.cost)
+        unknown = f"{self.unpriced} call{'s' if self.unpriced > 1 else ''} unpriced"
+        return unknown if not self.cost else f"{usd(self.cost)} + {unknown}"
 
     @property
     def moved(self) -> bool:
@@ -117,11 +129,14 @@ class _Prices:
         self.snapshot = scenario.snapshot
         self._memo: dict[tuple[str, str], Price | None] = {}
 
-    def cost(self, call: CompletionCall) -> Decimal:
+    def price(self, call: CompletionCall) -> Price | None:
         key = (call.provider, call.model)
         if key not in self._memo:
             self._memo[key] = self.snapshot.list_price(*key)
-        price = self._memo[key]
+        return self._memo[key]
+
+    def cost(self, call: CompletionCall) -> Decimal:
+        price = self.price(call)
         if price is None or call.error is not None:
             return Decimal(0)
         return price.cost(Tokens(input=call.input_tokens, output=call.output_tokens, cache_read=call.cache_read_tokens))
@@ -246,6 +261,7 @@ def _row(
         spend_after=spend_before + sum((prices.cost(c) for c in all_calls), Decimal(0)),
         note="; ".join(notes),
         error=error,
+        unpriced=sum(1 for c in child_calls if prices.price(c) is None),
     )
 
 
@@ -275,7 +291,7 @@ def render_budget_run(run: BudgetRun, console: Any) -> None:
             Text(row.tier or "-"),
             Text("refused" if row.expected_tier == "refused" and row.error else (row.ran_tier or "-")),
             Text(", ".join(row.models) or "-"),
-            Text(usd(row.cost)),
+            Text(row.cost_text),
             Text(usd(row.spend_before)),
             Text(row.note, style="yellow" if row.moved or row.error else ""),
             check,
@@ -288,6 +304,9 @@ def render_budget_run(run: BudgetRun, console: Any) -> None:
         f"spent {usd(run.spend)} of {usd(run.cap)} · {moved} agent(s) moved to a cheaper tier · "
         f"{refused} refused · {sum(r.correct for r in run.rows)}/{len(run.rows)} as expected"
     )
+    unpriced = sum(r.unpriced for r in run.rows)
+    if unpriced:
+        line += f" · {unpriced} call(s) with no list price, not in the spend"
     if s.at_cap == AT_CAP_REFUSE:
         line += f" · over the cap by {usd(max(run.spend - run.cap, Decimal(0)))} (the call in flight: at most {usd(run.largest_call)})"
     console.print(Text(line, style="bold" if run.ok else "bold red"))
@@ -322,6 +341,7 @@ def budget_run_json(run: BudgetRun) -> dict[str, Any]:
                 "ran_tier": r.ran_tier,
                 "models": list(r.models),
                 "cost_usd": str(r.cost),
+                "unpriced_calls": r.unpriced,
                 "spend_at_spawn_usd": str(r.spend_before),
                 "note": r.note,
                 "error": r.error,
