@@ -286,6 +286,17 @@ def test_prices_flag_wins_over_the_environment_for_the_command_only(
     assert os.environ[PRICES_ENV] == dear  # the flag held for the command only
 
 
+def test_a_price_file_that_does_not_say_keeps_copilot_billed_by_request() -> None:
+    from amplifier_module_model_router.resolve.prices import parse_prices
+
+    rows = {"gpt-5-mini": {"input": 0.25, "output": 2}}
+    silent = parse_prices({"date": "2026-12-01", "prices": rows}, file="mine.yaml")
+    assert silent.price("github-copilot", "gpt-5-mini") is None  # Copilot bills requests
+    assert silent.price("openai", "gpt-5-mini") is not None
+    explicit = parse_prices({"prices": rows, "billed_by_request": []}, file="mine.yaml")
+    assert explicit.price("github-copilot", "gpt-5-mini") is not None  # the file said so
+
+
 def test_prices_flag_reprices_the_models_the_embedded_catalog_prices(home: Path, tmp_path: Path) -> None:
     """The embedded catalog's prices are a copy of the embedded table: under --prices, the file
     prices them (ceilings, the price column, the cost), as it would the real providers' catalogs,

@@ -59,6 +59,10 @@ __all__ = [
 
 EMBEDDED_PRICES = "amplifier_module_model_router/data/prices.yaml"
 PRICES_ENV = "AMPLIFIER_MODEL_ROUTER_PRICES"
+BILLED_BY_REQUEST = ("github-copilot",)
+"""Providers that bill requests, not tokens, when a price table does not say
+(``billed_by_request:``): a file's token rows never price Copilot's models by mistake; an
+explicit ``billed_by_request: []`` prices every provider by its rows."""
 _MAX_ROWS = 5000
 _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
 _FILE_KEYS = {
@@ -281,7 +285,7 @@ def parse_prices(data: Any, *, file: str) -> PriceTable:
         if not isinstance(model_id, str) or not model_id.strip() or not isinstance(row, Mapping):
             raise CatalogError("expected `<model id>: {input: .., output: ..}`", file=file, field=where)
         rows[_spelling(model_id)] = parse_price(row, file=file, field=where)
-    billed = data.get("billed_by_request", [])
+    billed = data.get("billed_by_request", list(BILLED_BY_REQUEST))
     if not isinstance(billed, list) or not all(isinstance(p, str) for p in billed):
         raise CatalogError("must be a list of provider names", file=file, field="billed_by_request")
     return PriceTable(
