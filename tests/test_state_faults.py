@@ -55,7 +55,9 @@ async def test_redis_killed_mid_run_keeps_answering_locally_then_reconnects(capl
         started = time.monotonic()
         for _ in range(20):
             await _every_op(store)
-        assert time.monotonic() - started < 1.0  # one failed call, then local answers at once
+        # one failed call, then local answers at once (waiting on each: 20 x 9 ops x 0.25 s = 45 s);
+        # the slack is for a loaded machine
+        assert time.monotonic() - started < 2.5
         assert not store.up and store.stats.skipped >= 100
         assert await store.acquire_lease("catalog:x", "me", 1) is True  # nobody to coordinate with
         assert await store.incr("c", 1, 5) is None  # the caller keeps counting locally
@@ -82,12 +84,13 @@ async def test_a_stalled_redis_costs_one_bounded_wait_then_nothing(caplog: pytes
         started = time.monotonic()
         assert await store.get_catalog("k") is None
         first = time.monotonic() - started
-        assert 0.15 < first < 0.6  # the guard's bound, not the client's 5 s
+        assert 0.15 < first < 2.0  # the guard's bound (0.2 s, slack for a loaded machine), not the client's 5 s
         started = time.monotonic()
         for _ in range(50):
             await _every_op(store)
             await asyncio.sleep(0)
-        assert time.monotonic() - started < 1.0  # later calls never wait on it (probes run aside)
+        # later calls never wait on it (probes run aside); waiting would be 50 x 9 ops x 0.2 s
+        assert time.monotonic() - started < 2.5
         assert not store.up and len(_warnings(caplog)) == 1
     finally:
         await store.close()
@@ -154,7 +157,7 @@ async def test_a_locked_sqlite_file_never_stalls_the_event_loop(tmp_path: Path, 
         await store.put_cooldown("a#1", "m", 5, "rate_limit")
         elapsed = time.monotonic() - started
         # On the loop thread, sqlite would have held it for its whole 2 s busy timeout.
-        assert elapsed < 1.0 and not store.up
+        assert elapsed < 1.6 and not store.up  # below the 2 s busy timeout, with slack for load
         assert ticks >= 2  # the loop kept running while sqlite waited on its thread
         locker.execute("ROLLBACK")
         deadline = time.monotonic() + 5
