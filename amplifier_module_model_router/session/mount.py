@@ -209,9 +209,9 @@ def build_router(router_config: RouterConfig) -> Router:
     """A Router over the effective routing: bundle tiers + org/user/project/local/mount layers.
 
     Settings files are looked at on every mount of a root (a routed child takes its parent's
-    router, see :func:`mount`) so an edit applies to the next session without a restart; a file unchanged since it was parsed (same inode, size and
-    mtime) is not parsed again, nor is the module config, nor the routing made of them
-    (:mod:`..settings.reuse`). A bad settings file is left out whole and the session routes with
+    router, see :func:`mount`) so an edit applies to the next session without a restart; a
+    file unchanged since it was parsed (same inode, size and mtime) is not parsed again, nor is
+    the module config, nor the routing made of them (:mod:`..settings.reuse`). A bad settings file is left out whole and the session routes with
     the other layers: one warning line (file, line, key) per process, and the session emits
     ``model_router:settings_error`` at its start, when every hook (an app's logger included)
     is registered.
