@@ -6,7 +6,7 @@ Run: ``.venv/bin/python benchmarks/bench_budget.py [--processes 8] [--redis-url 
 
 Known costs: every Anthropic call reports 100,000 input tokens and no output, so it costs
 $0.50 on Opus, $0.30 on Sonnet and $0.10 on Haiku (the embedded catalog's list prices); the
-root session runs on OpenAI gpt-5-nano with 10 tokens a call (next to nothing) until a cap
+root session runs on OpenAI gpt-5.4 with 10 tokens a call (next to nothing) until a cap
 moves it. The scripted session, at full tiers (no budget):
 
     zen-architect -> git-ops   Opus call, Haiku child, Opus call      $1.10
@@ -76,7 +76,7 @@ def plan(budget: dict[str, Any] | None, *, state: dict[str, Any] | None = None, 
     result = offline_mount_plan(
         agent_configs(BUNDLE),
         providers=("openai", "anthropic"),
-        session_model="openai/gpt-5-nano",
+        session_model="openai/gpt-5.4",
         hooks=[{"module": "model-router", "config": config}],
         provider_config={
             "anthropic": {"usage": {"input_tokens": 100_000, "output_tokens": 0}, "latency": latency},
