@@ -107,3 +107,35 @@ def test_a_child_announced_but_not_yet_started_counts_as_running_under_its_root(
     ledger.expect("never", "root")
     ledger.settle("never")  # the spawn failed before the child existed
     assert ledger.running_under("root") == (0, 0)
+
+
+async def test_a_root_whose_last_turn_failed_is_neither_waited_for_nor_marked_incomplete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that raises (a provider error loop-basic re-raises, a hard cancel in
+    loop-streaming) ends with ``execution:end`` and no ``orchestrator:complete``. The root's
+    cost summary read the turn as still running: it waited out the whole grace and reported
+    one session running that no longer was."""
+    monkeypatch.setattr(cost_hooks, "LATE_CALLS_GRACE_S", 0.5)
+    fault = {"type": "ProviderUnavailableError", "from_call": 2, "models": ["gpt-5.5"]}
+    plan = routed_plan(
+        provider_config={"openai": {"complete_error": fault}}, session_model="openai/gpt-5.5"
+    )
+    root = AmplifierSession(plan)
+    costs: list[dict[str, Any]] = []
+
+    async def capture(event: str, data: dict[str, Any]) -> HookResult:
+        costs.append(data)
+        return HookResult()
+
+    root.coordinator.hooks.register("model_router:cost", capture, name="test-cost")
+    try:
+        await root.initialize()
+        await root.execute("hello")  # answered: the summary has a call to report
+        with pytest.raises(Exception, match="(?i)unavailable"):
+            await root.execute("once more")  # the provider fails: the loop raises
+    finally:
+        await root.cleanup()
+    (payload,) = costs
+    assert calls_in(payload) == 1
+    assert "incomplete" not in payload, payload.get("incomplete")

@@ -107,15 +107,17 @@ class CostTracker:
         self._misses: dict[ModelKey, int] = {}
         self._unregister: list[Callable[[], None]] = []
         self._executing = False
-        """Between the loop's prompt:submit and orchestrator:complete: it may still call its model."""
+        """Between the loop's prompt:submit and the end of its turn: it may still call its model."""
 
     def register(self) -> Callable[[], None]:
         """The events the ledger needs, and no more: each handler is a kernel dispatch on every
         emit of its event (~0.15 ms), so
 
         - whether the loop still runs is read only at a root's end (:meth:`_wait_for_stragglers`),
-          from the first and last events every loop emits in a turn (``prompt:submit``,
-          ``orchestrator:complete``), and only in a root;
+          and only in a root: from ``prompt:submit`` (every loop's first event of a turn) to
+          ``orchestrator:complete`` or ``execution:end``, whichever comes (a turn that raises,
+          a provider error in loop-basic or a hard cancel in loop-streaming, emits only the
+          latter; a loop without it, only the former);
         - a child's ``session:end`` only leaves the ledger, which :meth:`stop` does at cleanup;
         - delegations are announced by our spawner (:meth:`child_announced`), through which
           every spawn of a routed session goes, not by tool-delegate's ``delegate:*`` events.
@@ -126,6 +128,7 @@ class CostTracker:
             root_events = (
                 ("prompt:submit", self.on_loop_start),
                 ("orchestrator:complete", self.on_loop_end),
+                ("execution:end", self.on_loop_end),
                 ("session:end", self.on_end),
             )
         for event, handler in (

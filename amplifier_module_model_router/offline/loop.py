@@ -7,8 +7,11 @@ so offline sessions run this one. What it keeps from loop-basic, because routing
   100; ties: the first mount name), never re-read mid-run; ``complete(request)`` with no
   ``model=``, so the provider answers on its ``default_model``.
 - ``prompt:submit`` / ``prompt:complete`` / ``orchestrator:complete`` (``turn_count``,
-  ``status``), which the cost hooks use to tell a running loop from a finished one, and
-  ``provider:error`` before a provider error is re-raised (never retried).
+  ``status``) on the paths that finish a turn, ``execution:start`` / ``execution:end`` around
+  the whole turn (the end on every exit, an error or a cancellation included, with ``status``
+  ``completed``, ``cancelled`` or ``error``, as loop-basic and loop-streaming emit it), which
+  the cost hooks use to tell a running loop from a finished one, and ``provider:error``
+  before a provider error is re-raised (never retried).
 - Tool calls of one response run concurrently and are registered with the coordinator's
   cancellation (the cost hooks count tools in flight); results join the context in call order.
 
@@ -57,6 +60,28 @@ class OfflineLoop:
         **_: Any,
     ) -> str:
         await hooks.emit("prompt:submit", {"prompt": prompt})
+        await hooks.emit("execution:start", {"prompt": prompt})
+        final, status = "", "error"
+        try:
+            final, status = await self._turn(prompt, context, providers, tools, hooks, coordinator)
+            return final
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:  # every exit, as loop-basic's and loop-streaming's
+            ended = "completed" if status in ("success", "incomplete") else status
+            await hooks.emit("execution:end", {"response": final, "status": ended})
+
+    async def _turn(
+        self,
+        prompt: str,
+        context: Any,
+        providers: dict[str, Any],
+        tools: dict[str, Any],
+        hooks: Any,
+        coordinator: Any,
+    ) -> tuple[str, str]:
+        """One turn: ``(answer, orchestrator:complete status)``; provider errors propagate."""
         await context.add_message({"role": "user", "content": prompt})
         if not providers:
             raise RuntimeError("No provider available")
@@ -92,7 +117,7 @@ class OfflineLoop:
             turn += 1
         await hooks.emit("prompt:complete", {"response_preview": final[:200]})
         await hooks.emit("orchestrator:complete", {"turn_count": turn, "status": status})
-        return final
+        return final, status
 
 
 async def _run(call: Any, tools: dict[str, Any], coordinator: Any) -> str:
