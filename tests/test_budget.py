@@ -206,6 +206,26 @@ async def test_unknown_cost_block_keeps_calls_under_the_cap_on_priced_models() -
     )
 
 
+async def test_unknown_cost_block_keeps_models_the_price_table_prices() -> None:
+    """A catalog without prices (a real provider's ``list_models()``, here plain strings) does
+    not make a cost unknown when the list-price table has the model: the ledger charges those
+    calls at the table's price, so ``block`` must not keep them out at the cap."""
+    plan = tapped(routed_plan(
+        hook_options={"budget": {"session_usd": 0.0000001, "unknown_cost": "block"}},
+        providers=("gemini", "anthropic"),
+        session_model="gemini/gemini-2.5-flash-lite",
+        provider_config={
+            "gemini": {"usage": {"input_tokens": 10, "output_tokens": 0}},
+            "anthropic": {"list_models": {"mode": "strings"}},
+        },
+    ))
+    seen, _ = await turns(plan, [delegate_lines(["git-ops"])])
+    event = resolved(seen)[0]
+    assert (event["provider"], event["model"]) == ("anthropic", HAIKU), event["skipped"]
+    summary = [d for e, d in seen if e == "model_router:cost"][0]["budget"]
+    assert summary["unknown_calls"] == 0  # the ledger priced them: their cost was known
+
+
 async def test_report_shows_spend_against_each_cap(tmp_path) -> None:
     import json
 

@@ -20,6 +20,7 @@ from ..failover.provider import FailoverProvider
 from ..resolve.catalog import shared_cache
 from ..failover.cooldown import CooldownRegistry
 from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference
+from ..resolve.prices import list_price
 from ..resolve.providers import ProviderEntry, entries_from, plan_index
 from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.effective import EffectiveRouting
@@ -287,17 +288,21 @@ class Router:
         await coordinator.hooks.emit(events.RESOLVED, payload)
 
     def priced(self, candidate: Candidate) -> bool:
-        """True when ``candidate``'s cost can be known: its catalog entry has a list price.
+        """True when ``candidate``'s cost can be known, as the cost ledger will price its calls:
+        its catalog entry's list price, else the list-price table's (none for a provider that
+        bills requests). Real providers list no prices, so without the table every one of their
+        candidates would count as unknown.
 
-        (A provider that reports ``cost_usd`` itself but lists no price counts as unknown
+        (A provider that reports ``cost_usd`` itself but has no list price counts as unknown
         here: before the call nothing says it will.)
         """
         lookup = self.cache.peek(candidate.entry)
-        if lookup is None:
-            return False
-        folded = candidate.model.lower()
-        record = next((m for m in lookup.models if m.id.lower() == folded), None)
-        return record is not None and record.pricing is not None
+        if lookup is not None:
+            folded = candidate.model.lower()
+            record = next((m for m in lookup.models if m.id.lower() == folded), None)
+            if record is not None and record.pricing is not None:
+                return True
+        return list_price(candidate.provider, candidate.model) is not None
 
     async def resolve_tier(self, coordinator: Any, tier: str, *, priced_only: bool = False) -> tuple[Candidate, ...]:
         """``tier``'s chain resolved against ``coordinator``'s providers (a running child's)."""
