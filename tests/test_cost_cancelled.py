@@ -139,3 +139,18 @@ async def test_a_root_whose_last_turn_failed_is_neither_waited_for_nor_marked_in
     (payload,) = costs
     assert calls_in(payload) == 1
     assert "incomplete" not in payload, payload.get("incomplete")
+
+
+def test_a_cleared_ledger_forgets_calls_in_flight_and_announced_children() -> None:
+    """``clear`` (every test's clean slate, :func:`..shared.reset_shared`) left calls in flight,
+    announced children and ended roots behind: a session reopened under the same id then had
+    a call in flight it never sent."""
+    from amplifier_module_model_router.cost.ledger import CostLedger
+
+    ledger = CostLedger()
+    ledger.open("root", None)
+    ledger.sent("root")
+    ledger.expect("child", "root")
+    ledger.clear()
+    ledger.open("root", None)
+    assert ledger.running_under("root") == (0, 0)

@@ -156,7 +156,8 @@ class CostLedger:
         self._ended: dict[str, int] = {}
         """Roots summarised while sessions under them ran -> calls answered after that."""
         self._expected: set[str] = set()
-        """Children announced (``delegate:agent_spawned``) whose session has not opened yet."""
+        """Children announced (our spawner, :meth:`.hooks.CostTracker.child_announced`) whose
+        session has not opened yet."""
 
     @_locked
     def open(
@@ -336,10 +337,13 @@ class CostLedger:
 
     @_locked
     def clear(self) -> None:
-        """Forget every session and root."""
+        """Forget every session and root, with their calls in flight and announced children."""
         self._roots.clear()
         self._root_of.clear()
         self._agent_of.clear()
+        self._in_flight.clear()
+        self._ended.clear()
+        self._expected.clear()
 
 
 def summarize(
