@@ -87,6 +87,47 @@ async def test_the_resolver_side_re_reads_in_the_background(two_processes) -> No
     assert b.remaining(*SONNET) > 0
 
 
+async def test_a_cooldown_cleared_in_one_process_is_dropped_by_the_other_at_its_next_read(two_processes) -> None:
+    """The model answered in a: the store's row goes, and b, which only read the cooldown from
+    the store, stops resting the model at its next read (sqlite keeps no trace of a clear but
+    the row's absence). A cooldown b learnt itself is b's own and stays: its absence may be b's
+    own write not landed yet."""
+    kind, ((a, a_sync), (b, b_sync)) = two_processes
+    own = ("anthropic#acct1", "claude-haiku-4-5")
+    a.cool(*SONNET, seconds=30, reason="rate_limit")
+    await a_sync.flush()
+    await b.sync([SONNET])
+    assert b.remaining(*SONNET) > 29
+    b.cool(*own, seconds=30, reason="rate_limit")  # b's own, written to the store too
+    await b_sync.flush()
+    a.settle(*SONNET, proven=True)  # the model answered after all
+    a.clear(*own)  # and a clears the other one in the store as well
+    await a_sync.flush()
+    await b.sync([SONNET, own])
+    assert b.remaining(*SONNET) == 0.0
+    if kind == "sqlite":  # Redis pushes a's clear itself, and b drops its own too
+        assert b.remaining(*own) > 29, "what b learnt itself is not dropped by the store's absence"
+
+
+async def test_a_store_that_cannot_answer_drops_no_learnt_cooldown(tmp_path: Path) -> None:
+    store = GuardedStore(await SqliteStore.open(tmp_path / "state.db"), op_timeout=2.0)
+    writer, reader = CooldownRegistry(), CooldownRegistry()
+    w_sync, r_sync = CooldownSync(writer, store), CooldownSync(reader, store)
+    writer.attach(w_sync)
+    reader.attach(r_sync)
+    try:
+        writer.cool(*SONNET, seconds=30, reason="rate_limit")
+        await w_sync.flush()
+        await reader.sync([SONNET])
+        assert reader.remaining(*SONNET) > 29
+        await store.close()  # the store is gone: reads answer nothing and say so
+        await reader.sync([SONNET])
+        assert reader.remaining(*SONNET) > 29
+    finally:
+        await w_sync.close()
+        await r_sync.close()
+
+
 @pytest.mark.parametrize("two_processes", ["redis"], indirect=True)  # only Redis pushes changes
 async def test_redis_pushes_cooldowns_so_a_warm_call_reads_nothing(two_processes) -> None:
     _, ((a, a_sync), (b, b_sync)) = two_processes

@@ -204,19 +204,22 @@ class CooldownRegistry:
                         dropped.append(entry)
         self._tell_cleared(dropped)
 
-    def clear(self, provider: str | None = None, model: str | None = None, *, notify: bool = True) -> None:
+    def clear(
+        self, provider: str | None = None, model: str | None = None, *, notify: bool = True, exact: bool = False
+    ) -> None:
         """Forget cooldowns: all of them, one provider's entries, or one (provider, model).
 
         Clearing everything stays local (the shared store's entries expire by themselves);
         clearing one provider or model clears it in the shared store too, unless ``notify`` is
-        False (the clear came from the store).
+        False (the clear came from the store). ``exact`` with no model clears the provider-level
+        entry only, not its models' (a store key is one or the other).
         """
         dropped: list[_Entry] = []
         with self._lock:
             if provider is None:
                 self._entries.clear()
                 return
-            if model is not None:
+            if model is not None or exact:
                 keys = [_key(provider, model)]
             else:
                 name = provider.casefold()

@@ -5,7 +5,9 @@ reads on its hot paths: synchronous, in memory, no I/O. This class keeps it in s
 store, the way LiteLLM's router keeps its in-memory cooldowns in step with Redis:
 
 - a cooldown set here is written to the store in the background (the caller never waits);
-- a cooldown proven wrong here (the provider answered) is cleared there too;
+- a cooldown proven wrong here (the provider answered) is cleared there too, and a cooldown
+  this process only read from the store is dropped here once a read finds the store without
+  it (sqlite and a missed push leave no trace of a clear but the row's absence);
 - before a model call, :meth:`refresh` reads the store's cooldowns for the candidates about
   to be tried (sqlite: an inline read of a few rows; bounded by the guard), so a 429 seen by
   any process on the same account is honoured by the next call everywhere;
@@ -47,7 +49,9 @@ class MergeTarget(Protocol):
         self, provider: str, model: str | None = None, *, seconds: float, reason: str = "", notify: bool = True
     ) -> float: ...
 
-    def clear(self, provider: str | None = None, model: str | None = None, *, notify: bool = True) -> None: ...
+    def clear(
+        self, provider: str | None = None, model: str | None = None, *, notify: bool = True, exact: bool = False
+    ) -> None: ...
 
 
 def _key(provider: str, model: str | None) -> CooldownKey:
@@ -79,16 +83,20 @@ class CooldownSync:
         self._live = False
         self._fresh: set[CooldownKey] = set()
         """Keys read since the subscription went live: pushes keep them current."""
+        self._learnt: OrderedDict[CooldownKey, None] = OrderedDict()
+        """Keys whose cooldown here came from the store (not set by this process since)."""
 
     # -- from the registry (synchronous: schedule, never wait) ----------------------------
 
     def cooled(self, provider: str, model: str | None, seconds: float, reason: str) -> None:
         identity, model_key = _key(provider, model)
+        self._learnt.pop((identity, model_key), None)  # this process's own now
         self._schedule(self.store.put_cooldown(identity, model_key, seconds, reason))
         self._listen()
 
     def cleared(self, provider: str, model: str | None) -> None:
         identity, model_key = _key(provider, model)
+        self._learnt.pop((identity, model_key), None)
         self._schedule(self.store.clear_cooldown(identity, model_key))
 
     def watch(self, provider: str, model: str | None) -> None:
@@ -128,6 +136,12 @@ class CooldownSync:
             self.sync_ms.append(round((time.perf_counter() - started) * 1000, 4))
         for entry in found:
             self._merge(entry)
+        if self.store.up:  # the read answered: a learnt cooldown it lacks was cleared or ended
+            present = {_key(entry.identity, entry.model) for entry in found}
+            for key in wanted:
+                if key in self._learnt and key not in present:
+                    del self._learnt[key]
+                    self.registry.clear(key[0], key[1], notify=False, exact=True)
         return len(found)
 
     def refresh_soon(self) -> None:
@@ -160,10 +174,19 @@ class CooldownSync:
     # -- machinery -------------------------------------------------------------------------
 
     def _merge(self, entry: StoredCooldown) -> None:
+        key = _key(entry.identity, entry.model)
         if entry.remaining > 0:
-            self.registry.cool(entry.identity, entry.model, seconds=entry.remaining, reason=entry.reason, notify=False)
+            kept = self.registry.cool(
+                entry.identity, entry.model, seconds=entry.remaining, reason=entry.reason, notify=False
+            )
+            if kept == entry.remaining:  # adopted (a longer one of this process's own stays its own)
+                self._learnt[key] = None
+                self._learnt.move_to_end(key)
+                while len(self._learnt) > _MAX_WATCHED:
+                    self._learnt.popitem(last=False)
         else:
-            self.registry.clear(entry.identity, entry.model, notify=False)
+            self._learnt.pop(key, None)
+            self.registry.clear(entry.identity, entry.model, notify=False, exact=True)
 
     def _listen(self) -> None:
         """Keep one subscription running on this loop where the store pushes (never waits)."""
