@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..budget.model import AT_CAP_REFUSE, BudgetSettings
+from ..bundle.files import MODULE_ID
 from ..cost.summary import Tokens
 from ..events import BUDGET, RESOLVED
 from ..failover.cooldown import shared_cooldowns
@@ -110,7 +111,7 @@ def budget_plan(scenario: Scenario, budget: dict[str, Any], tokens: int) -> dict
     """The scenario's plan with ``budget`` in the module's config and fixed tokens per call."""
     plan = copy.deepcopy(scenario.plan)
     for hook in plan["hooks"]:
-        if hook.get("module") == "model-router":
+        if hook.get("module") == MODULE_ID:
             config = hook.setdefault("config", {})
             config["budget"] = {**(config.get("budget") or {}), **budget}
     for entry in plan["providers"]:
@@ -210,7 +211,7 @@ def _settings(scenario: Scenario, plan: dict[str, Any]) -> BudgetSettings:
     from ..session.mount import build_router
     from ..settings.options import RouterConfig
 
-    config = next(h["config"] for h in plan["hooks"] if h.get("module") == "model-router")
+    config = next(h["config"] for h in plan["hooks"] if h.get("module") == MODULE_ID)
     router_config = RouterConfig.from_mount(config, source="verify --budget")
     router = build_router(dataclasses.replace(router_config, use_settings_files=scenario.options.use_settings))
     if router.budget is None:

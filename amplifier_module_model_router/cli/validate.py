@@ -22,7 +22,7 @@ from ..bundle.model import Bundle
 from ..errors import InputError
 from ..settings.effective import effective_routing
 from ..settings.options import RouterConfig
-from ..settings.schema import SettingsLayer, parsed_layer
+from ..settings.discover import module_config_layer
 
 __all__ = ["Validation", "unread_lines", "validate_bundle", "validation_json"]
 
@@ -108,9 +108,8 @@ def validate_bundle(path: str | Path) -> Validation:
         source = f"{display_path(bundle.path)}: hooks[model-router]"
         try:
             config = RouterConfig.from_mount(dict(bundle.module_config), source=source)
-            settings = {k: v for k, v in config.settings.items() if k != "tiers"}
-            if settings:  # as the session's mount layer (settings/discover.py), named by its file
-                layer = parsed_layer(SettingsLayer("mount", source, settings, section="config"))
+            layer = module_config_layer(config.settings, source=source)  # the session's mount layer
+            if layer is not None:
                 effective_routing(bundle.tiers, [layer])
         except InputError as err:
             errors.append(err)

@@ -29,11 +29,13 @@ from .tiers import assign_tier_preferences
 logger = logging.getLogger(__name__)
 
 
+def _ours(entry: Any) -> bool:
+    return isinstance(entry, Mapping) and entry.get("module") == MODULE_ID
+
+
 def _router_entries(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     hooks = plan.get("hooks")
-    if not isinstance(hooks, list):
-        return []
-    return [h for h in hooks if isinstance(h, Mapping) and h.get("module") == MODULE_ID]
+    return [h for h in hooks if _ours(h)] if isinstance(hooks, list) else []
 
 
 def leave_out_router_hook(child_plan: dict[str, Any], parent_plan: Mapping[str, Any]) -> bool:
@@ -45,10 +47,7 @@ def leave_out_router_hook(child_plan: dict[str, Any], parent_plan: Mapping[str, 
     own = [h.get("config") or {} for h in _router_entries(parent_plan)]
     hooks = child_plan.get("hooks")
     if isinstance(hooks, list):
-        child_plan["hooks"] = [
-            h for h in hooks
-            if not (isinstance(h, Mapping) and h.get("module") == MODULE_ID and (h.get("config") or {}) in own)
-        ]
+        child_plan["hooks"] = [h for h in hooks if not (_ours(h) and (h.get("config") or {}) in own)]
     return not _router_entries(child_plan)
 
 

@@ -19,32 +19,27 @@ class Handoffs:
     running."""
 
     def __init__(self) -> None:
-        self._routes: dict[str, Any] = {}
-        self._routers: dict[str, Any] = {}
+        self._routes: dict[str, tuple[Any, Any]] = {}
 
     def put(self, sub_session_id: str, route: Any, router: Any = None) -> None:
-        self._routes[sub_session_id] = route
-        if router is not None:
-            self._routers[sub_session_id] = router
+        self._routes[sub_session_id] = (route, router)
 
     def get(self, sub_session_id: str | None) -> Any | None:
-        return self._routes.get(sub_session_id) if sub_session_id else None
+        return self._routes.get(sub_session_id, (None, None))[0] if sub_session_id else None
 
     def router_for(self, sub_session_id: str | None) -> Any | None:
         """The parent's router, for a child that mounts model-router with the same config: one
         session tree routes with one settings snapshot, built once."""
-        return self._routers.get(sub_session_id) if sub_session_id else None
+        return self._routes.get(sub_session_id, (None, None))[1] if sub_session_id else None
 
     def discard(self, sub_session_id: str) -> None:
         self._routes.pop(sub_session_id, None)
-        self._routers.pop(sub_session_id, None)
 
     def __len__(self) -> int:
         return len(self._routes)
 
     def clear(self) -> None:
         self._routes.clear()
-        self._routers.clear()
 
 
 def shared_handoffs() -> Handoffs:

@@ -110,13 +110,32 @@ def discover_layers(
             continue
         if layer is not None:
             layers.append(layer)
-    if mount_config:
-        values: Any = mount_config
-        if isinstance(mount_config, Mapping):
-            values = {key: value for key, value in mount_config.items() if key != "tiers"}
-        if values:
-            layers.append(_mount_layer(mount_config, values, namespace))
+    mount = module_config_layer(mount_config, namespace=namespace)
+    if mount is not None:
+        layers.append(mount)
     return layers
+
+
+def module_config_layer(
+    mount_config: Mapping[str, Any] | None, *, namespace: str = BUNDLE_NAMESPACE, source: str = MOUNT_SOURCE
+) -> SettingsLayer | None:
+    """The settings keys of the module's config as a validated layer (``tiers`` left out: they
+    are the bundle's own tiers); None when it sets none. Raises :class:`SettingsError` naming
+    ``source`` (``validate`` names the bundle's file) and the key."""
+    if not mount_config:
+        return None
+    values: Any = mount_config
+    if isinstance(mount_config, Mapping):
+        values = {key: value for key, value in mount_config.items() if key != "tiers"}
+    if not values:
+        return None
+
+    def parse() -> SettingsLayer:
+        return parsed_layer(SettingsLayer("mount", source, values, section="config"), namespace=namespace)
+
+    if source != MOUNT_SOURCE:  # the memo's layers are named "mount plan"
+        return parse()
+    return reuse.mount_layer(mount_config, namespace, parse)
 
 
 _PATHS_LIMIT = 64
@@ -144,13 +163,6 @@ def _stat(path: Path) -> os.stat_result | None:
         return os.stat(path)
     except (OSError, ValueError):
         return None
-
-
-def _mount_layer(mount_config: Mapping[str, Any], values: Any, namespace: str) -> SettingsLayer:
-    def parse() -> SettingsLayer:
-        return parsed_layer(SettingsLayer("mount", MOUNT_SOURCE, values, section="config"), namespace=namespace)
-
-    return reuse.mount_layer(mount_config, namespace, parse)
 
 
 def _parsed_file_layer(name: str, path: Path, section: str | None, namespace: str) -> SettingsLayer | None:
