@@ -91,6 +91,18 @@ class Run:
         return [(c.provider, c.model) for c in RECORDER.completions(session_id=sub) if c.error is None]
 
 
+def captured(coordinator: Any, event: str) -> list[dict[str, Any]]:
+    """Every payload of ``event`` the session emits from now on (the list fills as it runs)."""
+    seen: list[dict[str, Any]] = []
+
+    async def capture(name: str, data: dict[str, Any]) -> HookResult:
+        seen.append(data)
+        return HookResult()
+
+    coordinator.hooks.register(event, capture, name=f"test-captured-{event}")
+    return seen
+
+
 @asynccontextmanager
 async def session(
     plan: dict[str, Any],

@@ -10,8 +10,7 @@ import json
 from typing import Any
 
 import amplifier_module_event_tap as tap
-from amplifier_core.models import HookResult
-from session_kit import ALL_AGENTS, NS, AppCliStandIn, delegate_lines, router_hook, routed_plan, session
+from session_kit import ALL_AGENTS, NS, AppCliStandIn, captured, delegate_lines, router_hook, routed_plan, session
 
 from amplifier_module_model_router.bundle.files import MODULE_ID
 from amplifier_module_model_router.session import mount as mount_module
@@ -29,17 +28,6 @@ def router_entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in plan.get("hooks") or [] if h.get("module") == MODULE_ID]
 
 
-async def cost_of(s: Any) -> list[dict[str, Any]]:
-    costs: list[dict[str, Any]] = []
-
-    async def capture(event: str, data: dict[str, Any]) -> HookResult:
-        costs.append(data)
-        return HookResult()
-
-    s.coordinator.hooks.register("model_router:cost", capture, name="test-cost")
-    return costs
-
-
 def calls_by_agent(payload: dict[str, Any]) -> dict[str, int]:
     return {a["agent"]: sum(m["calls"] for m in a["models"]) for a in payload["agents"]}
 
@@ -47,7 +35,7 @@ def calls_by_agent(payload: dict[str, Any]) -> dict[str, int]:
 async def test_our_spawner_leaves_the_module_out_of_the_childs_plan_and_the_child_still_counts() -> None:
     plan = tapped(routed_plan(session_model="anthropic/claude-opus-4-8"))
     async with session(plan) as (s, seen):
-        costs = await cost_of(s)
+        costs = captured(s.coordinator, "model_router:cost")
         await s.execute(delegate_lines(AGENTS))
         children = {sid: p for sid, p in tap.PLANS.items() if sid != s.session_id}
     assert len(children) == len(AGENTS)
@@ -63,7 +51,7 @@ async def test_our_spawner_leaves_the_module_out_of_the_childs_plan_and_the_chil
 async def test_a_grandchild_is_set_up_the_same_way_and_counted_under_the_root() -> None:
     plan = tapped(routed_plan(session_model="anthropic/claude-opus-4-8"))
     async with session(plan) as (s, _):
-        costs = await cost_of(s)
+        costs = captured(s.coordinator, "model_router:cost")
         # zen-architect delegates in its own turn: its spawner is the parent's router's
         await s.execute(f"DELEGATE {NS}zen-architect: " + json.dumps(f"DELEGATE {NS}git-ops: deeper"))
         sessions = set(tap.PLANS) - {s.session_id}
@@ -79,7 +67,7 @@ async def test_an_agent_that_configures_the_module_itself_keeps_its_entry_and_is
     own = router_hook(prefetch=False)  # not the parent's config: the kernel mounts this one
     plan["agents"][f"{NS}git-ops"]["hooks"] = [own]
     async with session(plan) as (s, _):
-        costs = await cost_of(s)
+        costs = captured(s.coordinator, "model_router:cost")
         await s.execute(delegate_lines(["git-ops"]))
         (child,) = [p for sid, p in tap.PLANS.items() if sid != s.session_id]
     assert [h["config"] for h in router_entries(child)] == [own["config"]]
@@ -99,7 +87,7 @@ async def test_a_child_an_app_spawner_creates_takes_its_parents_router(monkeypat
     spawner = AppCliStandIn()
     plan = tapped(routed_plan(session_model="anthropic/claude-opus-4-8"))
     async with session(plan, capabilities={"session.spawn": spawner}) as (s, _):
-        costs = await cost_of(s)
+        costs = captured(s.coordinator, "model_router:cost")
         await s.execute(delegate_lines(AGENTS))
         children = {sid: p for sid, p in tap.PLANS.items() if sid != s.session_id}
     assert len(spawner.calls) == len(AGENTS)
@@ -115,7 +103,7 @@ async def test_many_children_at_once_are_each_counted_once() -> None:
     agents = [a for a in ALL_AGENTS][:16] * 3
     plan = routed_plan(session_model="anthropic/claude-opus-4-8")
     async with session(plan) as (s, _):
-        costs = await cost_of(s)
+        costs = captured(s.coordinator, "model_router:cost")
         await s.execute(delegate_lines(agents))
     (payload,) = costs
     counted = calls_by_agent(payload)

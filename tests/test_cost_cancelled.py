@@ -13,8 +13,7 @@ from typing import Any
 import amplifier_module_event_tap as tap
 import pytest
 from amplifier_core import AmplifierSession
-from amplifier_core.models import HookResult
-from session_kit import ALL_AGENTS, delegate_lines, routed_plan
+from session_kit import ALL_AGENTS, captured, delegate_lines, routed_plan
 
 from amplifier_module_model_router.cost import hooks as cost_hooks
 from amplifier_module_model_router.cost.summary import CostSummary
@@ -35,13 +34,7 @@ async def cancelled_root(child_latency: float) -> tuple[list[dict[str, Any]], in
     plan["hooks"].append({"module": "event-tap", "config": {"events": ["llm:request"]}})
     tap.TAP.clear()
     root = AmplifierSession(plan)
-    costs: list[dict[str, Any]] = []
-
-    async def capture(event: str, data: dict[str, Any]) -> HookResult:
-        costs.append(data)
-        return HookResult()
-
-    root.coordinator.hooks.register("model_router:cost", capture, name="test-cost")
+    costs = captured(root.coordinator, "model_router:cost")
     await root.initialize()
     run = asyncio.create_task(root.execute(delegate_lines(AGENTS)))
     while len(tap.TAP) < 1 + len(AGENTS):  # every child has sent its call
@@ -122,13 +115,7 @@ async def test_a_root_whose_last_turn_failed_is_neither_waited_for_nor_marked_in
         provider_config={"openai": {"complete_error": fault}}, session_model="openai/gpt-5.5"
     )
     root = AmplifierSession(plan)
-    costs: list[dict[str, Any]] = []
-
-    async def capture(event: str, data: dict[str, Any]) -> HookResult:
-        costs.append(data)
-        return HookResult()
-
-    root.coordinator.hooks.register("model_router:cost", capture, name="test-cost")
+    costs = captured(root.coordinator, "model_router:cost")
     try:
         await root.initialize()
         await root.execute("hello")  # answered: the summary has a call to report
