@@ -27,7 +27,7 @@ from typing import Any
 from amplifier_core.models import HookResult
 
 from .. import events
-from ..resolve.prices import Price, list_price, price_of
+from ..resolve.prices import Price, listed_price
 from ..resolve.providers import ProviderEntry, match_provider
 from ..session_ids import agent_of
 from ..session.router import current_model, session_entries
@@ -298,7 +298,7 @@ class CostTracker:
         lookup = self.router.cache.peek(entry) if entry is not None else None
         if lookup is None or self._misses.get((provider, model)) == lookup.serial:
             return None
-        price = _find_price(lookup.models, model, provider)
+        price = listed_price(lookup.models, provider, model)
         if price is None:
             self._misses[(provider, model)] = lookup.serial
         return price
@@ -312,22 +312,7 @@ class CostTracker:
             entry = self._entry(provider)
             assert entry is not None
             lookup = self.router.cache.peek(entry) or await self.router.cache.lookup(entry)
-            return _find_price(lookup.models, model, provider)
+            return listed_price(lookup.models, provider, model)
 
         prices = await asyncio.gather(*(one(p, m) for p, m in keys))
         return dict(zip(keys, prices, strict=True))
-
-
-def _find_price(records: Iterable[Any], model: str | None, provider: str | None = None) -> Price | None:
-    """The catalog's price for ``model``, else the list-price table's (none of the real
-    providers prices its ``ModelInfo``), else None: unknown, never zero."""
-    if not model:
-        return None
-    folded = model.lower()
-    for record in records:
-        if record.id == model or record.id.lower() == folded:
-            price = price_of(record)
-            if price is not None:
-                return price
-            break
-    return list_price(provider, model)

@@ -357,6 +357,22 @@ def list_price(provider: str | None, model_id: str) -> Price | None:
         return None
 
 
+def listed_price(records: Iterable[Any], provider: str | None, model: str | None) -> Price | None:
+    """What a call on ``model`` costs per token, as the cost ledger prices it: the catalog
+    record's price (``records``: a provider's catalog), else the list-price table's, else None:
+    unknown, never zero (none of the real providers prices its ``ModelInfo``)."""
+    if not model:
+        return None
+    folded = model.lower()
+    for record in records:
+        if record.id == model or record.id.lower() == folded:
+            price = price_of(record)
+            if price is not None:
+                return price
+            break
+    return list_price(provider, model)
+
+
 CEILING_BASIS = "list price per million tokens, input + output"
 """What a tier's ``price_ceiling`` is compared with (the README's tier table shows both halves)."""
 

@@ -25,7 +25,7 @@ from ..errors import CatalogError, InputError, unknown_keys
 from ..bounded_read import read_text
 from ..safe_yaml import parse_yaml
 from .globs import is_glob
-from .prices import PRICES_ENV, Price, list_price, parse_price
+from .prices import PRICES_ENV, Price, listed_price, parse_price
 
 __all__ = [
     "EMBEDDED_CATALOG",
@@ -90,10 +90,7 @@ class CatalogSnapshot:
     def list_price(self, provider: str, model_id: str) -> Price | None:
         """What ``model_id`` on ``provider`` lists at, as cost tracking prices a call: this
         catalog's price, else the list-price table's in force; None when neither knows it."""
-        model = self.model(provider, model_id)
-        if model is not None and model.pricing is not None:
-            return model.pricing
-        return list_price(provider, model_id)
+        return listed_price(self.models(provider), provider, model_id)
 
     def default_model(self, provider: str) -> str | None:
         """The provider's default model, else its first listed model, else None."""

@@ -20,7 +20,7 @@ from ..failover.provider import FailoverProvider
 from ..resolve.catalog import shared_cache
 from ..failover.cooldown import CooldownRegistry
 from ..resolve.preferences import CALLER_CONFIG_KEYS, ProviderPreference
-from ..resolve.prices import list_price
+from ..resolve.prices import listed_price
 from ..resolve.providers import ProviderEntry, entries_from, plan_index
 from ..resolve.resolver import Candidate, Resolution, resolve
 from ..settings.effective import EffectiveRouting
@@ -297,12 +297,7 @@ class Router:
         here: before the call nothing says it will.)
         """
         lookup = self.cache.peek(candidate.entry)
-        if lookup is not None:
-            folded = candidate.model.lower()
-            record = next((m for m in lookup.models if m.id.lower() == folded), None)
-            if record is not None and record.pricing is not None:
-                return True
-        return list_price(candidate.provider, candidate.model) is not None
+        return listed_price(lookup.models if lookup else (), candidate.provider, candidate.model) is not None
 
     async def resolve_tier(self, coordinator: Any, tier: str, *, priced_only: bool = False) -> tuple[Candidate, ...]:
         """``tier``'s chain resolved against ``coordinator``'s providers (a running child's)."""
