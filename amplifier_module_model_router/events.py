@@ -39,6 +39,23 @@ REFUSED = "refused"
 """Strict mode and nothing resolved: the spawn is refused."""
 
 
+async def emit_observed(hooks: Any, event: str, payload: dict[str, Any]) -> None:
+    """Emit ``event`` when a handler is registered for it (a logger, a UI, a test).
+
+    The kernel's emit with no handler does nothing but cost a round trip to its runtime
+    (~0.15 ms); per spawn that is a tenth of what routing may add. Registries without
+    ``list_handlers`` always get the emit.
+    """
+    listing = getattr(hooks, "list_handlers", None)
+    if listing is not None:
+        try:
+            if not any(listing(event).values()):
+                return
+        except Exception:  # a registry that cannot say: emit, as before
+            pass
+    await hooks.emit(event, payload)
+
+
 def resolved_payload(
     *,
     agent: str,

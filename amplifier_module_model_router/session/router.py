@@ -247,7 +247,7 @@ class Router:
             reason=reason,
             budget=budget_route.note if budget_route is not None else None,
         )
-        await coordinator.hooks.emit(events.RESOLVED, payload)
+        await events.emit_observed(coordinator.hooks, events.RESOLVED, payload)
         if outcome == events.REFUSED:
             assert resolution is not None
             raise RoutingError(

@@ -177,6 +177,11 @@ async def spawn_child(
     )
     plan.pop("spawn_mode", None)
     unhooked = leave_out_router_hook(plan, parent_session.config)
+    # The kernel's constructor converts every value of its plan into its own copy, which only
+    # the session itself reads; agents are read by the app layer alone (tool-delegate, spawners),
+    # from the plan object ``child.config`` is. Their configs are most of a plan (instructions,
+    # chains): handed over after construction, they are not converted per spawn.
+    agents = plan.pop("agents", None)
     child = AmplifierSession(
         plan,
         session_id=sub_session_id,
@@ -184,6 +189,8 @@ async def spawn_child(
         approval_system=parent_coordinator.approval_system,
         display_system=parent_coordinator.display_system,
     )
+    if agents is not None:
+        child.config["agents"] = agents
     cancellation_linked = False
     try:
         await child.initialize()
