@@ -47,8 +47,6 @@ _GRACE_POLL_S = 0.05
 COST_HOOK_PRIORITY = 50
 """Observers only; any order works. session:end runs before hooks-logging's (100) default."""
 
-_CONTINUE = HookResult(action="continue")
-"""Handlers only observe; one result object serves every call (the kernel reads, never writes it)."""
 
 TRACKING_CAPABILITY = "model_router.cost_tracking"
 """Marks a session whose usage is already tracked."""
@@ -158,6 +156,8 @@ class CostTracker:
     # The bookkeeping handlers are plain functions: the kernel calls a handler that returns no
     # coroutine in place, where a coroutine costs it a task and a hop back to the event loop
     # (about twice the dispatch time, measured in benchmarks/bench_session.py's overhead).
+    # They return None, the kernel's "continue" for a Python handler: a HookResult would be
+    # dumped to JSON and parsed back on every event.
 
     def child_announced(self, sub_session_id: str) -> None:
         """A delegation from this session is starting: its child runs under this root now,
@@ -168,26 +168,26 @@ class CostTracker:
         """The delegation returned or failed (a child that never opened stops counting)."""
         self.ledger.settle(sub_session_id)
 
-    def on_loop_start(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_loop_start(self, event: str, data: dict[str, Any]) -> None:
         self._executing = True
-        return _CONTINUE
+        return None
 
-    def on_loop_end(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_loop_end(self, event: str, data: dict[str, Any]) -> None:
         self._executing = False
-        return _CONTINUE
+        return None
 
-    def on_request(self, event: str, data: dict[str, Any]) -> HookResult:
+    def on_request(self, event: str, data: dict[str, Any]) -> None:
         self.ledger.sent(self.session_id)
-        return _CONTINUE
+        return None
 
-    def on_response(self, event: str, data: dict[str, Any]) -> HookResult | Awaitable[HookResult]:
+    def on_response(self, event: str, data: dict[str, Any]) -> Awaitable[None] | None:
         """File the call; with a spend cap, return the coroutine that charges it (awaited by
         the kernel), so a session without one never pays for an awaited handler."""
         try:
             usage = parse_usage(data.get("usage"))
             if usage is None:
                 self.ledger.failed(self.session_id)
-                return _CONTINUE
+                return None
             provider = data.get("provider") or self.routed[0]
             model = data.get("model") or self.routed[1] or current_model(self.coordinator)[1]
             price = None
@@ -196,17 +196,17 @@ class CostTracker:
             self.ledger.record(self.session_id, provider, model, usage, price)
         except Exception:  # accounting must never break a session
             logger.warning("model-router: could not account a response", exc_info=True)
-            return _CONTINUE
+            return None
         if self.budget is None:
-            return _CONTINUE
+            return None
         return self._charged(provider, model, usage, price)
 
-    async def _charged(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> HookResult:
+    async def _charged(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> None:
         try:
             await self._charge(provider, model, usage, price)
         except Exception:  # accounting must never break a session
             logger.warning("model-router: could not charge a response", exc_info=True)
-        return _CONTINUE
+        return None
 
     async def _charge(self, provider: str | None, model: str | None, usage: Any, price: Price | None) -> None:
         """Count the call against the spend caps (the ledger's cost, never a made-up zero)."""
