@@ -109,3 +109,42 @@ async def test_many_children_at_once_are_each_counted_once() -> None:
     counted = calls_by_agent(payload)
     assert sum(n for agent, n in counted.items() if agent != "(root)") == len(agents), counted
     assert all(counted[f"{NS}{agent}"] == agents.count(agent) for agent in set(agents))
+
+
+async def test_the_childs_agents_are_its_own_yet_never_handed_to_the_kernels_constructor(monkeypatch) -> None:
+    """The kernel converts every value of the plan it is constructed with (agents are most of a
+    plan, and it never reads them); the child still delegates with them and their tier chains."""
+    import amplifier_core
+
+    real = amplifier_core.AmplifierSession
+    constructed: list[set[str]] = []
+
+    def constructing(plan: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        constructed.append(set(plan))
+        return real(plan, *args, **kwargs)
+
+    plan = tapped(routed_plan(session_model="anthropic/claude-opus-4-8"))
+    async with session(plan) as (s, _):
+        costs = captured(s.coordinator, "model_router:cost")
+        monkeypatch.setattr(amplifier_core, "AmplifierSession", constructing)
+        await s.execute(f"DELEGATE {NS}zen-architect: " + json.dumps(f"DELEGATE {NS}git-ops: deeper"))
+        children = {sid: p for sid, p in tap.PLANS.items() if sid != s.session_id}
+    assert len(constructed) == 2 and all("agents" not in keys for keys in constructed), constructed
+    assert len(children) == 2
+    for child in children.values():
+        git_ops = child["agents"][f"{NS}git-ops"]
+        assert git_ops["model_tier"] == "budget" and git_ops["provider_preferences"], git_ops
+    (payload,) = costs  # the grandchild was routed from the child's own agents
+    models = {a["agent"]: [m["model"] for m in a["models"]] for a in payload["agents"]}
+    assert [m[:12] for m in models[f"{NS}git-ops"]] == ["claude-haiku"], models
+
+
+async def test_resolved_reaches_a_handler_registered_after_the_session_started() -> None:
+    """Routing skips the event while nothing listens; whoever registers later gets every one."""
+    plan = routed_plan(session_model="anthropic/claude-opus-4-8")
+    async with session(plan, events=()) as (s, _):
+        assert s.coordinator.hooks.list_handlers("model_router:resolved") == {"model_router:resolved": []}
+        await s.execute(delegate_lines(["git-ops"]))
+        late = captured(s.coordinator, "model_router:resolved")
+        await s.execute(delegate_lines(["explorer", "git-ops"]))
+    assert sorted(d["agent"] for d in late) == [f"{NS}explorer", f"{NS}git-ops"], late
