@@ -115,7 +115,8 @@ class FailoverProvider:
         if not candidates:
             raise ValueError("FailoverProvider needs at least one candidate")
         self._candidates = tuple(candidates)
-        self._vendors = tuple(c.vendor or vendor_of(c.name, c.provider) for c in self._candidates)
+        self._vendors: list[str | None] = [c.vendor or None for c in self._candidates]
+        """Each candidate's vendor, worked out when it is first called (most never are)."""
         self._by_answer = {(c.name, c.model): i for i, c in reversed(list(enumerate(self._candidates)))}
         self._info: ProviderInfo | None = None
 
@@ -235,6 +236,13 @@ class FailoverProvider:
             return None, False
         return self.registry.soonest_free(left, key=self._key), True
 
+    def _vendor(self, index: int) -> str:
+        vendor = self._vendors[index]
+        if vendor is None:
+            cand = self._candidates[index]
+            vendor = self._vendors[index] = vendor_of(cand.name, cand.provider)
+        return vendor
+
     def _key(self, index: int) -> tuple[str, str | None]:
         cand = self._candidates[index]
         return cand.cooldown_name, cand.model
@@ -246,7 +254,7 @@ class FailoverProvider:
 
     async def _call(self, index: int, request: ChatRequest, kwargs: dict[str, Any]) -> ChatResponse:
         cand = self._candidates[index]
-        outgoing = clean_for_vendor(request.model_copy(update={"model": cand.model}), self._vendors[index])
+        outgoing = clean_for_vendor(request.model_copy(update={"model": cand.model}), self._vendor(index))
         return await cand.provider.complete(outgoing, **{**kwargs, "model": cand.model})
 
     def _cool(self, index: int, decision: Decision, error: Exception) -> float:
@@ -286,7 +294,7 @@ class FailoverProvider:
     def _stamp(self, index: int, response: ChatResponse) -> ChatResponse:
         cand = self._candidates[index]
         self.answered = (cand.name, cand.model)
-        tag = {"provider": cand.name, "model": cand.model, "vendor": self._vendors[index]}
+        tag = {"provider": cand.name, "model": cand.model, "vendor": self._vendor(index)}
         try:
             response.metadata = {**(response.metadata or {}), ROUTER_METADATA_KEY: tag}
         except (AttributeError, TypeError, ValueError):

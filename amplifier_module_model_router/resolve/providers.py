@@ -26,6 +26,7 @@ __all__ = [
     "catalog_key",
     "entries_from",
     "match_provider",
+    "plan_finder",
     "plan_index",
 ]
 
@@ -152,7 +153,7 @@ def catalog_key(entry: ProviderEntry) -> str:
     return entry.key
 
 
-def _plan_finder(specs: Sequence[Any]) -> Callable[[str], int | None]:
+def plan_finder(specs: Sequence[Any]) -> Callable[[str], int | None]:
     """A lookup from mount name to the index of the plan entry that mounted it.
 
     Order: explicit instance id (``instance_id`` or legacy ``id``); then an entry without one
@@ -187,7 +188,7 @@ def plan_index(mount_name: str, plan_providers: Sequence[Any]) -> int | None:
     """Index of the mount-plan ``providers`` entry that mounted ``mount_name``, else None."""
     if not isinstance(plan_providers, Sequence) or isinstance(plan_providers, (str, bytes)):
         return None
-    return _plan_finder(plan_providers)(mount_name)
+    return plan_finder(plan_providers)(mount_name)
 
 
 def entries_from(
@@ -201,7 +202,7 @@ def entries_from(
     if not isinstance(providers, Mapping):
         return ()
     specs = plan_providers if isinstance(plan_providers, Sequence) else ()
-    find = _plan_finder(specs)
+    find = plan_finder(specs)
     entries: list[ProviderEntry] = []
     for name, provider in providers.items():
         if not isinstance(name, str) or not name or provider is None:

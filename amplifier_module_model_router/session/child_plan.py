@@ -14,7 +14,7 @@ from typing import Any
 
 from ..merge import deep_merge
 from ..resolve.preferences import is_protected_key
-from ..resolve.providers import plan_index
+from ..resolve.providers import plan_finder, plan_index
 from ..resolve.resolver import Candidate
 
 logger = logging.getLogger(__name__)
@@ -186,8 +186,9 @@ def quicken_chain_providers(plan: dict[str, Any], mount_names: set[str]) -> None
     from ..failover.provider import lower_internal_retries
 
     providers = plan.get("providers") or []
+    find = plan_finder(providers)
     for name in mount_names:
-        index = plan_index(name, providers)
+        index = find(name)
         if index is not None:
             entry = providers[index] = dict(providers[index])
             entry["config"] = lower_internal_retries(entry.get("config") or {})
