@@ -285,7 +285,7 @@ class Router:
             resolution_ms=(time.perf_counter() - started) * 1000, sub_session_id=sub_session_id,
             reason=str(budget_route.refusal), budget=budget_route.note,
         )
-        await coordinator.hooks.emit(events.RESOLVED, payload)
+        await events.emit_observed(coordinator.hooks, events.RESOLVED, payload)
 
     def priced(self, candidate: Candidate) -> bool:
         """True when ``candidate``'s cost can be known, as the cost ledger will price its calls:
