@@ -24,7 +24,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -75,10 +75,16 @@ class CatalogLookup:
     timed_out: bool = False
     expires_at: float = math.inf
     serial: int = 0
+    by_id: Mapping[str, ModelRecord] = field(default_factory=dict, repr=False, compare=False)
+    """``models`` by case-folded id (the first of equal ones): see :meth:`record`."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def record(self, model_id: str) -> ModelRecord | None:
+        """This catalog's record of ``model_id`` (ids compare case-insensitively), else None."""
+        return self.by_id.get(model_id.lower())
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -311,8 +317,12 @@ def _lookup(
     *,
     timed_out: bool = False,
 ) -> CatalogLookup:
+    by_id: dict[str, ModelRecord] = {}
+    for record in records:
+        by_id.setdefault(record.id.lower(), record)
     return CatalogLookup(
         models=records,
+        by_id=by_id,
         sorted=SortedCatalog(r.id for r in records),
         from_cache=False,
         error=error,

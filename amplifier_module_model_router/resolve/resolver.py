@@ -263,8 +263,7 @@ def _hold_to_ceiling(step: _Step, ceiling: PriceCeiling, lookup: CatalogLookup |
     """``step`` skipped when its model lists above ``ceiling``, else noted with where it stands."""
     candidate = step.candidate
     assert candidate is not None  # only resolved steps are judged
-    folded = candidate.model.lower()
-    record = next((m for m in lookup.models if m.id.lower() == folded), None) if lookup else None
+    record = lookup.record(candidate.model) if lookup else None
     listed = record.pricing if record is not None else None
     within, note = ceiling.judge(candidate.provider, candidate.entry.names, candidate.model, listed)
     if not within:
