@@ -38,8 +38,9 @@ _memo: dict[int, tuple[EffectiveRouting, dict[tuple[str, str | None], TierChoice
 A child session gets its parent's agent configs (own dicts, shared contents) and, through
 :mod:`..settings.reuse`, its parent's routing object: its ``session:start`` would decide and
 write the same chains again. The decision depends only on the agent's name and declared tier
-(:meth:`EffectiveRouting.agent_tier`), so it is memoised on those; a chain already in the
-agent's config, equal to the one to write, is left in place."""
+(:meth:`EffectiveRouting.agent_tier`), so it is memoised on those. Every agent of a tier gets
+the tier's one chain list (readers only: tool-delegate and the spawners read it, a chain is
+replaced, never edited), so a child's copy that already holds it is recognised at once."""
 
 
 def _memo_for(routing: EffectiveRouting) -> tuple[dict[tuple[str, str | None], TierChoice], dict[str, list[Any]]]:
@@ -59,8 +60,13 @@ def assign_tier_preferences(agents: MutableMapping[str, Any], routing: Effective
     choices, chains = _memo_for(routing)
     written: dict[str, str] = {}
     for name, cfg in agents.items():
-        if not isinstance(cfg, MutableMapping):
+        if type(cfg) is not dict and not isinstance(cfg, MutableMapping):
             continue
+        written_tier = cfg.get("model_tier")
+        if isinstance(written_tier, str) and (ours := chains.get(written_tier)) is not None:
+            if cfg.get("provider_preferences") is ours:  # this routing wrote it (a parent's, copied)
+                written[name] = written_tier
+                continue
         key = (name, declared_tier(cfg))
         choice = choices.get(key)
         if choice is None:
@@ -79,8 +85,7 @@ def assign_tier_preferences(agents: MutableMapping[str, Any], routing: Effective
         chain = chains.get(choice.tier)
         if chain is None:
             chain = chains[choice.tier] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
-        if cfg.get("provider_preferences") != chain:  # a child's copy already holds its parent's
-            cfg["provider_preferences"] = [pref.to_dict() for pref in routing.tiers[choice.tier]]
+        cfg["provider_preferences"] = chain
         cfg["model_tier"] = choice.tier
         written[name] = choice.tier
     return written
