@@ -16,6 +16,8 @@ __all__ = ["attr_or_key"]
 def attr_or_key(source: Any, name: str) -> Any:
     """``source[name]`` for a mapping, else ``source.name``; None when missing or when reading
     it raises (a property that raises is just a missing value)."""
+    if type(source) is dict:  # the common case, without the abstract-class check
+        return source.get(name)
     try:
         return source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
     except Exception:
