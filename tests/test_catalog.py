@@ -106,6 +106,30 @@ async def test_a_catalog_read_from_the_store_keeps_its_exact_prices_and_their_cu
     assert [r.pricing for r in fetched.models] == [r.pricing for r in shared.models] == [sonnet, None]
 
 
+async def test_a_catalog_finds_a_model_by_id_in_any_case_also_once_cached_and_from_the_store(tmp_path):
+    """``record(id)`` is what failover candidates (context window) and price ceilings read."""
+    listed = [
+        {"id": "claude-haiku-4-5", "context_window": 200_000},
+        {"id": "Claude-Haiku-4-5", "context_window": 1},  # a second spelling: the first one wins
+        {"id": "claude-opus-4-8", "context_window": 500_000},
+    ]
+    store = GuardedStore(await SqliteStore.open(tmp_path / "state.db"), op_timeout=2.0)
+    first, second = CatalogCache(), CatalogCache()
+    first.store = second.store = store
+    try:
+        fetched = await first.lookup(entry(FakeProvider(listed)))
+        cached = await first.lookup(entry(FakeProvider(listed)))
+        shared = await second.lookup(entry(FakeProvider(listed)))
+    finally:
+        await store.close()
+    assert cached.from_cache and shared.from_cache
+    for lookup in (fetched, cached, shared):
+        haiku, opus = lookup.record("CLAUDE-HAIKU-4-5"), lookup.record("claude-opus-4-8")
+        assert haiku is not None and haiku.context_window == 200_000
+        assert opus is not None and opus.context_window == 500_000
+        assert lookup.record("claude-haiku-*") is None and lookup.record("gpt-5.5") is None
+
+
 # -- lookups -----------------------------------------------------------------------------------
 
 

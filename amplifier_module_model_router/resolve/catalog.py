@@ -75,8 +75,14 @@ class CatalogLookup:
     timed_out: bool = False
     expires_at: float = math.inf
     serial: int = 0
-    by_id: Mapping[str, ModelRecord] = field(default_factory=dict, repr=False, compare=False)
-    """``models`` by case-folded id (the first of equal ones): see :meth:`record`."""
+    by_id: Mapping[str, ModelRecord] = field(init=False, repr=False, compare=False)
+    """``models`` by case-folded id (the first of equal ones), derived: see :meth:`record`."""
+
+    def __post_init__(self) -> None:
+        by_id: dict[str, ModelRecord] = {}
+        for model in self.models:
+            by_id.setdefault(model.id.lower(), model)
+        object.__setattr__(self, "by_id", by_id)
 
     @property
     def ok(self) -> bool:
@@ -317,12 +323,8 @@ def _lookup(
     *,
     timed_out: bool = False,
 ) -> CatalogLookup:
-    by_id: dict[str, ModelRecord] = {}
-    for record in records:
-        by_id.setdefault(record.id.lower(), record)
     return CatalogLookup(
         models=records,
-        by_id=by_id,
         sorted=SortedCatalog(r.id for r in records),
         from_cache=False,
         error=error,
