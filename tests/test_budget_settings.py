@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from amplifier_module_model_router.errors import SettingsError
-from test_settings import Setup
+from test_settings import Setup, refusal_at
 
 
 @pytest.fixture
@@ -78,10 +78,7 @@ def test_degrade_steps_and_levels(setup: Setup) -> None:
 )
 def test_bad_values_name_file_line_and_key(setup: Setup, text: str, field: str, line: int, reason: str) -> None:
     source = setup.write("user", text="model_router:\n" + text)
-    with pytest.raises(SettingsError, match=reason) as err:
-        setup.layers()
-    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
-    assert str(err.value).startswith(f"{source}:{line}: model_router.{field}: ")
+    assert refusal_at(setup.layers, reason) == (source, f"model_router.{field}", line)
 
 
 @pytest.mark.parametrize(
@@ -96,9 +93,7 @@ def test_bad_values_name_file_line_and_key(setup: Setup, text: str, field: str, 
 def test_unknown_tier_in_degrade_names_file_line_and_key(setup: Setup, text: str, field: str, line: int) -> None:
     source = setup.write("user", text="model_router:\n" + text)
     setup.layers()  # the tier may come from another layer: checked once all are applied
-    with pytest.raises(SettingsError, match="unknown tier") as err:
-        routing(setup)
-    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
+    assert refusal_at(lambda: routing(setup), "unknown tier") == (source, f"model_router.{field}", line)
 
 
 def test_bad_budget_in_the_mount_config_fails_the_mount_naming_it() -> None:
@@ -133,6 +128,4 @@ def test_caps_only_tighten_across_layers(setup: Setup) -> None:
 )
 def test_a_projects_settings_cannot_loosen_the_budget(setup: Setup, text: str, field: str, line: int) -> None:
     source = setup.write("project", text="model_router:\n" + text)
-    with pytest.raises(SettingsError, match="may tighten the budget") as err:
-        setup.layers()
-    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
+    assert refusal_at(setup.layers, "may tighten the budget") == (source, f"model_router.{field}", line)

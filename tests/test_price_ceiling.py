@@ -17,10 +17,9 @@ import yaml
 from _catalog_fakes import FakeProvider
 from session_kit import BUNDLE, delegate_lines, routed_plan, run
 from test_real_catalogs import TIERS, WORLDS
-from test_settings import Setup
+from test_settings import Setup, refusal_at
 
 from amplifier_module_model_router.bundle.files import display_path
-from amplifier_module_model_router.errors import SettingsError
 from amplifier_module_model_router.offline import RECORDER
 from amplifier_module_model_router.resolve.catalog import CatalogCache
 from amplifier_module_model_router.resolve.preferences import parse_preferences
@@ -178,9 +177,8 @@ def test_the_lowest_ceiling_any_layer_sets_wins_so_a_project_can_only_tighten(se
 def test_a_project_cannot_remove_a_ceiling(setup: Setup) -> None:
     setup.write("user", {"price_ceiling": {"frontier": 20}})
     source = setup.write("project", text="model_router:\n  price_ceiling:\n    frontier: null\n")
-    with pytest.raises(SettingsError, match="cannot be removed, only lowered") as err:
-        setup.routing(BUNDLE.tiers)
-    assert (err.value.file, err.value.field, err.value.line) == (source, "model_router.price_ceiling.frontier", 3)
+    location = refusal_at(lambda: setup.routing(BUNDLE.tiers), "cannot be removed, only lowered")
+    assert location == (source, "model_router.price_ceiling.frontier", 3)
 
 
 @pytest.mark.parametrize(
@@ -199,9 +197,7 @@ def test_a_project_cannot_remove_a_ceiling(setup: Setup) -> None:
 )
 def test_bad_ceilings_name_file_line_and_key(setup: Setup, text: str, field: str, line: int, reason: str) -> None:
     source = setup.write("user", text="model_router:\n" + text)
-    with pytest.raises(SettingsError, match=reason) as err:
-        setup.routing(BUNDLE.tiers)
-    assert (err.value.file, err.value.field, err.value.line) == (source, f"model_router.{field}", line)
+    assert refusal_at(lambda: setup.routing(BUNDLE.tiers), reason) == (source, f"model_router.{field}", line)
 
 
 # -- the CLI shows it ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ explicitly, so the real home and environment are never read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,16 @@ class Setup:
 @pytest.fixture
 def setup(tmp_path: Path) -> Setup:
     return Setup(tmp_path)
+
+
+def refusal_at(read: Callable[[], object], match: str | None = None) -> tuple[str | None, str | None, int | None]:
+    """``(file, field, line)`` of the SettingsError ``read()`` raises; its message must match
+    ``match`` and start with that location, as every settings error's does."""
+    with pytest.raises(SettingsError, match=match) as err:
+        read()
+    error = err.value
+    assert str(error).startswith(f"{error.file}:{error.line}: {error.field}: "), str(error)
+    return error.file, error.field, error.line
 
 
 def tier(*items: str) -> list[Any]:
@@ -738,9 +749,7 @@ def test_settings_without_our_section_add_no_layer(setup: Setup) -> None:
 
 def test_org_file_may_reuse_the_model_router_snippet(setup: Setup) -> None:
     source = setup.write("org", text="model_router:\n  agents:\n    git-ops: strnog\n")
-    with pytest.raises(SettingsError) as err:
-        setup.routing()
-    assert (err.value.file, err.value.field, err.value.line) == (source, "model_router.agents.git-ops", 3)
+    assert refusal_at(setup.routing) == (source, "model_router.agents.git-ops", 3)
 
 
 def test_relative_org_path_is_relative_to_the_working_folder(setup: Setup) -> None:
