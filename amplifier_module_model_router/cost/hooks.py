@@ -298,7 +298,7 @@ class CostTracker:
         lookup = self.router.cache.peek(entry) if entry is not None else None
         if lookup is None or self._misses.get((provider, model)) == lookup.serial:
             return None
-        price = listed_price(lookup.models, provider, model)
+        price = listed_price(lookup.record(model) if model else None, provider, model)
         if price is None:
             self._misses[(provider, model)] = lookup.serial
         return price
@@ -312,7 +312,7 @@ class CostTracker:
             entry = self._entry(provider)
             assert entry is not None
             lookup = self.router.cache.peek(entry) or await self.router.cache.lookup(entry)
-            return listed_price(lookup.models, provider, model)
+            return listed_price(lookup.record(model) if model else None, provider, model)
 
         prices = await asyncio.gather(*(one(p, m) for p, m in keys))
         return dict(zip(keys, prices, strict=True))

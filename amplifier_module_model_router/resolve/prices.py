@@ -357,20 +357,15 @@ def list_price(provider: str | None, model_id: str) -> Price | None:
         return None
 
 
-def listed_price(records: Iterable[Any], provider: str | None, model: str | None) -> Price | None:
+def listed_price(record: Any, provider: str | None, model: str | None) -> Price | None:
     """What a call on ``model`` costs per token, as the cost ledger prices it: the catalog
-    record's price (``records``: a provider's catalog), else the list-price table's, else None:
-    unknown, never zero (none of the real providers prices its ``ModelInfo``)."""
+    record's price (``record``: the provider's catalog entry for ``model``, found by the
+    caller's catalog, or None), else the list-price table's, else None: unknown, never zero
+    (none of the real providers prices its ``ModelInfo``)."""
     if not model:
         return None
-    folded = model.lower()
-    for record in records:
-        if record.id == model or record.id.lower() == folded:
-            price = price_of(record)
-            if price is not None:
-                return price
-            break
-    return list_price(provider, model)
+    price = price_of(record) if record is not None else None
+    return price if price is not None else list_price(provider, model)
 
 
 CEILING_BASIS = "list price per million tokens, input + output"

@@ -90,7 +90,7 @@ class CatalogSnapshot:
     def list_price(self, provider: str, model_id: str) -> Price | None:
         """What ``model_id`` on ``provider`` lists at, as cost tracking prices a call: this
         catalog's price, else the list-price table's in force; None when neither knows it."""
-        return listed_price(self.models(provider), provider, model_id)
+        return listed_price(self.model(provider, model_id), provider, model_id)
 
     def default_model(self, provider: str) -> str | None:
         """The provider's default model, else its first listed model, else None."""

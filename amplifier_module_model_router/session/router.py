@@ -297,7 +297,8 @@ class Router:
         here: before the call nothing says it will.)
         """
         lookup = self.cache.peek(candidate.entry)
-        return listed_price(lookup.models if lookup else (), candidate.provider, candidate.model) is not None
+        record = lookup.record(candidate.model) if lookup else None
+        return listed_price(record, candidate.provider, candidate.model) is not None
 
     async def resolve_tier(self, coordinator: Any, tier: str, *, priced_only: bool = False) -> tuple[Candidate, ...]:
         """``tier``'s chain resolved against ``coordinator``'s providers (a running child's)."""
